@@ -1,0 +1,1 @@
+//! Server-Sent Events (WHATWG HTML, "Server-sent events").
