@@ -1,0 +1,58 @@
+//! Limits and policy for a [`Connection`](super::Connection).
+
+/// Limits and policy for a connection. Every limit is enforced as the bytes
+/// arrive, before anything over it is buffered.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::Config;
+///
+/// let mut config = Config::default();
+/// config.max_message_size = 1 << 20; // 1 MiB is plenty for a chat
+/// config.max_frame_size = 1 << 20;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest payload of one received frame, in bytes. Default 16 MiB.
+    /// A larger frame fails the connection with 1009 as soon as its header
+    /// arrives.
+    pub max_frame_size: usize,
+    /// Largest received message (all fragments), in bytes. Default 64 MiB.
+    /// Checked at each frame header: the connection fails with 1009 before
+    /// buffering a byte past the limit. Applies to streamed messages too.
+    pub max_message_size: usize,
+    /// Most frames one received message may span. Default 65,536. Empty
+    /// fragments cost CPU without using the size limit; this bounds that.
+    /// Exceeding it fails the connection with 1008.
+    pub max_fragments: usize,
+    /// Outbound bytes that may wait in the connection for `poll_transmit`.
+    /// Default 16 MiB. A send is refused with
+    /// [`SendError::Backpressure`](super::SendError::Backpressure) while at
+    /// least this much is queued (the message that crosses the mark is
+    /// accepted whole, so any message can be sent once the queue drains).
+    /// Automatic pongs that would cross it fail the connection with 1008:
+    /// the peer pings faster than the transport drains.
+    pub max_outbound_buffer: usize,
+    /// Answer each ping with a pong carrying its payload (RFC 6455 §5.5.2).
+    /// Default on. The [`Event::Ping`](super::Event::Ping) is delivered either way.
+    pub auto_pong: bool,
+    /// Deliver data messages as [`Event::MessageStart`](super::Event::MessageStart),
+    /// parts as they arrive, and [`Event::MessageEnd`](super::Event::MessageEnd),
+    /// instead of whole. Text parts end on code point boundaries and are
+    /// validated. Default off.
+    pub stream_messages: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 65_536,
+            max_outbound_buffer: 16 << 20,
+            auto_pong: true,
+            stream_messages: false,
+        }
+    }
+}
