@@ -8,8 +8,8 @@ use super::close::{ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::error::{ProtocolError, SendError, Violation};
 use super::frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
+    encode_frame,
 };
-use super::mask::apply_mask;
 use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role};
 use crate::Utf8Bytes;
 use crate::utf8::Utf8Validator;
@@ -642,7 +642,7 @@ impl Connection {
     /// unmasked payload is queued as it is, never copied.
     fn queue_payload(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
         if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
-            self.write_header(opcode, fin, payload.len(), None);
+            self.write_header(opcode, fin, payload.len());
             self.flush_out_buf();
             self.queued += payload.len();
             self.out_queue.push_back(payload);
@@ -664,26 +664,22 @@ impl Connection {
                 Some(key)
             }
         };
-        self.write_header(opcode, fin, payload.len(), mask);
-        let start = self.out_buf.len();
-        self.out_buf.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.out_buf[start..], key, 0);
-        }
-        self.queued += payload.len();
+        let before = self.out_buf.len();
+        self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
+        encode_frame(opcode, fin, payload, mask, &mut self.out_buf);
+        self.queued += self.out_buf.len() - before;
     }
 
-    fn write_header(&mut self, opcode: OpCode, fin: bool, len: usize, mask: Option<[u8; 4]>) {
+    fn write_header(&mut self, opcode: OpCode, fin: bool, len: usize) {
         let header = FrameHeader {
             fin,
             rsv: 0,
             opcode,
-            mask,
+            mask: None,
             payload_len: len as u64,
         };
         let mut bytes = [0u8; MAX_HEADER_LEN];
         let n = header.encode(&mut bytes);
-        self.out_buf.reserve(n + len.min(COPY_THRESHOLD));
         self.out_buf.put_slice(&bytes[..n]);
         self.queued += n;
     }

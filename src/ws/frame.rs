@@ -1,6 +1,6 @@
 //! Frame headers and the incremental frame decoder (RFC 6455 §5.2).
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Role;
 use super::error::{ProtocolError, Violation};
@@ -147,6 +147,56 @@ impl FrameHeader {
             _ => 8,
         };
         2 + len_bytes + if self.mask.is_some() { 4 } else { 0 }
+    }
+}
+
+/// Writes a whole frame into `out`: the header, then the payload, masked
+/// with `mask` for a client (RFC 6455 §5.3: a fresh random key per frame)
+/// or as it is for a server. Masking happens while copying, in one pass.
+///
+/// For a large server payload that should not be copied, write
+/// [`FrameHeader::encode`] to a stack buffer instead and send the payload
+/// `Bytes` after it (vectored).
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::{encode_frame, OpCode};
+///
+/// let mut out = Vec::new();
+/// encode_frame(OpCode::Text, true, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]), &mut out);
+/// assert_eq!(out, [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// ```
+pub fn encode_frame(
+    opcode: OpCode,
+    fin: bool,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+    out: &mut impl BufMut,
+) {
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let n = header.encode(&mut head);
+    out.put_slice(&head[..n]);
+    match mask {
+        None => out.put_slice(payload),
+        Some(key) => {
+            // Through a small stack buffer, so any `BufMut` works and the
+            // payload is read once.
+            let mut scratch = [0u8; 512];
+            for piece in payload.chunks(scratch.len()) {
+                let scratch = &mut scratch[..piece.len()];
+                scratch.copy_from_slice(piece);
+                // Pieces are multiples of 4 long, so every one starts at phase 0.
+                apply_mask(scratch, key, 0);
+                out.put_slice(scratch);
+            }
+        }
     }
 }
 

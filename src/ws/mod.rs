@@ -20,6 +20,7 @@ pub use connection::{Connection, Event, MessageKind};
 pub use error::{ProtocolError, SendError, Violation};
 pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
+    encode_frame,
 };
 pub use mask::apply_mask;
 pub use rng::{OsRandom, RandomSource};
