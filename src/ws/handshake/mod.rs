@@ -44,6 +44,8 @@ mod error;
 mod extensions;
 mod fields;
 mod head;
+#[cfg(feature = "http")]
+mod http;
 mod negotiate;
 mod reject;
 mod server;
@@ -51,6 +53,8 @@ mod server;
 pub use client::{ClientHandshake, Response};
 pub use error::HandshakeError;
 pub use extensions::ExtensionOffer;
+#[cfg(feature = "http")]
+pub use http::{check_http_parts, check_http_request};
 pub use reject::encode_reject;
 pub use server::{AcceptBuilder, Request, parse_request};
 

@@ -33,13 +33,13 @@ use super::{HandshakeError, Limits, head, negotiate};
 /// # Example
 /// ```
 /// use pushcodec::ws::handshake::{self, Limits};
-/// let req = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+/// let raw = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
 ///             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 ///             Sec-WebSocket-Version: 13\r\n\r\n";
 /// let limits = Limits::default();
-/// assert!(handshake::parse_request(&req[..20], &limits)?.is_none()); // need more
-/// let (req, used) = handshake::parse_request(req, &limits)?.unwrap();
-/// assert_eq!((req.path(), req.host(), used), ("/chat", "server.example.com", 171));
+/// assert!(handshake::parse_request(&raw[..20], &limits)?.is_none()); // need more
+/// let (req, used) = handshake::parse_request(raw, &limits)?.unwrap();
+/// assert_eq!((req.path(), req.host(), used), ("/chat", "server.example.com", raw.len()));
 /// # Ok::<(), handshake::HandshakeError>(())
 /// ```
 pub fn parse_request(
