@@ -656,3 +656,22 @@ fn nothing_is_emitted_after_a_fatal_error() {
     assert_eq!(conn.poll_event(), Ok(None));
     assert_eq!(conn.send_text("x"), Err(SendError::Closed));
 }
+
+// Autobahn 9.x and 10.1: big messages, many fragments, odd TCP chops.
+
+#[test]
+fn autobahn_9_big_messages_in_small_fragments_and_chops() {
+    let payload: Vec<u8> = (0..1 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut wire = Vec::new();
+    let frags: Vec<&[u8]> = payload.chunks(64).collect();
+    for (i, f) in frags.iter().enumerate() {
+        let opcode = if i == 0 { TEXT } else { CONT };
+        wire.extend(client_frame(i == frags.len() - 1, opcode, f));
+    }
+    let expected = Event::Text(String::from_utf8(payload.clone()).unwrap().into());
+    for chop in [0, 64, 1300, 2048] {
+        let out = run(Role::Server, Config::default(), &wire, chop, true);
+        assert_eq!(out.events, vec![expected.clone()], "chop {chop}");
+        assert_eq!(out.written, frame(true, TEXT, &payload, None));
+    }
+}
