@@ -1,5 +1,7 @@
 //! Limits and policy for a [`Connection`](super::Connection).
 
+use std::time::Duration;
+
 /// Limits and policy for a connection. Every limit is enforced as the bytes
 /// arrive, before anything over it is buffered.
 ///
@@ -42,6 +44,18 @@ pub struct Config {
     /// instead of whole. Text parts end on code point boundaries and are
     /// validated. Default off.
     pub stream_messages: bool,
+    /// Send a ping after this long without receiving anything. Default
+    /// 20 s (common practice is 15–30 s: under the idle timeouts of proxies
+    /// and load balancers). `None` turns keepalive off. Timers run only when
+    /// the caller passes the time with
+    /// [`Connection::handle_timeout`](super::Connection::handle_timeout).
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive ping, how long the peer has to send anything
+    /// before it is declared dead (a half-open connection). Default 20 s.
+    pub pong_timeout: Option<Duration>,
+    /// How long to wait for the peer's Close after sending ours (and, for a
+    /// client, for the server to close the transport afterwards). Default 10 s.
+    pub close_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -53,6 +67,9 @@ impl Default for Config {
             max_outbound_buffer: 16 << 20,
             auto_pong: true,
             stream_messages: false,
+            keepalive_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Some(Duration::from_secs(20)),
+            close_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

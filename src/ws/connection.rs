@@ -1,6 +1,7 @@
 //! The per-connection state machine (RFC 6455 §5, §7), for either role.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -10,6 +11,8 @@ use super::frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,
 };
+use super::prepared::PreparedMessage;
+use super::timers::{Expired, Phase, Timers};
 use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role};
 use crate::Utf8Bytes;
 use crate::utf8::Utf8Validator;
@@ -143,6 +146,12 @@ pub struct Connection {
     sending: Option<MessageKind>,
     send_validator: Utf8Validator,
     rng: Option<Box<dyn RandomSource>>,
+
+    timers: Timers,
+    /// A timer failed the connection; `poll_event` reports it next.
+    timer_error: Option<ProtocolError>,
+    /// A timer gave up on the peer: the transport goes now.
+    abandoned: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -164,6 +173,11 @@ impl Connection {
         Connection {
             role,
             decoder: FrameDecoder::new(role, config.max_frame_size),
+            timers: Timers::new(
+                config.keepalive_interval,
+                config.pong_timeout,
+                config.close_timeout,
+            ),
             config,
             in_buf: BytesMut::new(),
             receiving: Receiving::Open,
@@ -179,6 +193,8 @@ impl Connection {
             sending: None,
             send_validator: Utf8Validator::new(),
             rng: None,
+            timer_error: None,
+            abandoned: false,
         }
     }
 
@@ -213,8 +229,9 @@ impl Connection {
     /// They are decoded as [`poll_event`](Self::poll_event) is called.
     /// Bytes after the peer's Close or a protocol error are ignored.
     pub fn handle_read(&mut self, bytes: &[u8]) {
-        if self.receiving == Receiving::Open && !self.eof {
+        if self.receiving == Receiving::Open && !self.eof && !bytes.is_empty() {
             self.in_buf.extend_from_slice(bytes);
+            self.timers.on_received();
         }
     }
 
@@ -233,6 +250,9 @@ impl Connection {
     /// Close frame with its code is already queued for `poll_transmit`.
     #[must_use = "events and errors must be handled"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if let Some(error) = self.timer_error.take() {
+            return Err(error);
+        }
         if self.receiving != Receiving::Open {
             return Ok(None);
         }
@@ -525,6 +545,32 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a message framed once for many connections
+    /// ([`PreparedMessage`]): on a server, without copying or encoding
+    /// anything; on a client, masked like any send.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_data_send()?;
+        match self.role {
+            Role::Server => {
+                self.flush_out_buf();
+                let frame = message.wire_bytes().clone();
+                self.queued += frame.len();
+                self.out_queue.push_back(frame);
+            }
+            Role::Client => {
+                let opcode = match message.kind() {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                };
+                self.queue_frame(opcode, true, &message.payload());
+            }
+        }
+        Ok(())
+    }
+
     /// Sends one fragment of a message of `kind` (RFC 6455 §5.4): the first
     /// call starts the message, `fin` ends it. Control frames may be sent
     /// between fragments; other messages may not. Text fragments may split
@@ -709,6 +755,62 @@ impl Connection {
         Some(bytes)
     }
 
+    /// Passes the time: stamps the bytes received since the last call and
+    /// runs the deadlines that have passed ([`Config::keepalive_interval`],
+    /// [`Config::pong_timeout`], [`Config::close_timeout`]). Call it once
+    /// when the connection starts, after each read, and when
+    /// [`poll_timeout`](Self::poll_timeout)'s instant arrives; then drain
+    /// `poll_event` and `poll_transmit` as after any input.
+    ///
+    /// A keepalive ping is queued for `poll_transmit`; a missed deadline
+    /// comes out of `poll_event` as [`Violation::PongTimeout`] or
+    /// [`Violation::CloseTimeout`], after which
+    /// [`should_close_transport`](Self::should_close_transport) is true.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return;
+        }
+        let phase = self.timer_phase();
+        let violation = match self.timers.handle_timeout(now, phase) {
+            None => return,
+            Some(Expired::SendPing) => {
+                self.queue_frame(OpCode::Ping, true, &[]);
+                return;
+            }
+            Some(Expired::PeerUnresponsive(timeout)) => Violation::PongTimeout { timeout },
+            Some(Expired::CloseTimedOut(timeout)) => Violation::CloseTimeout { timeout },
+        };
+        let error = ProtocolError::new(violation, self.decoder.offset());
+        self.abandoned = true;
+        if self.receiving == Receiving::Open {
+            let error = self.fail(error);
+            self.timer_error = Some(error);
+        } else {
+            self.receiving = Receiving::Failed;
+            self.timer_error = Some(error);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called;
+    /// `None` when no timer runs (none configured, the connection is done,
+    /// or the time was never passed in).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return None;
+        }
+        self.timers.poll_timeout(self.timer_phase())
+    }
+
+    fn timer_phase(&self) -> Phase {
+        let closing = self.close_sent
+            && !(self.role == Role::Server && self.receiving == Receiving::CloseReceived);
+        Phase {
+            open: !self.close_sent && self.receiving == Receiving::Open,
+            closing,
+        }
+    }
+
     /// Bytes queued and not yet pulled by [`poll_transmit`](Self::poll_transmit).
     pub fn buffered_amount(&self) -> usize {
         self.queued
@@ -720,7 +822,7 @@ impl Connection {
     /// §7.1.1: the server closes TCP first). A client whose handshake is
     /// complete waits for the server to close, with a timeout of its choice.
     pub fn should_close_transport(&self) -> bool {
-        if self.eof {
+        if self.eof || self.abandoned {
             return true;
         }
         if self.queued > 0 {

@@ -544,7 +544,7 @@ mod tests {
     #[test]
     fn payload_is_unmasked_piece_by_piece_with_the_key_phase_carried() {
         let key = [0x37, 0xfa, 0x21, 0x3d];
-        let mut wire = vec![0x82, 0x80 | 10];
+        let mut wire = vec![0x82, 0x80 | 0x0A];
         wire.extend_from_slice(&key);
         let payload: Vec<u8> = (0..10).collect();
         wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));

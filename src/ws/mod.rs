@@ -11,7 +11,9 @@ mod error;
 mod frame;
 pub mod handshake;
 mod mask;
+mod prepared;
 mod rng;
+mod timers;
 
 pub use crate::Utf8Bytes;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
@@ -23,6 +25,7 @@ pub use frame::{
     encode_frame,
 };
 pub use mask::apply_mask;
+pub use prepared::PreparedMessage;
 pub use rng::{OsRandom, RandomSource};
 
 /// Which end of the connection this endpoint is. It decides masking
