@@ -2,6 +2,24 @@
 
 use std::time::Duration;
 
+/// The policy for a peer that reads slower than the application sends.
+///
+/// Either way nothing is dropped silently: a refused message is reported to
+/// the caller, who decides what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumer {
+    /// Refuse the send with [`SendError::Backpressure`](super::SendError::Backpressure);
+    /// the connection stays open. The caller may retry after draining,
+    /// drop or coalesce messages of its own.
+    Refuse,
+    /// Fail the connection: queue a Close with this code (1008 policy
+    /// violation or 1013 try again later are the usual ones), refuse the
+    /// send with [`SendError::SlowConsumer`](super::SendError::SlowConsumer)
+    /// and ask for the transport to be closed now.
+    Close(super::CloseCode),
+}
+
 /// Limits and policy for a connection. Every limit is enforced as the bytes
 /// arrive, before anything over it is buffered.
 ///
@@ -36,6 +54,9 @@ pub struct Config {
     /// Automatic pongs that would cross it fail the connection with 1008:
     /// the peer pings faster than the transport drains.
     pub max_outbound_buffer: usize,
+    /// What a data send does while [`max_outbound_buffer`](Self::max_outbound_buffer)
+    /// is reached. Default [`SlowConsumer::Refuse`].
+    pub slow_consumer: SlowConsumer,
     /// Answer each ping with a pong carrying its payload (RFC 6455 §5.5.2).
     /// Default on. The [`Event::Ping`](super::Event::Ping) is delivered either way.
     pub auto_pong: bool,
@@ -65,6 +86,7 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_fragments: 65_536,
             max_outbound_buffer: 16 << 20,
+            slow_consumer: SlowConsumer::Refuse,
             auto_pong: true,
             stream_messages: false,
             keepalive_interval: Some(Duration::from_secs(20)),

@@ -13,7 +13,7 @@ use super::frame::{
 };
 use super::prepared::PreparedMessage;
 use super::timers::{Expired, Phase, Timers};
-use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role};
+use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
 use crate::Utf8Bytes;
 use crate::utf8::Utf8Validator;
 
@@ -664,7 +664,7 @@ impl Connection {
         Ok(())
     }
 
-    fn check_data_send(&self) -> Result<(), SendError> {
+    fn check_data_send(&mut self) -> Result<(), SendError> {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
         }
@@ -674,14 +674,41 @@ impl Connection {
         self.check_backpressure()
     }
 
-    fn check_backpressure(&self) -> Result<(), SendError> {
-        if self.queued >= self.config.max_outbound_buffer {
-            return Err(SendError::Backpressure {
-                buffered: self.queued,
-                limit: self.config.max_outbound_buffer,
-            });
+    /// Applies [`Config::slow_consumer`] when the outbound queue is at or
+    /// over [`Config::max_outbound_buffer`].
+    fn check_backpressure(&mut self) -> Result<(), SendError> {
+        let (buffered, limit) = (self.queued, self.config.max_outbound_buffer);
+        if buffered < limit {
+            return Ok(());
         }
-        Ok(())
+        match self.config.slow_consumer {
+            SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
+            SlowConsumer::Close(code) => {
+                // The Close queues behind data the peer is not reading, so
+                // it may never arrive; the transport goes at once.
+                if !self.close_sent {
+                    self.close_sent = true;
+                    let mut payload = code.0.to_be_bytes().to_vec();
+                    payload.extend_from_slice(b"slow consumer");
+                    self.queue_frame(OpCode::Close, true, &payload);
+                }
+                self.receiving = Receiving::Failed;
+                self.abandoned = true;
+                Err(SendError::SlowConsumer {
+                    buffered,
+                    limit,
+                    code,
+                })
+            }
+        }
+    }
+
+    /// Whether the outbound queue is at or over
+    /// [`Config::max_outbound_buffer`]: data sends are refused (or close the
+    /// connection, per [`Config::slow_consumer`]) until `poll_transmit`
+    /// drains it.
+    pub fn is_backpressured(&self) -> bool {
+        self.queued >= self.config.max_outbound_buffer
     }
 
     /// Queues a frame whose payload is given as shared bytes: a large

@@ -210,4 +210,17 @@ pub enum SendError {
         /// The configured limit.
         limit: usize,
     },
+    /// The outbound queue was full under [`SlowConsumer::Close`](super::SlowConsumer::Close):
+    /// the connection is closed with `code`; the message was not sent.
+    #[error(
+        "{buffered} bytes queued, over the limit of {limit}: connection closed with {code} (slow consumer)"
+    )]
+    SlowConsumer {
+        /// Bytes queued and not yet pulled by `poll_transmit`.
+        buffered: usize,
+        /// The configured limit.
+        limit: usize,
+        /// The close code sent.
+        code: CloseCode,
+    },
 }

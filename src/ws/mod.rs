@@ -17,7 +17,7 @@ mod timers;
 
 pub use crate::Utf8Bytes;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
-pub use config::Config;
+pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, Event, MessageKind};
 pub use error::{ProtocolError, SendError, Violation};
 pub use frame::{
