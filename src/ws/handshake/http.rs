@@ -35,10 +35,8 @@ fn check(
     // An absolute-form target carries the host in the URI; HTTP stacks
     // that move it there must not make the request fail RFC 6455 §4.2.1
     // item 2.
-    if !headers.contains_key(::http::header::HOST) {
-        if let Some(a) = uri.authority() {
-            fields.push("Host", a.as_str().as_bytes());
-        }
+    if let (false, Some(a)) = (headers.contains_key(::http::header::HOST), uri.authority()) {
+        fields.push("Host", a.as_str().as_bytes());
     }
     let path = uri
         .path_and_query()
