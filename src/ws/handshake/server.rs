@@ -357,22 +357,12 @@ impl AcceptBuilder<'_> {
                 super::accept_key(self.req.key.as_bytes()),
             ),
         ];
-        if let Some(p) = &self.protocol {
-            // RFC 6455 §4.2.2 item 5.4: one of the values the client sent.
-            negotiate::check_choice(&self.req.protocols, p)?;
-            out.push(("Sec-WebSocket-Protocol", p.clone()));
-        }
-        if !self.extensions.is_empty() {
-            let mut answer = Vec::new();
-            for e in &self.extensions {
-                answer.extend(ExtensionOffer::parse_list(e)?);
-            }
-            negotiate::check_answer_extensions(&self.req.extensions, &answer)?;
-            let joined: Vec<String> = answer.iter().map(ToString::to_string).collect();
-            if !joined.is_empty() {
-                out.push(("Sec-WebSocket-Extensions", joined.join(", ")));
-            }
-        }
+        out.extend(negotiate::answer_fields(
+            &self.req.protocols,
+            &self.req.extensions,
+            self.protocol.as_deref(),
+            &self.extensions,
+        )?);
         for (name, value) in &self.headers {
             check_outgoing(name, value, ACCEPT_RESERVED)?;
             out.push((name.as_str(), value.clone()));
