@@ -152,6 +152,13 @@ fn valid_requests_whole_byte_by_byte_and_with_frames() {
 }
 
 #[test]
+fn zero_content_length_is_no_body() {
+    let raw = request(GET, &[], &[("Content-Length", "0")]);
+    let (_, used) = handshake::parse_request(&raw, &limits()).unwrap().unwrap();
+    assert_eq!(used, raw.len());
+}
+
+#[test]
 fn headers_are_exposed_for_authentication() {
     let raw = b"GET /a HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
@@ -399,7 +406,37 @@ fn each_required_header_missing_or_wrong() {
             400,
         ),
     ];
-    for (name, raw, check, status) in cases {
+    let body_cases: Vec<(&str, Vec<u8>, Check, u16)> = vec![
+        (
+            "RFC 9112 §6: no body on a handshake (Content-Length)",
+            request(GET, &[], &[("Content-Length", "5")]),
+            |e| {
+                matches!(
+                    e,
+                    HandshakeError::InvalidHeader {
+                        name: "Content-Length",
+                        ..
+                    }
+                )
+            },
+            400,
+        ),
+        (
+            "RFC 9112 §6: no body on a handshake (chunked)",
+            request(GET, &[], &[("Transfer-Encoding", "chunked")]),
+            |e| {
+                matches!(
+                    e,
+                    HandshakeError::InvalidHeader {
+                        name: "Transfer-Encoding",
+                        ..
+                    }
+                )
+            },
+            400,
+        ),
+    ];
+    for (name, raw, check, status) in cases.into_iter().chain(body_cases) {
         // The error comes only once the head is complete, never before.
         for n in 0..raw.len() {
             assert_eq!(

@@ -239,6 +239,8 @@ fn full_round_trip_through_both_roles() {
         .origin("https://example.com")
         .extension("permessage-deflate; client_max_window_bits, x-frame")
         .header("Cookie", "a=b");
+    assert_eq!(hs.offered_protocols(), ["v2", "v1"]);
+    assert_eq!(hs.offered_extensions()[1].name(), "x-frame");
     let mut wire = Vec::new();
     hs.encode_request(&mut wire);
     let (req, used) = handshake::parse_request(&wire, &Limits::default())
