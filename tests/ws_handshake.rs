@@ -673,3 +673,25 @@ proptest! {
         prop_assert_eq!(ExtensionOffer::parse_list(&again.join(", ")).unwrap(), parsed);
     }
 }
+
+#[test]
+fn rejection_426_bytes() {
+    let raw = request(
+        GET,
+        &["Sec-WebSocket-Version"],
+        &[("Sec-WebSocket-Version", "8")],
+    );
+    let err = handshake::parse_request(&raw, &limits()).unwrap_err();
+    let mut out = Vec::new();
+    err.encode_response(&mut out);
+    let body = format!("{err}\n");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            "HTTP/1.1 426 Upgrade Required\r\nConnection: Upgrade, close\r\n\
+             Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    );
+}
