@@ -687,7 +687,10 @@ fn slow_consumer_refuse_reports_and_keeps_the_connection() {
     assert!(conn.is_backpressured());
     assert_eq!(
         conn.send_text("refused"),
-        Err(SendError::Backpressure { buffered: 154, limit: 100 })
+        Err(SendError::Backpressure {
+            buffered: 154,
+            limit: 100
+        })
     );
     while conn.poll_transmit().is_some() {}
     assert!(!conn.is_backpressured());
@@ -703,7 +706,11 @@ fn slow_consumer_close_fails_the_connection_with_the_chosen_code() {
     conn.send_binary(vec![0u8; 150]).unwrap();
     assert_eq!(
         conn.send_text("refused"),
-        Err(SendError::SlowConsumer { buffered: 154, limit: 100, code: CloseCode::TRY_AGAIN_LATER })
+        Err(SendError::SlowConsumer {
+            buffered: 154,
+            limit: 100,
+            code: CloseCode::TRY_AGAIN_LATER
+        })
     );
     assert!(conn.should_close_transport());
     assert_eq!(conn.send_text("later"), Err(SendError::Closed));
@@ -722,7 +729,11 @@ fn prepared_message_is_shared_not_copied() {
     a.send_prepared(&msg).unwrap();
     b.send_prepared(&msg).unwrap();
     let (wa, wb) = (a.poll_transmit().unwrap(), b.poll_transmit().unwrap());
-    assert_eq!(wa.as_ptr(), msg.wire_bytes().as_ptr(), "same buffer, no copy");
+    assert_eq!(
+        wa.as_ptr(),
+        msg.wire_bytes().as_ptr(),
+        "same buffer, no copy"
+    );
     assert_eq!(wb.as_ptr(), msg.wire_bytes().as_ptr());
     // A client still masks it, and a server decodes it back.
     let mut client = Connection::client(Config::default());

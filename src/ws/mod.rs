@@ -24,6 +24,7 @@ pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,
 };
+pub use handshake::accept_key;
 pub use mask::apply_mask;
 pub use prepared::PreparedMessage;
 pub use rng::{OsRandom, RandomSource};
