@@ -12,7 +12,7 @@ use super::frame::{
     encode_frame,
 };
 use super::prepared::PreparedMessage;
-use super::timers::{Expired, Phase, Timers};
+use super::timers::{Durations, Expired, Phase, Timers};
 use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
 use crate::Utf8Bytes;
 use crate::utf8::Utf8Validator;
@@ -75,11 +75,19 @@ struct Incoming {
     kind: MessageKind,
     size: u64,
     fragments: usize,
-    /// The first payload piece, kept as is while it is the only one (the
-    /// common single-frame message is handed out without a copy).
-    first: Option<Bytes>,
-    /// All pieces, once there is more than one.
-    joined: BytesMut,
+    body: Body,
+}
+
+/// The payload of a message being received, in as few copies as possible.
+#[derive(Debug, Default)]
+enum Body {
+    #[default]
+    Empty,
+    /// One piece so far: the common single-frame message is handed out as
+    /// the very bytes received, without a copy.
+    One(Bytes),
+    /// Several pieces, copied together.
+    Joined(BytesMut),
 }
 
 /// The frame being received.
@@ -88,6 +96,8 @@ struct CurrentFrame {
     header: FrameHeader,
     /// Stream offset of the payload's next byte.
     offset: u64,
+    /// Payload bytes not yet received.
+    remaining: u64,
 }
 
 /// Where the receive side is.
@@ -173,11 +183,7 @@ impl Connection {
         Connection {
             role,
             decoder: FrameDecoder::new(role, config.max_frame_size),
-            timers: Timers::new(
-                config.keepalive_interval,
-                config.pong_timeout,
-                config.close_timeout,
-            ),
+            timers: Timers::default(),
             config,
             in_buf: BytesMut::new(),
             receiving: Receiving::Open,
@@ -288,6 +294,11 @@ impl Connection {
         // The header's first byte, for error offsets.
         let at = self.decoder.offset() - header.encoded_len() as u64;
         let violation = |v| Err(ProtocolError::new(v, at));
+        self.frame = Some(CurrentFrame {
+            header,
+            offset: self.decoder.offset(),
+            remaining: header.payload_len,
+        });
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 // RFC 6455 §5.4: fragments of two messages never interleave.
@@ -304,15 +315,10 @@ impl Connection {
                     kind,
                     size: header.payload_len,
                     fragments: 1,
-                    first: None,
-                    joined: BytesMut::new(),
+                    body: Body::Empty,
                 });
                 self.validator.reset();
                 if self.config.stream_messages {
-                    self.frame = Some(CurrentFrame {
-                        header,
-                        offset: self.decoder.offset(),
-                    });
                     return Ok(Some(Event::MessageStart(kind)));
                 }
             }
@@ -334,10 +340,6 @@ impl Connection {
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
         }
-        self.frame = Some(CurrentFrame {
-            header,
-            offset: self.decoder.offset(),
-        });
         Ok(None)
     }
 
@@ -361,6 +363,7 @@ impl Connection {
         };
         let piece_offset = frame.offset;
         frame.offset += piece.len() as u64;
+        frame.remaining -= piece.len() as u64;
         if frame.header.opcode.is_control() {
             self.control.extend_from_slice(&piece);
             return Ok(None);
@@ -383,20 +386,23 @@ impl Connection {
         if self.config.stream_messages {
             return Ok(self.stream_part(kind, held, piece));
         }
-        match message.first.take() {
-            None if message.joined.is_empty() => message.first = Some(piece),
-            first => {
-                if let Some(first) = first {
-                    let frame_rest = self.frame.map_or(0, |f| {
-                        f.header.payload_len.saturating_sub(f.offset - piece_offset)
-                    });
-                    let hint = usize::try_from(frame_rest).unwrap_or(0);
-                    message.joined.reserve(first.len() + piece.len() + hint);
-                    message.joined.extend_from_slice(&first);
-                }
-                message.joined.extend_from_slice(&piece);
+        message.body = match std::mem::take(&mut message.body) {
+            Body::Empty => Body::One(piece),
+            Body::One(first) => {
+                // Room for the rest of this frame too, so a big frame that
+                // arrives in many reads is copied once.
+                let frame_rest = self.frame.map_or(0, |f| f.remaining);
+                let hint = usize::try_from(frame_rest).unwrap_or(0);
+                let mut joined = BytesMut::with_capacity(first.len() + piece.len() + hint);
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
             }
-        }
+            Body::Joined(mut joined) => {
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
+            }
+        };
         Ok(None)
     }
 
@@ -460,9 +466,10 @@ impl Connection {
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageEnd));
                 }
-                let data = match message.first {
-                    Some(first) => first,
-                    None => message.joined.freeze(),
+                let data = match message.body {
+                    Body::Empty => Bytes::new(),
+                    Body::One(data) => data,
+                    Body::Joined(data) => data.freeze(),
                 };
                 Ok(Some(match message.kind {
                     MessageKind::Text => Event::Text(Utf8Bytes::from_validated(data)),
@@ -798,7 +805,7 @@ impl Connection {
             return;
         }
         let phase = self.timer_phase();
-        let violation = match self.timers.handle_timeout(now, phase) {
+        let violation = match self.timers.handle_timeout(now, phase, self.durations()) {
             None => return,
             Some(Expired::SendPing) => {
                 self.queue_frame(OpCode::Ping, true, &[]);
@@ -826,7 +833,16 @@ impl Connection {
         if self.abandoned || self.receiving == Receiving::Failed || self.eof {
             return None;
         }
-        self.timers.poll_timeout(self.timer_phase())
+        self.timers
+            .poll_timeout(self.timer_phase(), self.durations())
+    }
+
+    fn durations(&self) -> Durations {
+        Durations {
+            keepalive: self.config.keepalive_interval,
+            pong_timeout: self.config.pong_timeout,
+            close_timeout: self.config.close_timeout,
+        }
     }
 
     fn timer_phase(&self) -> Phase {

@@ -30,11 +30,17 @@ pub(crate) struct Phase {
     pub(crate) closing: bool,
 }
 
+/// The configured durations (kept in the connection's `Config`, not here,
+/// so an idle connection stays small).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Durations {
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) pong_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Duration>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timers {
-    keepalive: Option<Duration>,
-    pong_timeout: Option<Duration>,
-    close_timeout: Option<Duration>,
     /// The latest time passed in.
     now: Option<Instant>,
     /// Bytes arrived since the last `handle_timeout`.
@@ -45,25 +51,17 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn new(
-        keepalive: Option<Duration>,
-        pong_timeout: Option<Duration>,
-        close_timeout: Option<Duration>,
-    ) -> Self {
-        Timers {
-            keepalive,
-            pong_timeout,
-            close_timeout,
-            ..Timers::default()
-        }
-    }
-
     pub(crate) fn on_received(&mut self) {
         self.received = true;
     }
 
     /// Takes the time and says which deadline, if any, has passed.
-    pub(crate) fn handle_timeout(&mut self, now: Instant, phase: Phase) -> Option<Expired> {
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        phase: Phase,
+        d: Durations,
+    ) -> Option<Expired> {
         let now = self.now.map_or(now, |before| before.max(now));
         self.now = Some(now);
         if self.received || self.last_received.is_none() {
@@ -73,7 +71,7 @@ impl Timers {
             self.pong_due = None;
         }
         if phase.closing {
-            if let Some(timeout) = self.close_timeout {
+            if let Some(timeout) = d.close_timeout {
                 let due = *self.close_due.get_or_insert(now + timeout);
                 if now >= due {
                     return Some(Expired::CloseTimedOut(timeout));
@@ -82,17 +80,17 @@ impl Timers {
         } else {
             self.close_due = None;
         }
-        if let (Some(due), Some(timeout)) = (self.pong_due, self.pong_timeout)
+        if let (Some(due), Some(timeout)) = (self.pong_due, d.pong_timeout)
             && now >= due
         {
             return Some(Expired::PeerUnresponsive(timeout));
         }
         if phase.open
             && self.pong_due.is_none()
-            && let Some(ping_at) = self.ping_at()
+            && let Some(ping_at) = self.ping_at(d)
             && now >= ping_at
         {
-            self.pong_due = self.pong_timeout.map(|t| now + t);
+            self.pong_due = d.pong_timeout.map(|t| now + t);
             // Without a pong deadline, ping again an interval later.
             if self.pong_due.is_none() {
                 self.last_received = Some(now);
@@ -104,24 +102,24 @@ impl Timers {
 
     /// The next deadline, or `None` when no timer runs (or no time was
     /// ever passed in).
-    pub(crate) fn poll_timeout(&self, phase: Phase) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self, phase: Phase, d: Durations) -> Option<Instant> {
         let now = self.now?;
-        let close = if phase.closing && self.close_timeout.is_some() {
+        let close = if phase.closing && d.close_timeout.is_some() {
             // Armed at the next call; ask for that call now.
             Some(self.close_due.unwrap_or(now))
         } else {
             None
         };
         let ping = if phase.open && self.pong_due.is_none() {
-            self.ping_at()
+            self.ping_at(d)
         } else {
             None
         };
         [close, self.pong_due, ping].into_iter().flatten().min()
     }
 
-    fn ping_at(&self) -> Option<Instant> {
-        Some(self.last_received? + self.keepalive?)
+    fn ping_at(&self, d: Durations) -> Option<Instant> {
+        Some(self.last_received? + d.keepalive?)
     }
 }
 
@@ -138,21 +136,34 @@ mod tests {
         Duration::from_secs(s)
     }
 
+    fn durations(
+        keepalive: Option<Duration>,
+        pong_timeout: Option<Duration>,
+        close_timeout: Option<Duration>,
+    ) -> Durations {
+        Durations {
+            keepalive,
+            pong_timeout,
+            close_timeout,
+        }
+    }
+
     #[test]
     fn pings_after_an_interval_of_silence_then_declares_the_peer_dead() {
         let t0 = Instant::now();
-        let mut timers = Timers::new(Some(secs(20)), Some(secs(10)), Some(secs(5)));
-        assert_eq!(timers.poll_timeout(OPEN), None, "no time known yet");
-        assert_eq!(timers.handle_timeout(t0, OPEN), None);
-        assert_eq!(timers.poll_timeout(OPEN), Some(t0 + secs(20)));
-        assert_eq!(timers.handle_timeout(t0 + secs(19), OPEN), None);
+        let d = durations(Some(secs(20)), Some(secs(10)), Some(secs(5)));
+        let mut timers = Timers::default();
+        assert_eq!(timers.poll_timeout(OPEN, d), None, "no time known yet");
+        assert_eq!(timers.handle_timeout(t0, OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(20)));
+        assert_eq!(timers.handle_timeout(t0 + secs(19), OPEN, d), None);
         assert_eq!(
-            timers.handle_timeout(t0 + secs(20), OPEN),
+            timers.handle_timeout(t0 + secs(20), OPEN, d),
             Some(Expired::SendPing)
         );
-        assert_eq!(timers.poll_timeout(OPEN), Some(t0 + secs(30)));
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(30)));
         assert_eq!(
-            timers.handle_timeout(t0 + secs(30), OPEN),
+            timers.handle_timeout(t0 + secs(30), OPEN, d),
             Some(Expired::PeerUnresponsive(secs(10)))
         );
     }
@@ -160,18 +171,19 @@ mod tests {
     #[test]
     fn traffic_postpones_the_ping_and_answers_the_deadline() {
         let t0 = Instant::now();
-        let mut timers = Timers::new(Some(secs(20)), Some(secs(10)), None);
-        timers.handle_timeout(t0, OPEN);
+        let d = durations(Some(secs(20)), Some(secs(10)), None);
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0, OPEN, d);
         timers.on_received();
-        assert_eq!(timers.handle_timeout(t0 + secs(15), OPEN), None);
-        assert_eq!(timers.poll_timeout(OPEN), Some(t0 + secs(35)));
+        assert_eq!(timers.handle_timeout(t0 + secs(15), OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(35)));
         assert_eq!(
-            timers.handle_timeout(t0 + secs(35), OPEN),
+            timers.handle_timeout(t0 + secs(35), OPEN, d),
             Some(Expired::SendPing)
         );
         timers.on_received(); // the pong
-        assert_eq!(timers.handle_timeout(t0 + secs(36), OPEN), None);
-        assert_eq!(timers.poll_timeout(OPEN), Some(t0 + secs(56)));
+        assert_eq!(timers.handle_timeout(t0 + secs(36), OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(56)));
     }
 
     #[test]
@@ -181,17 +193,18 @@ mod tests {
             open: false,
             closing: true,
         };
-        let mut timers = Timers::new(Some(secs(20)), Some(secs(10)), Some(secs(5)));
-        timers.handle_timeout(t0, OPEN);
+        let d = durations(Some(secs(20)), Some(secs(10)), Some(secs(5)));
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0, OPEN, d);
         assert_eq!(
-            timers.poll_timeout(closing),
+            timers.poll_timeout(closing, d),
             Some(t0),
             "call me now to arm it"
         );
-        assert_eq!(timers.handle_timeout(t0 + secs(1), closing), None);
-        assert_eq!(timers.poll_timeout(closing), Some(t0 + secs(6)));
+        assert_eq!(timers.handle_timeout(t0 + secs(1), closing, d), None);
+        assert_eq!(timers.poll_timeout(closing, d), Some(t0 + secs(6)));
         assert_eq!(
-            timers.handle_timeout(t0 + secs(6), closing),
+            timers.handle_timeout(t0 + secs(6), closing, d),
             Some(Expired::CloseTimedOut(secs(5)))
         );
     }
@@ -199,9 +212,10 @@ mod tests {
     #[test]
     fn time_never_goes_backwards() {
         let t0 = Instant::now();
-        let mut timers = Timers::new(Some(secs(20)), None, None);
-        timers.handle_timeout(t0 + secs(5), OPEN);
-        timers.handle_timeout(t0, OPEN);
-        assert_eq!(timers.poll_timeout(OPEN), Some(t0 + secs(25)));
+        let d = durations(Some(secs(20)), None, None);
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0 + secs(5), OPEN, d);
+        timers.handle_timeout(t0, OPEN, d);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(25)));
     }
 }
