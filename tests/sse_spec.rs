@@ -319,3 +319,37 @@ fn reconnecting_decoder_starts_from_a_known_id() {
     dec.feed(b"data: x\n\n");
     assert_eq!(dec.next_item(), Some(Ok(ev("message", "x", "41"))));
 }
+
+/// The README's sample stream (tests/data/sse/sample.txt) reads the same at
+/// every chunk size, and gives the events the file was written to show.
+#[test]
+fn sample_file_at_every_chunk_size() {
+    let input = include_bytes!("data/sse/sample.txt");
+    let whole = run(Limits::default(), false, &[input]);
+    for size in 1..=64 {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(
+            run(Limits::default(), false, &chunks),
+            whole,
+            "chunk size {size}"
+        );
+    }
+    let items: Vec<Item> = whole.0.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        items,
+        vec![
+            Item::Retry(3000),
+            ev("greeting", "hello", "1"),
+            ev("message", "{\"token\":\"Hel\"}", "2"),
+            ev("message", "{\"token\":\"lo\"}", "3"),
+            ev(
+                "multi",
+                "first line\n second line keeps one leading space\n",
+                "4"
+            ),
+            ev("message", "no id line here, so the id stays 4", "4"),
+            ev("reset", "an empty id line resets the last event id", ""),
+            ev("done", "café ★", ""),
+        ]
+    );
+}
