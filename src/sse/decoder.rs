@@ -20,6 +20,11 @@ use super::{Event, Item, Utf8Bytes};
 /// The UTF-8 byte order mark, stripped once at stream start (§9.2.5).
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
+/// Allocation granularity of the data buffer (capacity, not a limit).
+const DATA_BLOCK: usize = 8 * 1024;
+/// Allocation granularity of the field value buffer.
+const VALUE_BLOCK: usize = 512;
+
 /// Size limits of a [`Decoder`]. Together they bound its memory:
 /// [`Decoder::buffered_len`] never exceeds
 /// `max_event_data + 4 * max_line_len + 2`.
@@ -447,7 +452,7 @@ impl Decoder {
                     }
                     match field {
                         Field::Data => self.push_data(seg, at),
-                        Field::Event | Field::Id | Field::Retry => self.value.put_slice(seg),
+                        Field::Event | Field::Id | Field::Retry => self.push_value(seg),
                         Field::Unknown => {}
                     }
                     return;
@@ -457,7 +462,7 @@ impl Decoder {
                         if strip && seg.first() == Some(&b' ') {
                             seg = &seg[1..];
                         }
-                        self.value.put_slice(seg);
+                        self.push_value(seg);
                     }
                     self.line = Line::Comment { strip: false };
                     return;
@@ -491,6 +496,15 @@ impl Decoder {
         true
     }
 
+    fn push_value(&mut self, seg: &[u8]) {
+        if self.value.capacity() - self.value.len() < seg.len() {
+            // Ids and types are split off the front and shared by events;
+            // blocks keep that from allocating per line.
+            self.value.reserve(seg.len().max(VALUE_BLOCK));
+        }
+        self.value.put_slice(seg);
+    }
+
     fn push_data(&mut self, seg: &[u8], at: u64) {
         let room = self.limits.max_event_data.saturating_sub(self.data.len());
         if seg.len() > room {
@@ -499,6 +513,13 @@ impl Decoder {
                 offset: at + room as u64,
             });
             return;
+        }
+        if self.data.capacity() - self.data.len() < seg.len() {
+            // Grow in blocks: events split off the front share one
+            // allocation, and once the caller has dropped them the block
+            // is reused in place, so steady-state decoding allocates nothing
+            // per event.
+            self.data.reserve(seg.len().max(DATA_BLOCK));
         }
         self.data.put_slice(seg);
     }
@@ -553,6 +574,9 @@ impl Decoder {
 
     /// A complete `event`, `id` or `retry` line (§9.2.6).
     fn field_done(&mut self, field: Field) {
+        if matches!(field, Field::Data | Field::Unknown) {
+            return;
+        }
         let value = self.value.split().freeze();
         match field {
             Field::Event => self.event_type = Utf8Bytes::from_lossy(value),
@@ -597,5 +621,70 @@ impl Decoder {
         self.has_data = false;
         let event = Event::new(event_type, data, self.id_buffer.clone());
         self.out.push_back(Ok(Item::Event(event)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_and_unknown_lines_are_not_buffered() {
+        let mut dec = Decoder::new(Limits::default());
+        dec.feed(b": ");
+        dec.feed(&[b'x'; 10_000]);
+        assert_eq!(dec.buffered_len(), 0);
+        dec.feed(b"\nsomefield: ");
+        dec.feed(&[b'y'; 10_000]);
+        assert_eq!(dec.buffered_len(), 0);
+        dec.feed(b"\n\n");
+        assert_eq!(dec.next_item(), None);
+    }
+
+    #[test]
+    fn too_long_line_is_discarded_as_it_streams() {
+        let mut dec = Decoder::new(Limits::default().max_line_len(16));
+        dec.feed(b"data: ");
+        for _ in 0..100 {
+            dec.feed(&[b'z'; 1000]);
+            assert!(dec.buffered_len() <= 16);
+        }
+        assert!(matches!(
+            dec.next_item(),
+            Some(Err(Error::LineTooLong { .. }))
+        ));
+        assert_eq!(dec.next_item(), None);
+        dec.feed(b"\n\ndata: ok\n\n");
+        assert!(matches!(dec.next_item(), Some(Ok(Item::Event(_)))));
+    }
+
+    #[test]
+    fn reported_comments_are_buffered_up_to_the_line_limit() {
+        let mut dec = Decoder::new(Limits::default().max_line_len(8)).with_comments(true);
+        dec.feed(b": abcdefghijkl\n\n: ok\n");
+        assert!(matches!(
+            dec.next_item(),
+            Some(Err(Error::LineTooLong {
+                limit: 8,
+                offset: 8
+            }))
+        ));
+        assert_eq!(
+            dec.next_item(),
+            Some(Ok(Item::Comment(Utf8Bytes::from("ok"))))
+        );
+    }
+
+    #[test]
+    fn single_line_data_streams_into_the_data_buffer_only() {
+        let mut dec = Decoder::new(Limits::default());
+        dec.feed(b"data: 0123");
+        assert_eq!((dec.data.len(), dec.value.len()), (4, 0));
+        dec.feed(b"456789\n\n");
+        let Some(Ok(Item::Event(ev))) = dec.next_item() else {
+            panic!("no event");
+        };
+        assert_eq!(ev.data(), "0123456789");
+        assert_eq!(dec.buffered_len(), 0);
     }
 }
