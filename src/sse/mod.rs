@@ -38,6 +38,10 @@
 mod decoder;
 mod encoder;
 mod event;
+mod heartbeat;
+mod history;
+mod reconnect;
+mod server;
 mod text;
 
 pub use decoder::{Decoder, Error, Limits};
@@ -45,4 +49,11 @@ pub use encoder::{
     EncodeError, EventRef, encode_comment, encode_event, encode_retry, validate_event,
 };
 pub use event::{DEFAULT_EVENT_TYPE, Event, Item};
+pub use heartbeat::Heartbeat;
+pub use history::{History, Replay, ReplayIter};
+pub use reconnect::{BackoffConfig, Client, ReadyState, ResponseVerdict};
+pub use server::{
+    EventStreamRequest, RESPONSE_HEADERS, RequestError, RequestLimits, encode_response_head,
+    parse_request,
+};
 pub use text::Utf8Bytes;
