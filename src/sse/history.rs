@@ -22,7 +22,9 @@ struct Entry {
 /// the clients). When a client reconnects with `Last-Event-ID`,
 /// [`replay_after`](Self::replay_after) returns the events after that id,
 /// oldest first, or [`Replay::Unknown`] if the id was never stored or has
-/// been evicted, in which case the caller sends a full resync. Ids are
+/// been evicted (except the newest evicted one, which is still known to
+/// come right before the oldest stored event), in which case the caller
+/// sends a full resync. Ids are
 /// opaque strings; they need not be numeric or ordered. Events without an
 /// id are stored and replayed, but cannot be resumed from. If an id
 /// repeats, its latest occurrence counts.
@@ -57,6 +59,9 @@ pub struct History {
     index: HashMap<Utf8Bytes, u64>,
     bytes: usize,
     next_seq: u64,
+    /// Id of the newest evicted entry (the one just before the oldest
+    /// stored): a client that saw it missed exactly what is stored.
+    boundary: Option<Utf8Bytes>,
 }
 
 /// The answer to a `Last-Event-ID`.
@@ -102,6 +107,7 @@ impl History {
             index: HashMap::new(),
             bytes: 0,
             next_seq: 0,
+            boundary: None,
         }
     }
 
@@ -138,11 +144,12 @@ impl History {
             return;
         };
         self.bytes -= entry_size(old.id.as_ref(), &old.bytes);
-        if let Some(id) = old.id
-            && self.index.get(&id) == Some(&old.seq)
+        if let Some(id) = &old.id
+            && self.index.get(id) == Some(&old.seq)
         {
-            self.index.remove(&id);
+            self.index.remove(id);
         }
+        self.boundary = old.id;
     }
 
     /// The events after `last_event_id`, or [`Replay::Unknown`].
@@ -150,6 +157,12 @@ impl History {
     pub fn replay_after(&self, last_event_id: &str) -> Replay<'_> {
         let key = Utf8Bytes::from(last_event_id);
         let (Some(&seq), Some(front)) = (self.index.get(&key), self.entries.front()) else {
+            if self.boundary.as_ref() == Some(&key) {
+                // The client saw the event just before the oldest stored.
+                return Replay::Events(ReplayIter {
+                    inner: self.entries.range(..),
+                });
+            }
             return Replay::Unknown;
         };
         // Sequence numbers are consecutive in the ring, so the position is
@@ -217,7 +230,8 @@ mod tests {
         assert!(h.is_empty());
         assert_eq!(h.byte_len(), 0);
         assert!(ids(h.replay_after("1")).is_none());
-        assert!(ids(h.replay_after("2")).is_none());
+        // A client that got event 2 has missed nothing yet.
+        assert_eq!(ids(h.replay_after("2")), Some(vec![]));
     }
 
     #[test]
