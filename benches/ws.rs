@@ -122,6 +122,8 @@ fn fragmented_case() -> DecodeCase {
 
 // --- decode rows -----------------------------------------------------------
 
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn ours_decode(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(Kind, &[u8])) {
     for chunk in wire.chunks(READ) {
         conn.handle_read(chunk);
@@ -150,6 +152,8 @@ fn tung_server() -> (Tung, MockIo) {
     (ws, io)
 }
 
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn tung_decode(ws: &mut Tung, io: &MockIo, messages: usize, mut on: impl FnMut(Kind, &[u8])) {
     io.rewind();
     for _ in 0..messages {
@@ -172,6 +176,8 @@ fn fws_server() -> (Fws, MockIo) {
 }
 
 /// fastwebsockets answers pings itself and does not surface them.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn fws_decode(ws: &mut Fws, io: &MockIo, messages: usize, mut on: impl FnMut(Kind, &[u8])) {
     io.rewind();
     futures::executor::block_on(async {
@@ -283,6 +289,8 @@ fn ws_decode(c: &mut Criterion) {
 
 // --- encode rows -----------------------------------------------------------
 
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn ours_encode(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[u8])) {
     for p in payloads {
         conn.send_binary(p.clone()).expect("open connection");
@@ -292,6 +300,8 @@ fn ours_encode(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[
     }
 }
 
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn tung_encode(ws: &mut Tung, payloads: &[Bytes]) {
     for p in payloads {
         ws.send(tungstenite::Message::Binary(p.clone()))
@@ -299,6 +309,8 @@ fn tung_encode(ws: &mut Tung, payloads: &[Bytes]) {
     }
 }
 
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
 fn fws_encode(ws: &mut fastwebsockets::WebSocket<MockIo>, payloads: &[Bytes]) {
     futures::executor::block_on(async {
         for p in payloads {
