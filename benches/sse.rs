@@ -119,14 +119,18 @@ fn cases() -> Vec<DecodeCase> {
 
 /// Not inlined, so profilers can count calls and cost per iteration.
 #[inline(never)]
-fn ours_decode(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&str, &[u8], &str)) {
+fn ours_decode(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[u8], &[u8])) {
     for chunk in chunks {
         dec.feed(chunk);
         while let Some(item) = dec.next_item() {
             match item.expect("valid stream") {
-                // Type and id are short: `as_str` checks them again; data is
-                // taken as the validated bytes.
-                Item::Event(ev) => on(ev.event_type(), ev.data_bytes(), ev.id()),
+                // Validated when decoded: taken as bytes, not checked again
+                // by `as_str`.
+                Item::Event(ev) => on(
+                    ev.event_type_text().as_bytes(),
+                    ev.data_bytes(),
+                    ev.id_text().as_bytes(),
+                ),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -137,6 +141,10 @@ type Chunks = futures::stream::Iter<
     std::iter::Map<std::vec::IntoIter<Bytes>, fn(Bytes) -> Result<Bytes, Infallible>>,
 >;
 
+#[allow(
+    clippy::unnecessary_to_owned,
+    reason = "the stream owns its chunks, as an HTTP body stream does"
+)]
 fn chunk_stream(chunks: &[Bytes]) -> Chunks {
     futures::stream::iter(
         chunks
@@ -150,12 +158,12 @@ fn chunk_stream(chunks: &[Bytes]) -> Chunks {
 #[inline(never)]
 fn es_decode(
     mut stream: eventsource_stream::EventStream<Chunks>,
-    mut on: impl FnMut(&str, &[u8], &str),
+    mut on: impl FnMut(&[u8], &[u8], &[u8]),
 ) -> impl Sized {
     futures::executor::block_on(async {
         while let Some(ev) = stream.next().await {
             let ev = ev.expect("valid stream");
-            on(&ev.event, ev.data.as_bytes(), &ev.id);
+            on(ev.event.as_bytes(), ev.data.as_bytes(), ev.id.as_bytes());
         }
     });
     stream
@@ -165,34 +173,31 @@ fn es_decode(
 #[inline(never)]
 fn ss_decode(
     mut stream: sse_stream::SseByteStream<Chunks>,
-    mut on: impl FnMut(&str, &[u8], &str),
+    mut on: impl FnMut(&[u8], &[u8], &[u8]),
 ) -> impl Sized {
     futures::executor::block_on(async {
         while let Some(ev) = stream.next().await {
             let ev = ev.expect("valid stream");
             on(
-                ev.event.as_deref().unwrap_or("message"),
+                ev.event.as_deref().unwrap_or("message").as_bytes(),
                 ev.data.as_deref().unwrap_or("").as_bytes(),
-                ev.id.as_deref().unwrap_or(""),
+                ev.id.as_deref().unwrap_or("").as_bytes(),
             );
         }
     });
     stream
 }
 
-fn collect(run: impl FnOnce(&mut dyn FnMut(&str, &[u8], &str))) -> Vec<Ev> {
+fn collect(run: impl FnOnce(&mut dyn FnMut(&[u8], &[u8], &[u8]))) -> Vec<Ev> {
     let mut got = Vec::new();
     run(&mut |t, d, id| {
-        got.push(Ev(
-            t.into(),
-            String::from_utf8(d.to_vec()).expect("utf-8"),
-            id.into(),
-        ))
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).expect("utf-8");
+        got.push(Ev(text(t), text(d), text(id)));
     });
     got
 }
 
-fn sink(t: &str, d: &[u8], id: &str) {
+fn sink(t: &[u8], d: &[u8], id: &[u8]) {
     black_box((t, d, id));
 }
 

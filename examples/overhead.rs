@@ -530,6 +530,9 @@ fn memory_table(mem: &[Mem]) -> String {
 
 // --- chart -----------------------------------------------------------------
 
+/// Which value of a point a chart panel plots.
+type Metric = fn(&(usize, usize, f64)) -> f64;
+
 const COLORS: [&str; 5] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"];
 
 /// Two log-log panels: wire bytes and CPU ns per message against N.
@@ -544,9 +547,9 @@ fn svg(rows: &[Row], machine: &str) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let panels: [(&str, Box<dyn Fn(&(usize, usize, f64)) -> f64>); 2] = [
-        ("wire bytes per message", Box::new(|p| p.1 as f64)),
-        ("CPU ns per message (produce + consume)", Box::new(|p| p.2)),
+    let panels: [(&str, Metric); 2] = [
+        ("wire bytes per message", |p| p.1 as f64),
+        ("CPU ns per message (produce + consume)", |p| p.2),
     ];
     let (x_lo, x_hi) = (
         (SIZES[0] as f64).log10(),

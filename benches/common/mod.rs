@@ -22,8 +22,8 @@ pub const READ: usize = 64 * 1024;
 /// ten minutes on two shared cores.
 pub fn config() -> Criterion {
     Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
+        .warm_up_time(Duration::from_millis(400))
+        .measurement_time(Duration::from_millis(1200))
         .sample_size(20)
         .configure_from_args()
 }
