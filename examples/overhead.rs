@@ -535,11 +535,12 @@ type Metric = fn(&(usize, usize, f64)) -> f64;
 
 const COLORS: [&str; 5] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"];
 
-/// Two log-log panels: wire bytes and CPU ns per message against N.
+/// Three log-log panels against N: wire bytes, overhead bytes and CPU ns
+/// per message.
 fn svg(rows: &[Row], machine: &str) -> String {
-    let (w, h, pad_l, pad_r, pad_t, pad_b) = (420.0, 300.0, 60.0, 15.0, 30.0, 45.0);
+    let (w, h, pad_l, pad_r, pad_t, pad_b) = (420.0, 300.0, 60.0, 30.0, 30.0, 45.0);
     let legend_h = 22.0 * rows.len() as f64 + 10.0;
-    let total_w = 2.0 * w;
+    let total_w = 3.0 * w;
     let total_h = h + legend_h + 20.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -547,8 +548,11 @@ fn svg(rows: &[Row], machine: &str) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let panels: [(&str, Metric); 2] = [
+    let panels: [(&str, Metric); 3] = [
         ("wire bytes per message", |p| p.1 as f64),
+        ("overhead bytes per message (wire - N)", |p| {
+            (p.1 - p.0) as f64
+        }),
         ("CPU ns per message (produce + consume)", |p| p.2),
     ];
     let (x_lo, x_hi) = (
