@@ -656,3 +656,89 @@ fn nothing_is_emitted_after_a_fatal_error() {
     assert_eq!(conn.poll_event(), Ok(None));
     assert_eq!(conn.send_text("x"), Err(SendError::Closed));
 }
+
+// Autobahn 9.x and 10.1: big messages, many fragments, odd TCP chops.
+
+#[test]
+fn autobahn_9_big_messages_in_small_fragments_and_chops() {
+    let payload: Vec<u8> = (0..1 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut wire = Vec::new();
+    let frags: Vec<&[u8]> = payload.chunks(64).collect();
+    for (i, f) in frags.iter().enumerate() {
+        let opcode = if i == 0 { TEXT } else { CONT };
+        wire.extend(client_frame(i == frags.len() - 1, opcode, f));
+    }
+    let expected = Event::Text(String::from_utf8(payload.clone()).unwrap().into());
+    for chop in [0, 64, 1300, 2048] {
+        let out = run(Role::Server, Config::default(), &wire, chop, true);
+        assert_eq!(out.events, vec![expected.clone()], "chop {chop}");
+        assert_eq!(out.written, frame(true, TEXT, &payload, None));
+    }
+}
+
+// Backpressure: the caller always learns what was not sent.
+
+#[test]
+fn slow_consumer_refuse_reports_and_keeps_the_connection() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 100;
+    let mut conn = Connection::server(config);
+    conn.send_binary(vec![0u8; 150]).unwrap(); // crosses the mark: accepted whole
+    assert!(conn.is_backpressured());
+    assert_eq!(
+        conn.send_text("refused"),
+        Err(SendError::Backpressure {
+            buffered: 154,
+            limit: 100
+        })
+    );
+    while conn.poll_transmit().is_some() {}
+    assert!(!conn.is_backpressured());
+    conn.send_text("now it goes").unwrap();
+}
+
+#[test]
+fn slow_consumer_close_fails_the_connection_with_the_chosen_code() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 100;
+    config.slow_consumer = pushcodec::ws::SlowConsumer::Close(CloseCode::TRY_AGAIN_LATER);
+    let mut conn = Connection::server(config);
+    conn.send_binary(vec![0u8; 150]).unwrap();
+    assert_eq!(
+        conn.send_text("refused"),
+        Err(SendError::SlowConsumer {
+            buffered: 154,
+            limit: 100,
+            code: CloseCode::TRY_AGAIN_LATER
+        })
+    );
+    assert!(conn.should_close_transport());
+    assert_eq!(conn.send_text("later"), Err(SendError::Closed));
+    let mut written = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        written.extend_from_slice(&b);
+    }
+    assert_eq!(last_close_code(&written), Some(1013));
+}
+
+#[test]
+fn prepared_message_is_shared_not_copied() {
+    let msg = pushcodec::ws::PreparedMessage::binary(vec![9u8; 10_000]);
+    let mut a = Connection::server(Config::default());
+    let mut b = Connection::server(Config::default());
+    a.send_prepared(&msg).unwrap();
+    b.send_prepared(&msg).unwrap();
+    let (wa, wb) = (a.poll_transmit().unwrap(), b.poll_transmit().unwrap());
+    assert_eq!(
+        wa.as_ptr(),
+        msg.wire_bytes().as_ptr(),
+        "same buffer, no copy"
+    );
+    assert_eq!(wb.as_ptr(), msg.wire_bytes().as_ptr());
+    // A client still masks it, and a server decodes it back.
+    let mut client = Connection::client(Config::default());
+    client.send_prepared(&msg).unwrap();
+    let wire = client.poll_transmit().unwrap();
+    let out = run(Role::Server, Config::default(), &wire, 0, false);
+    assert_eq!(out.events, vec![Event::Binary(vec![9u8; 10_000].into())]);
+}

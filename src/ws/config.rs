@@ -1,5 +1,25 @@
 //! Limits and policy for a [`Connection`](super::Connection).
 
+use std::time::Duration;
+
+/// The policy for a peer that reads slower than the application sends.
+///
+/// Either way nothing is dropped silently: a refused message is reported to
+/// the caller, who decides what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumer {
+    /// Refuse the send with [`SendError::Backpressure`](super::SendError::Backpressure);
+    /// the connection stays open. The caller may retry after draining,
+    /// drop or coalesce messages of its own.
+    Refuse,
+    /// Fail the connection: queue a Close with this code (1008 policy
+    /// violation or 1013 try again later are the usual ones), refuse the
+    /// send with [`SendError::SlowConsumer`](super::SendError::SlowConsumer)
+    /// and ask for the transport to be closed now.
+    Close(super::CloseCode),
+}
+
 /// Limits and policy for a connection. Every limit is enforced as the bytes
 /// arrive, before anything over it is buffered.
 ///
@@ -34,6 +54,9 @@ pub struct Config {
     /// Automatic pongs that would cross it fail the connection with 1008:
     /// the peer pings faster than the transport drains.
     pub max_outbound_buffer: usize,
+    /// What a data send does while [`max_outbound_buffer`](Self::max_outbound_buffer)
+    /// is reached. Default [`SlowConsumer::Refuse`].
+    pub slow_consumer: SlowConsumer,
     /// Answer each ping with a pong carrying its payload (RFC 6455 §5.5.2).
     /// Default on. The [`Event::Ping`](super::Event::Ping) is delivered either way.
     pub auto_pong: bool,
@@ -42,6 +65,18 @@ pub struct Config {
     /// instead of whole. Text parts end on code point boundaries and are
     /// validated. Default off.
     pub stream_messages: bool,
+    /// Send a ping after this long without receiving anything. Default
+    /// 20 s (common practice is 15–30 s: under the idle timeouts of proxies
+    /// and load balancers). `None` turns keepalive off. Timers run only when
+    /// the caller passes the time with
+    /// [`Connection::handle_timeout`](super::Connection::handle_timeout).
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive ping, how long the peer has to send anything
+    /// before it is declared dead (a half-open connection). Default 20 s.
+    pub pong_timeout: Option<Duration>,
+    /// How long to wait for the peer's Close after sending ours (and, for a
+    /// client, for the server to close the transport afterwards). Default 10 s.
+    pub close_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -51,8 +86,12 @@ impl Default for Config {
             max_message_size: 64 << 20,
             max_fragments: 65_536,
             max_outbound_buffer: 16 << 20,
+            slow_consumer: SlowConsumer::Refuse,
             auto_pong: true,
             stream_messages: false,
+            keepalive_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Some(Duration::from_secs(20)),
+            close_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The per-connection state machine (RFC 6455 §5, §7), for either role.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -10,7 +11,9 @@ use super::frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,
 };
-use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role};
+use super::prepared::PreparedMessage;
+use super::timers::{Durations, Expired, Phase, Timers};
+use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
 use crate::Utf8Bytes;
 use crate::utf8::Utf8Validator;
 
@@ -72,11 +75,19 @@ struct Incoming {
     kind: MessageKind,
     size: u64,
     fragments: usize,
-    /// The first payload piece, kept as is while it is the only one (the
-    /// common single-frame message is handed out without a copy).
-    first: Option<Bytes>,
-    /// All pieces, once there is more than one.
-    joined: BytesMut,
+    body: Body,
+}
+
+/// The payload of a message being received, in as few copies as possible.
+#[derive(Debug, Default)]
+enum Body {
+    #[default]
+    Empty,
+    /// One piece so far: the common single-frame message is handed out as
+    /// the very bytes received, without a copy.
+    One(Bytes),
+    /// Several pieces, copied together.
+    Joined(BytesMut),
 }
 
 /// The frame being received.
@@ -85,6 +96,8 @@ struct CurrentFrame {
     header: FrameHeader,
     /// Stream offset of the payload's next byte.
     offset: u64,
+    /// Payload bytes not yet received.
+    remaining: u64,
 }
 
 /// Where the receive side is.
@@ -143,6 +156,12 @@ pub struct Connection {
     sending: Option<MessageKind>,
     send_validator: Utf8Validator,
     rng: Option<Box<dyn RandomSource>>,
+
+    timers: Timers,
+    /// A timer failed the connection; `poll_event` reports it next.
+    timer_error: Option<ProtocolError>,
+    /// A timer gave up on the peer: the transport goes now.
+    abandoned: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -164,6 +183,7 @@ impl Connection {
         Connection {
             role,
             decoder: FrameDecoder::new(role, config.max_frame_size),
+            timers: Timers::default(),
             config,
             in_buf: BytesMut::new(),
             receiving: Receiving::Open,
@@ -179,6 +199,8 @@ impl Connection {
             sending: None,
             send_validator: Utf8Validator::new(),
             rng: None,
+            timer_error: None,
+            abandoned: false,
         }
     }
 
@@ -213,8 +235,9 @@ impl Connection {
     /// They are decoded as [`poll_event`](Self::poll_event) is called.
     /// Bytes after the peer's Close or a protocol error are ignored.
     pub fn handle_read(&mut self, bytes: &[u8]) {
-        if self.receiving == Receiving::Open && !self.eof {
+        if self.receiving == Receiving::Open && !self.eof && !bytes.is_empty() {
             self.in_buf.extend_from_slice(bytes);
+            self.timers.on_received();
         }
     }
 
@@ -233,6 +256,9 @@ impl Connection {
     /// Close frame with its code is already queued for `poll_transmit`.
     #[must_use = "events and errors must be handled"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if let Some(error) = self.timer_error.take() {
+            return Err(error);
+        }
         if self.receiving != Receiving::Open {
             return Ok(None);
         }
@@ -268,6 +294,11 @@ impl Connection {
         // The header's first byte, for error offsets.
         let at = self.decoder.offset() - header.encoded_len() as u64;
         let violation = |v| Err(ProtocolError::new(v, at));
+        self.frame = Some(CurrentFrame {
+            header,
+            offset: self.decoder.offset(),
+            remaining: header.payload_len,
+        });
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 // RFC 6455 §5.4: fragments of two messages never interleave.
@@ -284,15 +315,10 @@ impl Connection {
                     kind,
                     size: header.payload_len,
                     fragments: 1,
-                    first: None,
-                    joined: BytesMut::new(),
+                    body: Body::Empty,
                 });
                 self.validator.reset();
                 if self.config.stream_messages {
-                    self.frame = Some(CurrentFrame {
-                        header,
-                        offset: self.decoder.offset(),
-                    });
                     return Ok(Some(Event::MessageStart(kind)));
                 }
             }
@@ -314,10 +340,6 @@ impl Connection {
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
         }
-        self.frame = Some(CurrentFrame {
-            header,
-            offset: self.decoder.offset(),
-        });
         Ok(None)
     }
 
@@ -341,6 +363,7 @@ impl Connection {
         };
         let piece_offset = frame.offset;
         frame.offset += piece.len() as u64;
+        frame.remaining -= piece.len() as u64;
         if frame.header.opcode.is_control() {
             self.control.extend_from_slice(&piece);
             return Ok(None);
@@ -363,20 +386,23 @@ impl Connection {
         if self.config.stream_messages {
             return Ok(self.stream_part(kind, held, piece));
         }
-        match message.first.take() {
-            None if message.joined.is_empty() => message.first = Some(piece),
-            first => {
-                if let Some(first) = first {
-                    let frame_rest = self.frame.map_or(0, |f| {
-                        f.header.payload_len.saturating_sub(f.offset - piece_offset)
-                    });
-                    let hint = usize::try_from(frame_rest).unwrap_or(0);
-                    message.joined.reserve(first.len() + piece.len() + hint);
-                    message.joined.extend_from_slice(&first);
-                }
-                message.joined.extend_from_slice(&piece);
+        message.body = match std::mem::take(&mut message.body) {
+            Body::Empty => Body::One(piece),
+            Body::One(first) => {
+                // Room for the rest of this frame too, so a big frame that
+                // arrives in many reads is copied once.
+                let frame_rest = self.frame.map_or(0, |f| f.remaining);
+                let hint = usize::try_from(frame_rest).unwrap_or(0);
+                let mut joined = BytesMut::with_capacity(first.len() + piece.len() + hint);
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
             }
-        }
+            Body::Joined(mut joined) => {
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
+            }
+        };
         Ok(None)
     }
 
@@ -440,9 +466,10 @@ impl Connection {
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageEnd));
                 }
-                let data = match message.first {
-                    Some(first) => first,
-                    None => message.joined.freeze(),
+                let data = match message.body {
+                    Body::Empty => Bytes::new(),
+                    Body::One(data) => data,
+                    Body::Joined(data) => data.freeze(),
                 };
                 Ok(Some(match message.kind {
                     MessageKind::Text => Event::Text(Utf8Bytes::from_validated(data)),
@@ -522,6 +549,32 @@ impl Connection {
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
         self.check_data_send()?;
         self.queue_payload(OpCode::Binary, true, data.into());
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections
+    /// ([`PreparedMessage`]): on a server, without copying or encoding
+    /// anything; on a client, masked like any send.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_data_send()?;
+        match self.role {
+            Role::Server => {
+                self.flush_out_buf();
+                let frame = message.wire_bytes().clone();
+                self.queued += frame.len();
+                self.out_queue.push_back(frame);
+            }
+            Role::Client => {
+                let opcode = match message.kind() {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                };
+                self.queue_frame(opcode, true, &message.payload());
+            }
+        }
         Ok(())
     }
 
@@ -618,7 +671,7 @@ impl Connection {
         Ok(())
     }
 
-    fn check_data_send(&self) -> Result<(), SendError> {
+    fn check_data_send(&mut self) -> Result<(), SendError> {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
         }
@@ -628,14 +681,41 @@ impl Connection {
         self.check_backpressure()
     }
 
-    fn check_backpressure(&self) -> Result<(), SendError> {
-        if self.queued >= self.config.max_outbound_buffer {
-            return Err(SendError::Backpressure {
-                buffered: self.queued,
-                limit: self.config.max_outbound_buffer,
-            });
+    /// Applies [`Config::slow_consumer`] when the outbound queue is at or
+    /// over [`Config::max_outbound_buffer`].
+    fn check_backpressure(&mut self) -> Result<(), SendError> {
+        let (buffered, limit) = (self.queued, self.config.max_outbound_buffer);
+        if buffered < limit {
+            return Ok(());
         }
-        Ok(())
+        match self.config.slow_consumer {
+            SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
+            SlowConsumer::Close(code) => {
+                // The Close queues behind data the peer is not reading, so
+                // it may never arrive; the transport goes at once.
+                if !self.close_sent {
+                    self.close_sent = true;
+                    let mut payload = code.0.to_be_bytes().to_vec();
+                    payload.extend_from_slice(b"slow consumer");
+                    self.queue_frame(OpCode::Close, true, &payload);
+                }
+                self.receiving = Receiving::Failed;
+                self.abandoned = true;
+                Err(SendError::SlowConsumer {
+                    buffered,
+                    limit,
+                    code,
+                })
+            }
+        }
+    }
+
+    /// Whether the outbound queue is at or over
+    /// [`Config::max_outbound_buffer`]: data sends are refused (or close the
+    /// connection, per [`Config::slow_consumer`]) until `poll_transmit`
+    /// drains it.
+    pub fn is_backpressured(&self) -> bool {
+        self.queued >= self.config.max_outbound_buffer
     }
 
     /// Queues a frame whose payload is given as shared bytes: a large
@@ -709,6 +789,71 @@ impl Connection {
         Some(bytes)
     }
 
+    /// Passes the time: stamps the bytes received since the last call and
+    /// runs the deadlines that have passed ([`Config::keepalive_interval`],
+    /// [`Config::pong_timeout`], [`Config::close_timeout`]). Call it once
+    /// when the connection starts, after each read, and when
+    /// [`poll_timeout`](Self::poll_timeout)'s instant arrives; then drain
+    /// `poll_event` and `poll_transmit` as after any input.
+    ///
+    /// A keepalive ping is queued for `poll_transmit`; a missed deadline
+    /// comes out of `poll_event` as [`Violation::PongTimeout`] or
+    /// [`Violation::CloseTimeout`], after which
+    /// [`should_close_transport`](Self::should_close_transport) is true.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return;
+        }
+        let phase = self.timer_phase();
+        let violation = match self.timers.handle_timeout(now, phase, self.durations()) {
+            None => return,
+            Some(Expired::SendPing) => {
+                self.queue_frame(OpCode::Ping, true, &[]);
+                return;
+            }
+            Some(Expired::PeerUnresponsive(timeout)) => Violation::PongTimeout { timeout },
+            Some(Expired::CloseTimedOut(timeout)) => Violation::CloseTimeout { timeout },
+        };
+        let error = ProtocolError::new(violation, self.decoder.offset());
+        self.abandoned = true;
+        if self.receiving == Receiving::Open {
+            let error = self.fail(error);
+            self.timer_error = Some(error);
+        } else {
+            self.receiving = Receiving::Failed;
+            self.timer_error = Some(error);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called;
+    /// `None` when no timer runs (none configured, the connection is done,
+    /// or the time was never passed in).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return None;
+        }
+        self.timers
+            .poll_timeout(self.timer_phase(), self.durations())
+    }
+
+    fn durations(&self) -> Durations {
+        Durations {
+            keepalive: self.config.keepalive_interval,
+            pong_timeout: self.config.pong_timeout,
+            close_timeout: self.config.close_timeout,
+        }
+    }
+
+    fn timer_phase(&self) -> Phase {
+        let closing = self.close_sent
+            && !(self.role == Role::Server && self.receiving == Receiving::CloseReceived);
+        Phase {
+            open: !self.close_sent && self.receiving == Receiving::Open,
+            closing,
+        }
+    }
+
     /// Bytes queued and not yet pulled by [`poll_transmit`](Self::poll_transmit).
     pub fn buffered_amount(&self) -> usize {
         self.queued
@@ -720,7 +865,7 @@ impl Connection {
     /// §7.1.1: the server closes TCP first). A client whose handshake is
     /// complete waits for the server to close, with a timeout of its choice.
     pub fn should_close_transport(&self) -> bool {
-        if self.eof {
+        if self.eof || self.abandoned {
             return true;
         }
         if self.queued > 0 {

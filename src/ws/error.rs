@@ -1,5 +1,7 @@
 //! Errors of the WebSocket frame and connection layers.
 
+use std::time::Duration;
+
 use super::CloseCode;
 
 /// A fatal violation by the peer: which rule it broke and where in the
@@ -123,6 +125,19 @@ pub enum Violation {
         /// The configured limit.
         limit: usize,
     },
+    /// Nothing arrived within `pong_timeout` of a keepalive ping: the peer
+    /// or the path to it is gone (a half-open connection).
+    #[error("peer silent for {timeout:?} after a keepalive ping (pong_timeout)")]
+    PongTimeout {
+        /// The configured deadline.
+        timeout: Duration,
+    },
+    /// The close handshake did not finish within `close_timeout`.
+    #[error("close handshake not finished within {timeout:?} (close_timeout)")]
+    CloseTimeout {
+        /// The configured deadline.
+        timeout: Duration,
+    },
     /// The transport ended before the close handshake.
     #[error("transport closed without a close handshake (RFC 6455 §7.1.5, code 1006)")]
     AbnormalClosure,
@@ -130,7 +145,8 @@ pub enum Violation {
 
 impl Violation {
     /// The close code an endpoint sends when it fails the connection for
-    /// this reason (RFC 6455 §7.4.1); `None` for [`AbnormalClosure`](Self::AbnormalClosure).
+    /// this reason (RFC 6455 §7.4.1); `None` when the transport is to be
+    /// dropped without one (it ended, or the peer stopped answering).
     pub fn close_code(&self) -> Option<CloseCode> {
         Some(match self {
             Violation::FrameTooLarge { .. } | Violation::MessageTooLarge { .. } => {
@@ -140,7 +156,9 @@ impl Violation {
                 CloseCode::POLICY_VIOLATION
             }
             Violation::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
-            Violation::AbnormalClosure => return None,
+            Violation::AbnormalClosure
+            | Violation::PongTimeout { .. }
+            | Violation::CloseTimeout { .. } => return None,
             _ => CloseCode::PROTOCOL_ERROR,
         })
     }
@@ -191,5 +209,18 @@ pub enum SendError {
         buffered: usize,
         /// The configured limit.
         limit: usize,
+    },
+    /// The outbound queue was full under [`SlowConsumer::Close`](super::SlowConsumer::Close):
+    /// the connection is closed with `code`; the message was not sent.
+    #[error(
+        "{buffered} bytes queued, over the limit of {limit}: connection closed with {code} (slow consumer)"
+    )]
+    SlowConsumer {
+        /// Bytes queued and not yet pulled by `poll_transmit`.
+        buffered: usize,
+        /// The configured limit.
+        limit: usize,
+        /// The close code sent.
+        code: CloseCode,
     },
 }

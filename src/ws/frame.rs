@@ -420,3 +420,145 @@ impl FrameDecoder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `wire` as `role` and returns the first error's rule and offset.
+    fn first_error(role: Role, max: usize, wire: &[u8]) -> Option<(Violation, u64)> {
+        let mut dec = FrameDecoder::new(role, max);
+        let mut buf = BytesMut::from(wire);
+        loop {
+            match dec.decode(&mut buf) {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => return Some((e.violation().clone(), e.offset())),
+            }
+        }
+    }
+
+    #[test]
+    fn every_header_violation_is_caught_from_the_header_alone_in_both_roles() {
+        // (role, header bytes, expected rule). No payload follows any of
+        // them: the rule must be decided before payload is buffered.
+        let key = [1, 2, 3, 4];
+        let masked = |b0: u8, b1: u8| vec![b0, 0x80 | b1, key[0], key[1], key[2], key[3]];
+        let table: Vec<(Role, Vec<u8>, Violation)> = vec![
+            (
+                Role::Server,
+                masked(0xC1, 1),
+                Violation::ReservedBits { rsv: 0b100 },
+            ),
+            (
+                Role::Client,
+                vec![0xA2, 1],
+                Violation::ReservedBits { rsv: 0b010 },
+            ),
+            (
+                Role::Client,
+                vec![0x91, 1],
+                Violation::ReservedBits { rsv: 0b001 },
+            ),
+            (
+                Role::Server,
+                masked(0x83, 0),
+                Violation::ReservedOpcode { opcode: 3 },
+            ),
+            (
+                Role::Client,
+                vec![0x87, 0],
+                Violation::ReservedOpcode { opcode: 7 },
+            ),
+            (
+                Role::Server,
+                masked(0x8B, 0),
+                Violation::ReservedOpcode { opcode: 0xB },
+            ),
+            (
+                Role::Client,
+                vec![0x8F, 0],
+                Violation::ReservedOpcode { opcode: 0xF },
+            ),
+            (Role::Server, vec![0x81, 5], Violation::UnmaskedFrame),
+            (Role::Client, masked(0x81, 5), Violation::MaskedFrame),
+            (
+                Role::Server,
+                masked(0x09, 0),
+                Violation::FragmentedControlFrame,
+            ),
+            (
+                Role::Client,
+                vec![0x08, 0],
+                Violation::FragmentedControlFrame,
+            ),
+            (
+                Role::Client,
+                vec![0x8A, 126, 0, 126],
+                Violation::ControlFrameTooLong { len: 126 },
+            ),
+            (
+                Role::Client,
+                vec![0x82, 126, 0, 125],
+                Violation::NonMinimalLength { len: 125 },
+            ),
+            (
+                Role::Client,
+                vec![0x82, 127, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF],
+                Violation::NonMinimalLength { len: 0xFFFF },
+            ),
+            (
+                Role::Server,
+                vec![0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0],
+                Violation::LengthTooLong,
+            ),
+            (
+                Role::Client,
+                vec![0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 1],
+                Violation::FrameTooLarge {
+                    len: 0x10_0001,
+                    limit: 1 << 20,
+                },
+            ),
+        ];
+        for (role, header, expected) in table {
+            // Preceded by one valid empty frame, so the offset is checked too.
+            let mut wire = match role {
+                Role::Server => masked(0x82, 0),
+                Role::Client => vec![0x82, 0],
+            };
+            let at = wire.len() as u64;
+            wire.extend_from_slice(&header);
+            let got = first_error(role, 1 << 20, &wire);
+            assert_eq!(got, Some((expected.clone(), at)), "{role:?} {header:x?}");
+            let code = expected.close_code().unwrap();
+            let want = if matches!(expected, Violation::FrameTooLarge { .. }) {
+                1009
+            } else {
+                1002
+            };
+            assert_eq!(code.0, want);
+        }
+    }
+
+    #[test]
+    fn payload_is_unmasked_piece_by_piece_with_the_key_phase_carried() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let mut wire = vec![0x82, 0x80 | 0x0A];
+        wire.extend_from_slice(&key);
+        let payload: Vec<u8> = (0..10).collect();
+        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        let mut dec = FrameDecoder::new(Role::Server, 100);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for byte in wire {
+            buf.extend_from_slice(&[byte]);
+            while let Some(event) = dec.decode(&mut buf).unwrap() {
+                if let FrameEvent::Payload(piece) = event {
+                    got.extend_from_slice(&piece);
+                }
+            }
+        }
+        assert_eq!(got, payload);
+    }
+}

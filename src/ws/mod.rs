@@ -11,18 +11,22 @@ mod error;
 mod frame;
 pub mod handshake;
 mod mask;
+mod prepared;
 mod rng;
+mod timers;
 
 pub use crate::Utf8Bytes;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
-pub use config::Config;
+pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, Event, MessageKind};
 pub use error::{ProtocolError, SendError, Violation};
 pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,
 };
+pub use handshake::accept_key;
 pub use mask::apply_mask;
+pub use prepared::PreparedMessage;
 pub use rng::{OsRandom, RandomSource};
 
 /// Which end of the connection this endpoint is. It decides masking

@@ -241,6 +241,18 @@ impl ClientHandshake {
         &self.key
     }
 
+    /// The subprotocols offered, in order of preference.
+    pub fn offered_protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extension elements offered, in order of preference (an
+    /// extension's own negotiation compares the answer with these, e.g.
+    /// RFC 7692 §7.1.2.2's `server_max_window_bits`).
+    pub fn offered_extensions(&self) -> &[ExtensionOffer] {
+        &self.extensions
+    }
+
     /// The request's header fields, in the order written.
     pub(crate) fn fields(&self) -> Vec<(&str, String)> {
         let mut out = vec![

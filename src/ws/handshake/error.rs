@@ -216,8 +216,8 @@ pub enum HandshakeError {
         /// The subprotocol the server named.
         protocol: String,
     },
-    /// We offered subprotocols, required one (WHATWG WebSockets, "establish
-    /// a WebSocket connection" step 11), and the server selected none.
+    /// We offered subprotocols, required one (the WHATWG `WebSockets` standard,
+    /// "establish a WebSocket connection"), and the server selected none.
     #[error(
         "server selected no subprotocol although some were offered (WHATWG WebSockets, require_protocol)"
     )]

@@ -47,29 +47,28 @@ fn header_slots(head: &[u8], limits: &Limits) -> usize {
 }
 
 fn malformed(e: httparse::Error, limits: &Limits) -> HandshakeError {
-    match e {
-        httparse::Error::TooManyHeaders => HandshakeError::TooManyHeaders {
-            limit: limits.max_headers,
-        },
-        httparse::Error::HeaderName => HandshakeError::MalformedHead {
-            reason: "invalid header name",
-        },
-        httparse::Error::HeaderValue => HandshakeError::MalformedHead {
-            reason: "invalid header value",
-        },
-        httparse::Error::NewLine => HandshakeError::MalformedHead {
-            reason: "invalid line ending",
-        },
-        httparse::Error::Status => HandshakeError::MalformedHead {
-            reason: "invalid status code",
-        },
-        httparse::Error::Token => HandshakeError::MalformedHead {
-            reason: "invalid method token",
-        },
-        httparse::Error::Version => HandshakeError::MalformedHead {
-            reason: "invalid HTTP version",
-        },
+    let reason = match e {
+        httparse::Error::TooManyHeaders => {
+            return HandshakeError::TooManyHeaders {
+                limit: limits.max_headers,
+            };
+        }
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status code",
+        httparse::Error::Token => "invalid method token",
+        httparse::Error::Version => "invalid HTTP version",
+    };
+    HandshakeError::MalformedHead { reason }
+}
+
+fn owned_fields(headers: &[httparse::Header<'_>]) -> Fields {
+    let mut fields = Fields::with_capacity(headers.len());
+    for h in headers {
+        fields.push(h.name, h.value);
     }
+    fields
 }
 
 /// A parsed request head, owned.
@@ -99,10 +98,7 @@ pub(crate) fn parse_request(head: &[u8], limits: &Limits) -> Result<RequestHead,
         httparse::Status::Complete(_) => {}
         httparse::Status::Partial => return Err(INCOMPLETE),
     }
-    let mut fields = Fields::with_capacity(req.headers.len());
-    for h in req.headers.iter() {
-        fields.push(h.name, h.value);
-    }
+    let fields = owned_fields(req.headers);
     Ok(RequestHead {
         method: req.method.unwrap_or_default().to_owned(),
         target: req.path.unwrap_or_default().to_owned(),
@@ -124,10 +120,7 @@ pub(crate) fn parse_response(head: &[u8], limits: &Limits) -> Result<ResponseHea
             reason: "response is not HTTP/1.1",
         });
     }
-    let mut fields = Fields::with_capacity(resp.headers.len());
-    for h in resp.headers.iter() {
-        fields.push(h.name, h.value);
-    }
+    let fields = owned_fields(resp.headers);
     Ok(ResponseHead {
         status: resp.code.unwrap_or_default(),
         reason: resp.reason.unwrap_or_default().to_owned(),

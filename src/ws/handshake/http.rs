@@ -31,14 +31,20 @@ fn check(
     version: Version,
     headers: &HeaderMap,
 ) -> Result<Request, HandshakeError> {
+    // Item 1 checks GET before the version, but an HTTP/2 or HTTP/3
+    // request here is an extended CONNECT (RFC 8441, RFC 9220) that reached
+    // the HTTP/1.1 check: name the version, not the method.
+    if matches!(version, Version::HTTP_2 | Version::HTTP_3) {
+        return Err(HandshakeError::HttpVersion {
+            version: version_str(version).to_owned(),
+        });
+    }
     let mut fields = fields_of(headers);
     // An absolute-form target carries the host in the URI; HTTP stacks
     // that move it there must not make the request fail RFC 6455 §4.2.1
     // item 2.
-    if !headers.contains_key(::http::header::HOST) {
-        if let Some(a) = uri.authority() {
-            fields.push("Host", a.as_str().as_bytes());
-        }
+    if let (false, Some(a)) = (headers.contains_key(::http::header::HOST), uri.authority()) {
+        fields.push("Host", a.as_str().as_bytes());
     }
     let path = uri
         .path_and_query()
@@ -214,7 +220,11 @@ mod tests {
 
     #[test]
     fn http2_and_post_are_refused() {
-        let req = base().version(Version::HTTP_2).body(()).unwrap();
+        let req = base()
+            .method("CONNECT")
+            .version(Version::HTTP_2)
+            .body(())
+            .unwrap();
         assert_eq!(
             check_http_request(&req),
             Err(HandshakeError::HttpVersion {

@@ -95,6 +95,34 @@ pub(crate) fn check_answer_extensions(
     }
 }
 
+/// Server side, for any handshake mode (the 101 answer here, a 200 to an
+/// extended CONNECT later): the checked `Sec-WebSocket-Protocol` and
+/// `Sec-WebSocket-Extensions` answer fields. `extensions` are the server's
+/// element strings, each parsed per §9.1 and among the offered names.
+pub(crate) fn answer_fields(
+    offered_protocols: &[String],
+    offered_extensions: &[ExtensionOffer],
+    protocol: Option<&str>,
+    extensions: &[String],
+) -> Result<Vec<(&'static str, String)>, HandshakeError> {
+    let mut out = Vec::new();
+    if let Some(p) = protocol {
+        // RFC 6455 §4.2.2 item 5.4: one of the values the client sent.
+        check_choice(offered_protocols, p)?;
+        out.push(("Sec-WebSocket-Protocol", p.to_owned()));
+    }
+    let mut answer = Vec::new();
+    for e in extensions {
+        answer.extend(parse_bytes(e.as_bytes())?);
+    }
+    check_answer_extensions(offered_extensions, &answer)?;
+    if !answer.is_empty() {
+        let list: Vec<String> = answer.iter().map(ToString::to_string).collect();
+        out.push(("Sec-WebSocket-Extensions", list.join(", ")));
+    }
+    Ok(out)
+}
+
 /// Client side: the server's `Sec-WebSocket-Protocol` answer. At most one
 /// field holding one token (§11.3.4), among those offered (§4.1 item 6);
 /// with `require`, none at all fails too when some were offered (WHATWG).

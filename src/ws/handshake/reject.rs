@@ -61,7 +61,9 @@ pub(crate) fn write_reject(
         head.push_str("Content-Length: 0\r\n\r\n");
     } else {
         head.push_str("Content-Type: text/plain; charset=utf-8\r\n");
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len() + 1));
+        head.push_str("Content-Length: ");
+        head.push_str(&(body.len() + 1).to_string());
+        head.push_str("\r\n\r\n");
     }
     out.put_slice(head.as_bytes());
     if !body.is_empty() {

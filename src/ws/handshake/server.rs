@@ -173,6 +173,23 @@ impl Request {
                     .to_owned(),
             ),
         };
+        // Not a §4.2.1 rule but its consequence: the handshake is a GET
+        // without a body, and whatever follows the head is read as frames.
+        // A body announced here would be framed differently by a proxy in
+        // front of us (request smuggling, RFC 9112 §11.2), so refuse it.
+        let body_reason = "a handshake request has no body (RFC 6455 §4.1, RFC 9112 §6)";
+        if fields.all("Transfer-Encoding").next().is_some() {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Transfer-Encoding",
+                reason: body_reason,
+            });
+        }
+        if fields.all("Content-Length").any(|v| v != b"0") {
+            return Err(HandshakeError::InvalidHeader {
+                name: "Content-Length",
+                reason: body_reason,
+            });
+        }
         // §4.2.1 items 8 and 9: optional, but what is sent must parse.
         let protocols = negotiate::offered_protocols(fields.all("Sec-WebSocket-Protocol"))?;
         let extensions = negotiate::extension_list(fields.all("Sec-WebSocket-Extensions"))?;
@@ -357,22 +374,12 @@ impl AcceptBuilder<'_> {
                 super::accept_key(self.req.key.as_bytes()),
             ),
         ];
-        if let Some(p) = &self.protocol {
-            // RFC 6455 §4.2.2 item 5.4: one of the values the client sent.
-            negotiate::check_choice(&self.req.protocols, p)?;
-            out.push(("Sec-WebSocket-Protocol", p.clone()));
-        }
-        if !self.extensions.is_empty() {
-            let mut answer = Vec::new();
-            for e in &self.extensions {
-                answer.extend(ExtensionOffer::parse_list(e)?);
-            }
-            negotiate::check_answer_extensions(&self.req.extensions, &answer)?;
-            let joined: Vec<String> = answer.iter().map(ToString::to_string).collect();
-            if !joined.is_empty() {
-                out.push(("Sec-WebSocket-Extensions", joined.join(", ")));
-            }
-        }
+        out.extend(negotiate::answer_fields(
+            &self.req.protocols,
+            &self.req.extensions,
+            self.protocol.as_deref(),
+            &self.extensions,
+        )?);
         for (name, value) in &self.headers {
             check_outgoing(name, value, ACCEPT_RESERVED)?;
             out.push((name.as_str(), value.clone()));
