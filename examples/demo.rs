@@ -32,6 +32,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pushcodec::Utf8Bytes;
+use pushcodec::bytes::{Bytes, BytesMut};
+use pushcodec::sse::{self, EventRef, Heartbeat, History, Replay};
 use pushcodec::ws::{self, CloseCode, Connection, Event, handshake};
 
 const INDEX_HTML: &str = include_str!("demo/index.html");
@@ -49,6 +51,10 @@ pub struct Options {
     pub tick: Duration,
     /// Drop every SSE stream this often (`None`: only on request).
     pub drop_every: Option<Duration>,
+    /// The SSE `retry` value sent to browsers, in milliseconds.
+    pub retry_ms: u64,
+    /// Quiet time on an SSE stream before a heartbeat comment.
+    pub heartbeat: Duration,
     /// Time between two WebSocket pings.
     pub ping_every: Duration,
     /// Time between two tokens of the token stream.
@@ -62,6 +68,8 @@ impl Default for Options {
         Options {
             tick: Duration::from_millis(1000),
             drop_every: Some(Duration::from_secs(20)),
+            retry_ms: 2000,
+            heartbeat: Duration::from_millis(1500),
             ping_every: Duration::from_secs(2),
             token_delay: Duration::from_millis(40),
             verbose: true,
@@ -72,12 +80,28 @@ impl Default for Options {
 /// What the server saw, for the browser test and the console.
 #[derive(Debug, Default, Clone)]
 pub struct Records {
+    /// One entry per SSE stream, in the order they opened.
+    pub sse: Vec<SseRecord>,
     /// One entry per WebSocket connection, in the order they opened.
     pub ws: Vec<WsRecord>,
     /// The text of each token stream, as sent.
     pub token_streams: Vec<String>,
     /// The page's self-test report (`POST /report`), once it arrived.
     pub report: Option<String>,
+}
+
+/// What happened on one SSE stream.
+#[derive(Debug, Default, Clone)]
+pub struct SseRecord {
+    /// The `Last-Event-ID` the browser sent, if any.
+    pub last_event_id: Option<String>,
+    /// The ids replayed from the history (`None`: not a resume, or the id
+    /// was unknown).
+    pub replayed: Option<Vec<String>>,
+    /// Events sent after the replay.
+    pub sent: usize,
+    /// Heartbeat comments sent.
+    pub heartbeats: usize,
 }
 
 /// What happened on one WebSocket connection.
@@ -107,6 +131,8 @@ enum WsInput {
 /// State shared by every connection thread.
 pub struct Demo {
     opts: Options,
+    feed: Mutex<Feed>,
+    feed_changed: Condvar,
     records: Mutex<Records>,
     records_changed: Condvar,
     ws_peers: Mutex<Vec<(u64, mpsc::Sender<WsInput>)>>,
@@ -146,11 +172,19 @@ impl Demo {
 pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
     let demo = Arc::new(Demo {
         opts,
+        feed: Mutex::new(Feed {
+            history: History::new(512, 256 * 1024),
+            produced: 0,
+            drops: 0,
+        }),
+        feed_changed: Condvar::new(),
         records: Mutex::new(Records::default()),
         records_changed: Condvar::new(),
         ws_peers: Mutex::new(Vec::new()),
         next_peer: AtomicU64::new(1),
     });
+    let d = Arc::clone(&demo);
+    thread::spawn(move || run_feed(&d));
     let d = Arc::clone(&demo);
     thread::spawn(move || {
         for stream in listener.incoming() {
@@ -482,25 +516,254 @@ fn drive_ws(
 
 // ------------------------------------------------------------ Server-Sent Events
 
-fn serve_events(_demo: &Arc<Demo>, mut stream: TcpStream, _head: &Head) -> io::Result<()> {
-    respond(
-        &mut stream,
-        "503 Service Unavailable",
-        "text/plain",
-        b"the SSE feed arrives with the sse module\n",
-    )
+/// The live feed: every event is encoded once into the crate's [`History`],
+/// and every stream (first connection, resume, live) is served from it.
+struct Feed {
+    history: History,
+    /// Events produced so far; the newest event's id is `produced`.
+    produced: u64,
+    /// Bumped to make every open stream end (the "drop" button).
+    drops: u64,
 }
 
-fn serve_tokens(_demo: &Arc<Demo>, mut stream: TcpStream, _prompt: &str) -> io::Result<()> {
-    respond(
-        &mut stream,
-        "503 Service Unavailable",
-        "text/plain",
-        b"the token stream arrives with the sse module\n",
-    )
+const HEADLINES: &[&str] = &[
+    "pushcodec encodes each event once\nand every client gets the same bytes",
+    "EventSource resumes with Last-Event-ID",
+    "the history ring is bounded by count and by bytes",
+    "heartbeat comments keep idle streams alive\n(EventSource never shows them)",
+];
+
+/// The feed thread: an event per tick, with a pause now and then (so
+/// heartbeats show), and a drop now and then.
+fn run_feed(demo: &Demo) {
+    let started = Instant::now();
+    let mut last_drop = Instant::now();
+    loop {
+        {
+            let mut feed = lock(&demo.feed);
+            feed.produced += 1;
+            let n = feed.produced;
+            let id = n.to_string();
+            let (event_type, data) = if n.is_multiple_of(4) {
+                let i = usize::try_from(n / 4).unwrap_or(0) % HEADLINES.len();
+                ("news", HEADLINES[i].to_owned())
+            } else {
+                let t = started.elapsed().as_secs_f64();
+                ("tick", format!("tick {n} at +{t:.1} s"))
+            };
+            // The crate encodes (data lines, id and type fields) and stores it.
+            let event = EventRef::new(&data).event_type(event_type).id(&id);
+            if let Err(e) = feed.history.push_event(&event) {
+                demo.log(format_args!("feed: cannot encode event {id}: {e}"));
+            }
+            if let Some(every) = demo.opts.drop_every
+                && last_drop.elapsed() >= every
+            {
+                last_drop = Instant::now();
+                feed.drops += 1;
+            }
+        }
+        demo.feed_changed.notify_all();
+        let n = lock(&demo.feed).produced;
+        let pause = if n.is_multiple_of(6) { 3 } else { 1 };
+        thread::sleep(demo.opts.tick * pause);
+    }
 }
 
-fn drop_streams(_demo: &Demo) {}
+fn drop_streams(demo: &Demo) {
+    lock(&demo.feed).drops += 1;
+    demo.feed_changed.notify_all();
+}
+
+/// The ids in encoded events, read back with the crate's decoder (for the
+/// record and the page's "resume" note).
+fn ids_of<'a>(events: impl IntoIterator<Item = &'a Bytes>) -> Vec<String> {
+    let mut decoder = sse::Decoder::new(sse::Limits::default());
+    let mut ids = Vec::new();
+    for bytes in events {
+        decoder.feed(bytes);
+        while let Some(item) = decoder.next_item() {
+            if let Ok(sse::Item::Event(event)) = item {
+                ids.push(event.id().to_owned());
+            }
+        }
+    }
+    ids
+}
+
+fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head) -> io::Result<()> {
+    // The crate reads Last-Event-ID (WHATWG HTML §9.2.4) from the head.
+    let request = match sse::parse_request(&head.raw, &sse::RequestLimits::default()) {
+        Ok(Some(request)) => request,
+        Ok(None) => return respond(&mut stream, "400 Bad Request", "text/plain", b""),
+        Err(e) => {
+            let status = format!("{} Bad Request", e.status());
+            return respond(&mut stream, &status, "text/plain", e.to_string().as_bytes());
+        }
+    };
+    let last_event_id = request.last_event_id.map(|id| id.as_str().to_owned());
+
+    let mut out = BytesMut::new();
+    sse::encode_response_head(&mut out);
+    sse::encode_retry(demo.opts.retry_ms, &mut out);
+    let (mut cursor, drops) = {
+        let feed = lock(&demo.feed);
+        let newest = feed.produced;
+        let cursor = match &last_event_id {
+            None => newest,
+            Some(id) => match feed.history.replay_after(id) {
+                Replay::Events(missed) => {
+                    let missed: Vec<Bytes> = missed.cloned().collect();
+                    let ids = ids_of(&missed);
+                    // A note for the page, without an id: the browser's
+                    // last event id stays as it is.
+                    let note = format!(
+                        r#"{{"lastEventId":{},"replayed":[{}]}}"#,
+                        json_str(id),
+                        ids.iter()
+                            .map(|i| json_str(i))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    );
+                    let _ = EventRef::new(&note).event_type("resume").encode(&mut out);
+                    for bytes in &missed {
+                        out.extend_from_slice(bytes);
+                    }
+                    demo.log(format_args!("sse: resume after {id}: replaying {ids:?}"));
+                    lock(&demo.records).sse.push(SseRecord {
+                        last_event_id: last_event_id.clone(),
+                        replayed: Some(ids),
+                        ..SseRecord::default()
+                    });
+                    newest
+                }
+                _ => {
+                    let text = format!("id {id} is no longer in the history: full resync");
+                    let _ = EventRef::new(&text).event_type("resync").encode(&mut out);
+                    lock(&demo.records).sse.push(SseRecord {
+                        last_event_id: last_event_id.clone(),
+                        ..SseRecord::default()
+                    });
+                    newest
+                }
+            },
+        };
+        (cursor, feed.drops)
+    };
+    if last_event_id.is_none() {
+        lock(&demo.records).sse.push(SseRecord::default());
+    }
+    let slot = lock(&demo.records).sse.len() - 1;
+    demo.log(format_args!("sse: open, Last-Event-ID {last_event_id:?}"));
+    stream.write_all(&out)?;
+
+    let mut heartbeat = Heartbeat::with_interval(Instant::now(), demo.opts.heartbeat);
+    loop {
+        // New events since the cursor, from the same history, the same bytes.
+        let (batch, dropped) = {
+            let feed = lock(&demo.feed);
+            let wait = heartbeat
+                .poll_timeout()
+                .saturating_duration_since(Instant::now());
+            let (feed, _) = demo
+                .feed_changed
+                .wait_timeout_while(feed, wait, |f| f.produced == cursor && f.drops == drops)
+                .unwrap_or_else(PoisonError::into_inner);
+            let batch = match feed.history.replay_after(&cursor.to_string()) {
+                Replay::Events(new) => Some(new.cloned().collect::<Vec<_>>()),
+                // Fell out of the history (Replay::Unknown): end the
+                // stream, the browser reconnects and gets a resync.
+                _ => None,
+            };
+            cursor = feed.produced;
+            (batch, feed.drops != drops)
+        };
+        let Some(batch) = batch else { break };
+        let now = Instant::now();
+        for bytes in &batch {
+            stream.write_all(bytes)?;
+        }
+        if !batch.is_empty() {
+            heartbeat.handle_output(now);
+            if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
+                r.sent += batch.len();
+            }
+        }
+        if dropped {
+            demo.log(format_args!("sse: dropping the stream after id {cursor}"));
+            break;
+        }
+        if heartbeat.handle_timeout(Instant::now()) {
+            let mut comment = Vec::new();
+            sse::encode_comment("heartbeat", &mut comment);
+            stream.write_all(&comment)?;
+            if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
+                r.heartbeats += 1;
+            }
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+const ANSWER: &str = "pushcodec is a sans-IO toolkit for Server-Sent Events and WebSocket: \
+bytes in, events out; events in, bytes out. It never opens a socket, reads a clock or spawns \
+a task, so this std::net demo, a tokio server, a fuzzer and a benchmark all drive the same \
+state machines.\n\nThis answer is an event stream too: each token is an SSE event encoded \
+by pushcodec and decoded in the page from fetch() and a ReadableStream, the way LLM APIs \
+stream over POST. Line breaks travel as several data: lines, and text like “naïve café” or 🦀 \
+may be split across network chunks and still arrives whole.";
+
+/// Splits text like a language model's tokenizer might: words with their
+/// leading space, line breaks on their own.
+fn tokenize(text: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    for c in text.chars() {
+        let starts_new = match tokens.last() {
+            None => true,
+            Some(last) => {
+                c == ' ' || (c == '\n') != last.ends_with('\n') || last.chars().count() >= 8
+            }
+        };
+        if starts_new {
+            tokens.push(String::new());
+        }
+        if let Some(last) = tokens.last_mut() {
+            last.push(c);
+        }
+    }
+    tokens
+}
+
+fn serve_tokens(demo: &Arc<Demo>, mut stream: TcpStream, prompt: &str) -> io::Result<()> {
+    let prompt = prompt.replace("\r\n", "\n").replace('\r', "\n");
+    let tokens = tokenize(&format!("> {}\n\n{ANSWER}", prompt.trim()));
+    let mut out = BytesMut::new();
+    sse::encode_response_head(&mut out);
+    stream.write_all(&out)?;
+    for token in &tokens {
+        let bytes = EventRef::new(token)
+            .event_type("token")
+            .to_bytes()
+            .map_err(io::Error::other)?;
+        // Two writes per event, split mid-way (maybe inside a UTF-8 code
+        // point): the page's decoder must not care where chunks end.
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        stream.write_all(a)?;
+        thread::sleep(Duration::from_millis(1));
+        stream.write_all(b)?;
+        thread::sleep(demo.opts.token_delay);
+    }
+    let done = format!(r#"{{"tokens":{}}}"#, tokens.len());
+    let bytes = EventRef::new(&done)
+        .event_type("done")
+        .to_bytes()
+        .map_err(io::Error::other)?;
+    stream.write_all(&bytes)?;
+    lock(&demo.records).token_streams.push(tokens.concat());
+    let _ = stream.shutdown(Shutdown::Both);
+    Ok(())
+}
 
 // ------------------------------------------------------------------------ main
 
@@ -523,6 +786,7 @@ fn main() {
                 let secs = value("--drop-every");
                 opts.drop_every = (secs > 0).then(|| Duration::from_secs(secs));
             }
+            "--retry-ms" => opts.retry_ms = value("--retry-ms"),
             "--quiet" => opts.verbose = false,
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
@@ -545,7 +809,7 @@ fn usage(problem: &str) -> ! {
         eprintln!("demo: {problem}");
     }
     eprintln!(
-        "usage: cargo run --example demo -- [--port N] [--tick-ms MS] [--drop-every SECS, 0: never] [--quiet]"
+        "usage: cargo run --example demo -- [--port N] [--tick-ms MS] [--drop-every SECS, 0: never] [--retry-ms MS] [--quiet]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 });
 }
