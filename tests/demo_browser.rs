@@ -18,16 +18,25 @@
 //!
 //! Needs Debian's `chromium` (`.ci/install-browser.sh`), or a browser named
 //! by `PUSHCODEC_CHROMIUM`. `PUSHCODEC_SKIP_BROWSER=1` skips the test.
+//!
+//! `PUSHCODEC_DEMO_SCREENSHOT=docs/demo.png` also saves the page as the
+//! same Chromium shows it once the self-test is done (the README's
+//! picture), taken over the DevTools protocol with the crate's own
+//! WebSocket client.
 
 #[allow(dead_code)]
 #[path = "../examples/demo.rs"]
 mod demo;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use pushcodec::ws::{Config, Connection, Event, handshake::ClientHandshake};
 
 /// How long the page may take for its whole self-test.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -64,6 +73,27 @@ fn chromium_command(browser: &PathBuf, profile: &std::path::Path) -> Command {
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd
+}
+
+/// Stops Chromium however the test ends: SIGTERM lets it take its helper
+/// processes down with it; SIGKILL if it does not exit in time.
+struct Browser(std::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `key=value` lines into a map (the page's report format).
@@ -130,7 +160,12 @@ fn chromium_runs_the_demo_self_test() {
     let log_path = profile.join("chromium.log");
     let log = std::fs::File::create(&log_path).expect("create the Chromium log");
     let url = format!("http://127.0.0.1:{port}/?selftest=1");
-    let mut child = chromium_command(&browser, &profile)
+    let screenshot = std::env::var_os("PUSHCODEC_DEMO_SCREENSHOT").map(PathBuf::from);
+    let mut command = chromium_command(&browser, &profile);
+    if screenshot.is_some() {
+        command.arg("--remote-debugging-port=0");
+    }
+    let child = command
         .arg("--window-size=1200,900")
         .arg(&url)
         .stdin(Stdio::null())
@@ -138,10 +173,14 @@ fn chromium_runs_the_demo_self_test() {
         .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.display()));
+    let browser_process = Browser(child);
 
     let report = server.wait_report(REPORT_TIMEOUT);
-    let _ = child.kill();
-    let _ = child.wait();
+    let shot = match (&report, &screenshot) {
+        (Some(_), Some(path)) => Some(save_screenshot(&profile, path)),
+        _ => None,
+    };
+    drop(browser_process);
     let chromium_log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&profile);
     let records = server.records();
@@ -170,6 +209,9 @@ fn chromium_runs_the_demo_self_test() {
     );
     assert_eq!(get("selftest.failed"), "0", "{context}");
 
+    if let Some(shot) = shot {
+        shot.unwrap_or_else(|e| panic!("screenshot failed: {e}"));
+    }
     check_sse(&get, &records, &context);
     check_websocket(&get, &records, &context);
     check_tokens(&get, &records, &context);
@@ -294,4 +336,129 @@ fn check_websocket<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, c
         .find(|r| r.close_sent == Some(1000))
         .unwrap_or_else(|| panic!("no connection closed by the server\n{context}"));
     assert_eq!(b.close_received, Some(Some(1000)), "{context}");
+}
+
+/// Saves what the page shows as a PNG, asking Chromium over the DevTools
+/// protocol (`Page.captureScreenshot`) through the crate's WebSocket client.
+fn save_screenshot(profile: &Path, path: &Path) -> Result<(), String> {
+    let port_file = profile.join("DevToolsActivePort");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let port = loop {
+        if let Some(port) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u16>().ok()))
+        {
+            break port;
+        }
+        if Instant::now() > deadline {
+            return Err("no DevToolsActivePort file".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The page's DevTools WebSocket, from the /json/list endpoint.
+    let list = http_get(port, "/json/list")?;
+    let ws_path = list
+        .split('}')
+        .find(|entry| entry.contains("\"type\": \"page\"") && entry.contains("selftest=1"))
+        .and_then(|entry| json_field(entry, "webSocketDebuggerUrl"))
+        .and_then(|url| {
+            url.split_once("/devtools/")
+                .map(|(_, p)| format!("/devtools/{p}"))
+        })
+        .ok_or_else(|| format!("no page target in {list}"))?;
+
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    let hs = ClientHandshake::new(&format!("127.0.0.1:{port}"), &ws_path);
+    let mut out = Vec::new();
+    hs.encode_request(&mut out);
+    stream.write_all(&out).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let used = loop {
+        if let Some((_, used)) = hs.parse_response(&buf).map_err(|e| e.to_string())? {
+            break used;
+        }
+        let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("DevTools closed during the handshake".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let mut conn = Connection::client(Config::default());
+    conn.handle_read(&buf[used..]);
+    // Exactly the README's picture size, whatever the window decorations.
+    conn.send_text(
+        r#"{"id":1,"method":"Emulation.setDeviceMetricsOverride","params":{"width":1200,"height":900,"deviceScaleFactor":1,"mobile":false}}"#,
+    )
+    .map_err(|e| e.to_string())?;
+    conn.send_text(r#"{"id":2,"method":"Page.captureScreenshot","params":{"format":"png"}}"#)
+        .map_err(|e| e.to_string())?;
+    loop {
+        while let Some(bytes) = conn.poll_transmit() {
+            stream.write_all(&bytes).map_err(|e| e.to_string())?;
+        }
+        while let Some(event) = conn.poll_event().map_err(|e| e.to_string())? {
+            if let Event::Text(text) = event
+                && text.starts_with(r#"{"id":2,"#)
+            {
+                let data = json_field(&text, "data").ok_or_else(|| format!("no data in {text}"))?;
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|e| e.to_string())?;
+                return std::fs::write(path, png).map_err(|e| e.to_string());
+            }
+        }
+        let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("DevTools closed before answering".into());
+        }
+        conn.handle_read(&chunk[..n]);
+    }
+}
+
+/// A small HTTP/1.1 GET: the body, read up to its `Content-Length`.
+fn http_get(port: u16, path: &str) -> Result<String, String> {
+    let mut http = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    http.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        http,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let text = String::from_utf8_lossy(&buf);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .ok_or("no Content-Length")?;
+            if body.len() >= len {
+                return Ok(body.to_owned());
+            }
+        }
+        let n = http.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed early".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A string field's value in a flat JSON object (no escapes in the values
+/// read here: URLs and base64).
+fn json_field<'a>(json: &'a str, name: &str) -> Option<&'a str> {
+    let start = json.find(&format!("\"{name}\""))? + name.len() + 2;
+    let rest = json[start..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    rest.split_once('"').map(|(value, _)| value)
 }
