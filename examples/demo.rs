@@ -191,8 +191,15 @@ pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
             let Ok(stream) = stream else { continue };
             let d = Arc::clone(&d);
             thread::spawn(move || {
-                if let Err(e) = handle_connection(&d, stream) {
-                    d.log(format_args!("connection ended: {e}"));
+                match handle_connection(&d, stream) {
+                    // A closed tab or a dropped stream: nothing to report.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                        ) => {}
+                    Err(e) => d.log(format_args!("connection ended: {e}")),
+                    Ok(()) => {}
                 }
             });
         }
