@@ -1,6 +1,40 @@
 //! WebSocket (RFC 6455): handshake, frames and the connection state machine.
+//!
+//! - [`handshake`]: the HTTP/1.1 Upgrade, both roles.
+//! - [`FrameHeader`], [`FrameDecoder`], [`apply_mask`]: the frame layer.
+//! - [`Connection`]: what an application embeds after the handshake.
 
+mod close;
+mod config;
+mod connection;
+mod error;
+mod frame;
 pub mod handshake;
+mod mask;
+mod prepared;
 mod rng;
+mod timers;
 
+pub use crate::Utf8Bytes;
+pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+pub use config::{Config, SlowConsumer};
+pub use connection::{Connection, Event, MessageKind};
+pub use error::{ProtocolError, SendError, Violation};
+pub use frame::{
+    FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
+    encode_frame,
+};
+pub use handshake::accept_key;
+pub use mask::apply_mask;
+pub use prepared::PreparedMessage;
 pub use rng::{OsRandom, RandomSource};
+
+/// Which end of the connection this endpoint is. It decides masking
+/// (RFC 6455 §5.1) and who closes the transport first (§7.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Accepted the connection: sends unmasked frames, expects masked ones.
+    Server,
+    /// Opened the connection: masks every frame it sends.
+    Client,
+}

@@ -1,1 +1,146 @@
-//! The opening handshake (RFC 6455 §4).
+//! The opening handshake (RFC 6455 §4), both roles, as pure functions.
+//!
+//! A server feeds the bytes it has read so far to [`parse_request`]: it
+//! answers `Ok(None)` until the request head is complete, then a checked
+//! [`Request`] and how many bytes the head used. Bytes after that are the
+//! client's first frames: hand them to the frame decoder, never drop them.
+//! [`Request::accept`] builds the `101 Switching Protocols` answer, and every
+//! [`HandshakeError`] knows the rejection to send ([`HandshakeError::status`],
+//! [`HandshakeError::encode_response`]). [`encode_reject`] writes a rejection
+//! of the application's own (authentication failed, forbidden origin).
+//!
+//! A client builds its request with [`ClientHandshake`] and checks the answer
+//! with [`ClientHandshake::parse_response`], which returns the leftover bytes
+//! the same way.
+//!
+//! Subprotocol and extension negotiation does not depend on HTTP/1.1 parsing:
+//! the same checks serve the `http` crate types (feature `http`) and will serve
+//! an HTTP/2 extended CONNECT handshake (RFC 8441).
+//!
+//! # Example: both roles
+//! ```
+//! use pushcodec::ws::handshake::{self, ClientHandshake, Limits};
+//!
+//! let client = ClientHandshake::new("example.com", "/chat?room=7").protocols(&["chat.v2"]);
+//! let mut wire = Vec::new();
+//! client.encode_request(&mut wire);
+//! wire.extend_from_slice(b"\x81\x85"); // the client's first frame may follow at once
+//!
+//! let (req, used) = handshake::parse_request(&wire, &Limits::default())?
+//!     .expect("the head is complete");
+//! assert_eq!(req.query(), Some("room=7"));
+//! assert_eq!(&wire[used..], b"\x81\x85"); // handed back, not dropped
+//!
+//! let mut answer = Vec::new();
+//! req.accept().protocol("chat.v2").encode(&mut answer)?;
+//! let (resp, used) = client.parse_response(&answer)?.expect("complete");
+//! assert_eq!(resp.protocol(), Some("chat.v2"));
+//! assert_eq!(used, answer.len());
+//! # Ok::<(), handshake::HandshakeError>(())
+//! ```
+
+mod client;
+mod error;
+mod extensions;
+mod fields;
+mod head;
+#[cfg(feature = "http")]
+mod http;
+mod negotiate;
+mod reject;
+mod server;
+
+pub use client::{ClientHandshake, Response};
+pub use error::HandshakeError;
+pub use extensions::ExtensionOffer;
+#[cfg(feature = "http")]
+pub use http::{check_http_parts, check_http_request};
+pub use reject::encode_reject;
+pub use server::{AcceptBuilder, Request, parse_request};
+
+use base64::Engine as _;
+use sha1::{Digest as _, Sha1};
+
+/// The GUID that RFC 6455 §1.3 appends to the key before hashing.
+const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The only protocol version this crate speaks (RFC 6455 §4.1 item 9).
+pub const VERSION: &str = "13";
+
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2
+/// item 5.4): base64 of the SHA-1 of the key followed by the RFC's GUID.
+///
+/// The key is hashed as sent (after the caller trimmed surrounding
+/// whitespace); [`parse_request`] has already checked that it is valid.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::handshake::accept_key;
+/// // RFC 6455 §1.3's example.
+/// assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(WS_GUID);
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// Bounds on what a handshake head may cost, for both roles.
+///
+/// A head that passes [`Limits::max_head_bytes`] before its blank line is
+/// refused at once ([`HandshakeError::HeadTooLarge`], status 431), so a peer
+/// can never make the parser buffer or re-scan more than this many bytes.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::handshake::Limits;
+/// let mut limits = Limits::default();
+/// assert_eq!((limits.max_head_bytes, limits.max_headers), (8 * 1024, 64));
+/// limits.max_head_bytes = 16 * 1024; // big cookies
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Most bytes the head (request or status line, header lines and the
+    /// blank line) may take. Default 8 KiB (8192), the common proxy default.
+    pub max_head_bytes: usize,
+    /// Most header fields the head may carry. Default 64.
+    pub max_headers: usize,
+}
+
+impl Limits {
+    /// The defaults: 8 KiB of head and 64 header fields.
+    pub const fn new() -> Self {
+        Limits {
+            max_head_bytes: 8 * 1024,
+            max_headers: 64,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6455_1_3_accept_key_example() {
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn limits_defaults_are_documented_values() {
+        let l = Limits::default();
+        assert_eq!(l.max_head_bytes, 8192);
+        assert_eq!(l.max_headers, 64);
+    }
+}

@@ -1,0 +1,690 @@
+//! The incremental event-stream decoder (WHATWG HTML §9.2.5 "Parsing an
+//! event stream" and §9.2.6 "Interpreting an event stream").
+//!
+//! The decoder works on bytes, not on decoded text: every byte the rules
+//! look at (CR, LF, `:`, space, NUL, digits) is ASCII and can never be part
+//! of a multi-byte UTF-8 sequence, so splitting bytes and then decoding each
+//! value with U+FFFD replacement gives exactly what decoding the whole
+//! stream first would. Field values stream straight from the caller's chunk
+//! into their destination: `data` into the event's data buffer (its only
+//! copy), `event`/`id`/`retry` into a small value buffer, and comment or
+//! unknown-field bytes nowhere at all.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, BytesMut};
+use memchr::{memchr, memchr2};
+
+use super::{Event, Item, Utf8Bytes};
+
+/// The UTF-8 byte order mark, stripped once at stream start (§9.2.5).
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Allocation granularity of the data buffer (capacity, not a limit).
+const DATA_BLOCK: usize = 8 * 1024;
+/// Allocation granularity of the field value buffer.
+const VALUE_BLOCK: usize = 512;
+
+/// Size limits of a [`Decoder`]. Together they bound its memory:
+/// [`Decoder::buffered_len`] never exceeds
+/// `max_event_data + 4 * max_line_len + 2`.
+///
+/// # Example
+/// ```
+/// use pushcodec::sse::Limits;
+///
+/// let limits = Limits::default().max_line_len(4096).max_event_data(64 * 1024);
+/// assert_eq!(limits.line_limit(), 4096);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    max_line_len: usize,
+    max_event_data: usize,
+}
+
+impl Limits {
+    /// Default longest line: 1 MiB (terminator not counted).
+    pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
+    /// Default largest event data: 4 MiB (data lines joined with LF).
+    pub const DEFAULT_MAX_EVENT_DATA: usize = 4 << 20;
+
+    /// Sets the longest line accepted, in bytes, not counting its line end.
+    #[must_use]
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line_len = bytes;
+        self
+    }
+
+    /// Sets the largest event data accepted, in bytes, counting the LF that
+    /// joins data lines.
+    #[must_use]
+    pub fn max_event_data(mut self, bytes: usize) -> Self {
+        self.max_event_data = bytes;
+        self
+    }
+
+    /// The longest line accepted.
+    pub fn line_limit(&self) -> usize {
+        self.max_line_len
+    }
+
+    /// The largest event data accepted.
+    pub fn event_data_limit(&self) -> usize {
+        self.max_event_data
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_len: Self::DEFAULT_MAX_LINE_LEN,
+            max_event_data: Self::DEFAULT_MAX_EVENT_DATA,
+        }
+    }
+}
+
+/// A limit broken by the stream. After reporting one, the decoder drops the
+/// event in progress, ignores every line up to the next blank line, and
+/// then goes on with the next event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A line grew past [`Limits::max_line_len`].
+    #[error(
+        "line longer than max_line_len ({limit} bytes) at stream offset {offset}; \
+         event dropped, skipping to the next blank line"
+    )]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+        /// Stream offset (bytes since stream start) of the first byte over the limit.
+        offset: u64,
+    },
+    /// An event's data grew past [`Limits::max_event_data`].
+    #[error(
+        "event data larger than max_event_data ({limit} bytes) at stream offset {offset}; \
+         event dropped, skipping to the next blank line"
+    )]
+    EventDataTooLarge {
+        /// The configured limit.
+        limit: usize,
+        /// Stream offset (bytes since stream start) of the first byte over the limit.
+        offset: u64,
+    },
+}
+
+/// The field a line names (§9.2.6: names are compared case-sensitively).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+    Unknown,
+}
+
+impl Field {
+    fn from_name(name: &[u8]) -> Field {
+        match name {
+            b"data" => Field::Data,
+            b"event" => Field::Event,
+            b"id" => Field::Id,
+            b"retry" => Field::Retry,
+            _ => Field::Unknown,
+        }
+    }
+}
+
+/// Where the current line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    /// Nothing of the line seen yet.
+    Start,
+    /// Inside the field name; `len` may exceed the 5 bytes kept, which makes
+    /// it an unknown field.
+    Name,
+    /// After the colon; `strip` while the one optional space may still come.
+    Value { field: Field, strip: bool },
+    /// A `:` line.
+    Comment { strip: bool },
+}
+
+/// Incremental, chunking-independent decoder of a `text/event-stream` body.
+///
+/// Feed the body in chunks of any size with [`feed`](Self::feed), take the
+/// results with [`next_item`](Self::next_item), and call
+/// [`finish`](Self::finish) at end of stream. Splitting the same bytes at
+/// any points gives the same items.
+///
+/// # Example
+/// ```
+/// use pushcodec::sse::{Decoder, Item, Limits};
+///
+/// let mut dec = Decoder::new(Limits::default());
+/// for chunk in [&b"\xEF\xBB"[..], b"\xBFretry: 3000\r", b"\nid: 1\ndata: hel", b"lo\n\n"] {
+///     dec.feed(chunk);
+/// }
+/// assert_eq!(dec.next_item(), Some(Ok(Item::Retry(3000))));
+/// let Some(Ok(Item::Event(ev))) = dec.next_item() else { panic!() };
+/// assert_eq!((ev.event_type(), ev.data(), ev.id()), ("message", "hello", "1"));
+/// assert_eq!(dec.next_item(), None);
+/// assert_eq!(dec.last_event_id(), "1");
+/// dec.finish();
+/// ```
+#[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of the parsing state, each read on its own path"
+)]
+pub struct Decoder {
+    limits: Limits,
+    comments: bool,
+    /// Bytes of the stream seen so far (for error offsets).
+    offset: u64,
+    /// BOM bytes matched so far at stream start; `None` once decided.
+    bom: Option<u8>,
+    /// The previous chunk ended with CR: an LF starting this one belongs to it.
+    pending_cr: bool,
+    line: Line,
+    /// Bytes of the current line so far (saturating; terminator excluded).
+    line_len: usize,
+    /// The first bytes of the field name (enough to tell the known names).
+    name: [u8; 5],
+    /// Value of an `event`/`id`/`retry` line, or of a reported comment.
+    value: BytesMut,
+    /// The data buffer, lines joined with LF (the spec's trailing LF is
+    /// never written, which is the same as stripping it at dispatch).
+    data: BytesMut,
+    /// Whether any `data` line was seen in this event.
+    has_data: bool,
+    event_type: Utf8Bytes,
+    /// The spec's "last event ID buffer".
+    id_buffer: Utf8Bytes,
+    /// The event source's "last event ID string" (set at each blank line).
+    last_event_id: Utf8Bytes,
+    /// Ignoring lines until the next blank line, after a limit error.
+    skipping: bool,
+    out: VecDeque<Result<Item, Error>>,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream, with no last event id.
+    pub fn new(limits: Limits) -> Self {
+        Decoder {
+            limits,
+            comments: false,
+            offset: 0,
+            bom: Some(0),
+            pending_cr: false,
+            line: Line::Start,
+            line_len: 0,
+            name: [0; 5],
+            value: BytesMut::new(),
+            data: BytesMut::new(),
+            has_data: false,
+            event_type: Utf8Bytes::new(),
+            id_buffer: Utf8Bytes::new(),
+            last_event_id: Utf8Bytes::new(),
+            skipping: false,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Also report comment lines as [`Item::Comment`] (off by default). A
+    /// reported comment is buffered up to [`Limits::max_line_len`]; an
+    /// unreported one is not buffered at all.
+    #[must_use]
+    pub fn with_comments(mut self, report: bool) -> Self {
+        self.comments = report;
+        self
+    }
+
+    /// Starts from a known last event id, as a reconnecting client does.
+    #[must_use]
+    pub fn with_last_event_id(mut self, id: Utf8Bytes) -> Self {
+        self.id_buffer = id.clone();
+        self.last_event_id = id;
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The last event id in effect: set by an `id` field and committed at
+    /// the blank line that ends its event, whether or not the event had
+    /// data (§9.2.6). This is what a reconnect sends as `Last-Event-ID`.
+    pub fn last_event_id(&self) -> &Utf8Bytes {
+        &self.last_event_id
+    }
+
+    /// Bytes held by the decoder itself (partial BOM, field values, the
+    /// event type, ids and the data buffer). Bounded by the [`Limits`]:
+    /// at most `max_event_data + 4 * max_line_len + 2`. Items waiting in
+    /// the output queue are not counted: they are output, not state.
+    pub fn buffered_len(&self) -> usize {
+        let bom = match self.bom {
+            Some(n) => usize::from(n),
+            None => 0,
+        };
+        bom + self.value.len()
+            + self.data.len()
+            + self.event_type.len()
+            + self.id_buffer.len()
+            + self.last_event_id.len()
+    }
+
+    /// Takes the next decoded item: an event, a `retry` value, a comment if
+    /// asked for, or a limit error. `None` means "feed more bytes".
+    #[must_use]
+    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        self.out.pop_front()
+    }
+
+    /// Feeds the next chunk of the stream (any size, empty included). All
+    /// of it is consumed; the items it completes wait in
+    /// [`next_item`](Self::next_item).
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let start = self.offset;
+        let mut pos = 0;
+        if let Some(matched) = self.bom {
+            pos = self.strip_bom(chunk, matched);
+        }
+        // §9.2.5: CRLF is one line end even when a chunk boundary splits it.
+        if self.pending_cr && pos < chunk.len() {
+            self.pending_cr = false;
+            if chunk.get(pos) == Some(&b'\n') {
+                pos += 1;
+            }
+        }
+        while let Some(rest) = chunk.get(pos..) {
+            if rest.is_empty() {
+                break;
+            }
+            let at = start + pos as u64;
+            let Some(i) = memchr2(b'\r', b'\n', rest) else {
+                self.line_bytes(rest, at);
+                break;
+            };
+            self.line_bytes(&rest[..i], at);
+            self.end_line(at + i as u64);
+            pos += i + 1;
+            if rest[i] == b'\r' {
+                match chunk.get(pos) {
+                    Some(b'\n') => pos += 1,
+                    Some(_) => {}
+                    None => self.pending_cr = true,
+                }
+            }
+        }
+        self.offset = start + chunk.len() as u64;
+    }
+
+    /// Ends the stream. An event without its closing blank line, and any
+    /// partial line, are dropped as §9.2.6 requires; the return value says
+    /// whether anything was. The decoder is then ready for the next
+    /// connection's stream (BOM check, offsets and buffers start afresh)
+    /// and keeps [`last_event_id`](Self::last_event_id). Queued items stay.
+    pub fn finish(&mut self) -> bool {
+        let dropped = self.has_data
+            || self.line_len > 0
+            || !self.event_type.is_empty()
+            || self.id_buffer != self.last_event_id
+            || matches!(self.bom, Some(n) if n > 0);
+        self.offset = 0;
+        self.bom = Some(0);
+        self.pending_cr = false;
+        self.line = Line::Start;
+        self.line_len = 0;
+        self.value.clear();
+        self.reset_event();
+        self.id_buffer = self.last_event_id.clone();
+        self.skipping = false;
+        dropped
+    }
+
+    /// Matches the BOM at stream start; returns how many bytes it used.
+    fn strip_bom(&mut self, chunk: &[u8], mut matched: u8) -> usize {
+        let mut pos = 0;
+        while let Some(&b) = chunk.get(pos) {
+            if BOM.get(usize::from(matched)) != Some(&b) {
+                // Not a BOM: the held bytes are ordinary stream bytes.
+                self.bom = None;
+                let held = &BOM[..usize::from(matched)];
+                self.line_bytes(held, 0);
+                return pos;
+            }
+            matched += 1;
+            pos += 1;
+            if usize::from(matched) == BOM.len() {
+                self.bom = None;
+                return pos;
+            }
+        }
+        self.bom = Some(matched);
+        pos
+    }
+
+    /// Handles bytes of the current line (no CR or LF among them).
+    fn line_bytes(&mut self, seg: &[u8], at: u64) {
+        if seg.is_empty() {
+            return;
+        }
+        let old_len = self.line_len;
+        self.line_len = old_len.saturating_add(seg.len());
+        if self.skipping {
+            return;
+        }
+        let room = self.limits.max_line_len.saturating_sub(old_len);
+        if seg.len() <= room {
+            self.line_value_bytes(seg, at);
+            return;
+        }
+        // Bytes within the line limit first, so that an earlier data-limit
+        // error wins whatever the chunking.
+        let line_len = self.line_len;
+        self.line_len = old_len + room;
+        self.line_value_bytes(&seg[..room], at);
+        self.line_len = line_len;
+        if !self.skipping {
+            self.fail(Error::LineTooLong {
+                limit: self.limits.max_line_len,
+                offset: at + room as u64,
+            });
+        }
+    }
+
+    /// Runs the line state machine over `seg`, already within the line limit.
+    fn line_value_bytes(&mut self, mut seg: &[u8], mut at: u64) {
+        loop {
+            if seg.is_empty() {
+                return;
+            }
+            match self.line {
+                Line::Start => {
+                    // §9.2.6: a line starting with a colon is a comment.
+                    if seg.first() == Some(&b':') {
+                        self.line = Line::Comment { strip: true };
+                        seg = &seg[1..];
+                        at += 1;
+                    } else {
+                        self.line = Line::Name;
+                    }
+                }
+                Line::Name => {
+                    let name_len = self.line_len - seg.len();
+                    let (name, colon) = match memchr(b':', seg) {
+                        Some(i) => (&seg[..i], true),
+                        None => (seg, false),
+                    };
+                    for (k, &b) in name.iter().enumerate() {
+                        match self.name.get_mut(name_len + k) {
+                            Some(slot) => *slot = b,
+                            None => break,
+                        }
+                    }
+                    if !colon {
+                        return;
+                    }
+                    // §9.2.6: the field name is everything before the first colon.
+                    let field = self.field(name_len + name.len());
+                    let colon_at = at + name.len() as u64;
+                    seg = &seg[name.len() + 1..];
+                    at = colon_at + 1;
+                    if field == Field::Data && !self.start_data_line(colon_at) {
+                        return;
+                    }
+                    self.line = Line::Value { field, strip: true };
+                }
+                Line::Value { field, strip } => {
+                    // §9.2.6: one leading space (U+0020 only) is removed from the value.
+                    if strip {
+                        if seg.first() == Some(&b' ') {
+                            seg = &seg[1..];
+                            at += 1;
+                        }
+                        self.line = Line::Value {
+                            field,
+                            strip: false,
+                        };
+                    }
+                    match field {
+                        Field::Data => self.push_data(seg, at),
+                        Field::Event | Field::Id | Field::Retry => self.push_value(seg),
+                        Field::Unknown => {}
+                    }
+                    return;
+                }
+                Line::Comment { strip } => {
+                    if self.comments {
+                        if strip && seg.first() == Some(&b' ') {
+                            seg = &seg[1..];
+                        }
+                        self.push_value(seg);
+                    }
+                    self.line = Line::Comment { strip: false };
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The field named by the first `len` bytes of the line.
+    fn field(&self, len: usize) -> Field {
+        match self.name.get(..len) {
+            Some(name) => Field::from_name(name),
+            None => Field::Unknown,
+        }
+    }
+
+    /// A `data` line begins: joins it to the previous one with LF. Returns
+    /// false if that broke the data limit.
+    fn start_data_line(&mut self, at: u64) -> bool {
+        if self.has_data {
+            if self.data.len() >= self.limits.max_event_data {
+                self.fail(Error::EventDataTooLarge {
+                    limit: self.limits.max_event_data,
+                    offset: at,
+                });
+                return false;
+            }
+            self.data.put_u8(b'\n');
+        }
+        self.has_data = true;
+        true
+    }
+
+    fn push_value(&mut self, seg: &[u8]) {
+        if self.value.capacity() - self.value.len() < seg.len() {
+            // Ids and types are split off the front and shared by events;
+            // blocks keep that from allocating per line.
+            self.value.reserve(seg.len().max(VALUE_BLOCK));
+        }
+        self.value.put_slice(seg);
+    }
+
+    fn push_data(&mut self, seg: &[u8], at: u64) {
+        let room = self.limits.max_event_data.saturating_sub(self.data.len());
+        if seg.len() > room {
+            self.fail(Error::EventDataTooLarge {
+                limit: self.limits.max_event_data,
+                offset: at + room as u64,
+            });
+            return;
+        }
+        if self.data.capacity() - self.data.len() < seg.len() {
+            // Grow in blocks: events split off the front share one
+            // allocation, and once the caller has dropped them the block
+            // is reused in place, so steady-state decoding allocates nothing
+            // per event.
+            self.data.reserve(seg.len().max(DATA_BLOCK));
+        }
+        self.data.put_slice(seg);
+    }
+
+    /// Reports a limit error and drops the event until the next blank line.
+    fn fail(&mut self, err: Error) {
+        self.out.push_back(Err(err));
+        self.line = Line::Start;
+        self.skipping = true;
+        self.value.clear();
+        self.reset_event();
+    }
+
+    fn reset_event(&mut self) {
+        self.data.clear();
+        self.has_data = false;
+        self.event_type = Utf8Bytes::new();
+    }
+
+    /// A line ended (CR, LF or CRLF) at stream offset `at`.
+    fn end_line(&mut self, at: u64) {
+        let line = std::mem::replace(&mut self.line, Line::Start);
+        let len = std::mem::take(&mut self.line_len);
+        if len == 0 {
+            self.blank_line();
+            return;
+        }
+        if self.skipping {
+            return;
+        }
+        match line {
+            // §9.2.6: a line without a colon is a field with an empty value.
+            Line::Name => {
+                let field = self.field(len);
+                if field == Field::Data {
+                    // A data-limit error is queued inside; nothing else to undo.
+                    let _ = self.start_data_line(at);
+                } else {
+                    self.field_done(field);
+                }
+            }
+            Line::Value { field, .. } => self.field_done(field),
+            Line::Comment { .. } => {
+                if self.comments {
+                    let text = Utf8Bytes::from_lossy(self.value.split().freeze());
+                    self.out.push_back(Ok(Item::Comment(text)));
+                }
+            }
+            Line::Start => {}
+        }
+    }
+
+    /// A complete `event`, `id` or `retry` line (§9.2.6).
+    fn field_done(&mut self, field: Field) {
+        if matches!(field, Field::Data | Field::Unknown) {
+            return;
+        }
+        let value = self.value.split().freeze();
+        match field {
+            Field::Event => self.event_type = Utf8Bytes::from_lossy(value),
+            // §9.2.6: an id containing U+0000 NULL is ignored.
+            Field::Id => {
+                if !value.contains(&0) {
+                    self.id_buffer = Utf8Bytes::from_lossy(value);
+                }
+            }
+            // §9.2.6: retry only if the value is all ASCII digits (and, as
+            // browsers and WPT format-field-retry-empty agree, not empty).
+            Field::Retry => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    let ms = value.iter().fold(0u64, |acc, d| {
+                        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    });
+                    self.out.push_back(Ok(Item::Retry(ms)));
+                }
+            }
+            Field::Data | Field::Unknown => {}
+        }
+    }
+
+    /// A blank line: dispatch (§9.2.6 "dispatch the event"), or the end of
+    /// a skipped event.
+    fn blank_line(&mut self) {
+        // Step 1: the last event id string takes the buffer's value, even
+        // when no event is dispatched.
+        self.last_event_id = self.id_buffer.clone();
+        if self.skipping {
+            self.skipping = false;
+            self.reset_event();
+            return;
+        }
+        // Step 2: an empty data buffer (no data line) dispatches nothing.
+        if !self.has_data {
+            self.reset_event();
+            return;
+        }
+        let data = Utf8Bytes::from_lossy(self.data.split().freeze());
+        let event_type = std::mem::take(&mut self.event_type);
+        self.has_data = false;
+        let event = Event::new(event_type, data, self.id_buffer.clone());
+        self.out.push_back(Ok(Item::Event(event)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_and_unknown_lines_are_not_buffered() {
+        let mut dec = Decoder::new(Limits::default());
+        dec.feed(b": ");
+        dec.feed(&[b'x'; 10_000]);
+        assert_eq!(dec.buffered_len(), 0);
+        dec.feed(b"\nsomefield: ");
+        dec.feed(&[b'y'; 10_000]);
+        assert_eq!(dec.buffered_len(), 0);
+        dec.feed(b"\n\n");
+        assert_eq!(dec.next_item(), None);
+    }
+
+    #[test]
+    fn too_long_line_is_discarded_as_it_streams() {
+        let mut dec = Decoder::new(Limits::default().max_line_len(16));
+        dec.feed(b"data: ");
+        for _ in 0..100 {
+            dec.feed(&[b'z'; 1000]);
+            assert!(dec.buffered_len() <= 16);
+        }
+        assert!(matches!(
+            dec.next_item(),
+            Some(Err(Error::LineTooLong { .. }))
+        ));
+        assert_eq!(dec.next_item(), None);
+        dec.feed(b"\n\ndata: ok\n\n");
+        assert!(matches!(dec.next_item(), Some(Ok(Item::Event(_)))));
+    }
+
+    #[test]
+    fn reported_comments_are_buffered_up_to_the_line_limit() {
+        let mut dec = Decoder::new(Limits::default().max_line_len(8)).with_comments(true);
+        dec.feed(b": abcdefghijkl\n\n: ok\n");
+        assert!(matches!(
+            dec.next_item(),
+            Some(Err(Error::LineTooLong {
+                limit: 8,
+                offset: 8
+            }))
+        ));
+        assert_eq!(
+            dec.next_item(),
+            Some(Ok(Item::Comment(Utf8Bytes::from("ok"))))
+        );
+    }
+
+    #[test]
+    fn single_line_data_streams_into_the_data_buffer_only() {
+        let mut dec = Decoder::new(Limits::default());
+        dec.feed(b"data: 0123");
+        assert_eq!((dec.data.len(), dec.value.len()), (4, 0));
+        dec.feed(b"456789\n\n");
+        let Some(Ok(Item::Event(ev))) = dec.next_item() else {
+            panic!("no event");
+        };
+        assert_eq!(ev.data(), "0123456789");
+        assert_eq!(dec.buffered_len(), 0);
+    }
+}

@@ -1,0 +1,447 @@
+//! Client-side reconnection (WHATWG HTML §9.2.3 "Processing model"):
+//! the last event id, the server's `retry`, the request headers of each
+//! (re)connect, the verdict on a response head, and backoff with jitter.
+//!
+//! Time and randomness come from the caller: every method that can arm a
+//! timer takes `now: Instant`, and jitter takes a number in `[0, 1)`.
+
+use std::time::{Duration, Instant};
+
+use bytes::BufMut;
+
+use super::{Decoder, Error, Item, Limits, Utf8Bytes};
+
+/// Exponential backoff with jitter: the delay before reconnect attempt `n`
+/// (counting from 0) is `min(cap, base * 2^n) * factor`, with `factor`
+/// drawn uniformly from `[min_factor, max_factor)`, and never more than
+/// `cap`.
+///
+/// Defaults follow common practice: base 500 ms, cap 30 s, factor in
+/// `[0.5, 1.5)`.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use pushcodec::sse::BackoffConfig;
+///
+/// let cfg = BackoffConfig::default();
+/// // A random draw of 0.5 is the middle of [0.5, 1.5): factor 1.0.
+/// assert_eq!(cfg.delay(0, 0.5), Duration::from_millis(500));
+/// assert_eq!(cfg.delay(3, 0.5), Duration::from_millis(4000));
+/// assert_eq!(cfg.delay(20, 0.99), Duration::from_secs(30)); // capped
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct BackoffConfig {
+    base: Duration,
+    cap: Duration,
+    min_factor: f64,
+    max_factor: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+            min_factor: 0.5,
+            max_factor: 1.5,
+        }
+    }
+}
+
+impl BackoffConfig {
+    /// Sets the first delay (before jitter).
+    #[must_use]
+    pub fn base(mut self, base: Duration) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// Sets the longest delay.
+    #[must_use]
+    pub fn cap(mut self, cap: Duration) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    /// Sets the jitter factor range `[min, max)`. Negative or non-finite
+    /// values become 0, and the bounds are swapped if `min > max`.
+    #[must_use]
+    pub fn jitter(mut self, min: f64, max: f64) -> Self {
+        let clean = |f: f64| if f.is_finite() && f > 0.0 { f } else { 0.0 };
+        let (a, b) = (clean(min), clean(max));
+        (self.min_factor, self.max_factor) = if a <= b { (a, b) } else { (b, a) };
+        self
+    }
+
+    /// The first delay before jitter.
+    pub fn base_delay(&self) -> Duration {
+        self.base
+    }
+
+    /// The longest delay.
+    pub fn max_delay(&self) -> Duration {
+        self.cap
+    }
+
+    /// The delay before attempt `attempt` (0 = the first reconnect), for a
+    /// `random` draw in `[0, 1)` (values outside are clamped into it).
+    pub fn delay(&self, attempt: u32, random: f64) -> Duration {
+        self.delay_from(self.base, attempt, random)
+    }
+
+    fn delay_from(&self, base: Duration, attempt: u32, random: f64) -> Duration {
+        let grown = base
+            .checked_mul(1u32 << attempt.min(31))
+            .unwrap_or(Duration::MAX)
+            .min(self.cap);
+        let r = if random.is_finite() {
+            random.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let factor = self.min_factor + (self.max_factor - self.min_factor) * r;
+        Duration::try_from_secs_f64(grown.as_secs_f64() * factor)
+            .unwrap_or(self.cap)
+            .min(self.cap)
+    }
+}
+
+/// What to do with a response to an event-stream request (WHATWG HTML
+/// §9.2.3: "announce the connection" or "fail the connection").
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseVerdict {
+    /// 200 with `Content-Type: text/event-stream`: read the body as the
+    /// event stream.
+    Stream,
+    /// 204 No Content: the server asks the client to stop for good; do
+    /// not reconnect.
+    NoContent,
+    /// Another status: fail the connection; do not reconnect. (Redirects
+    /// are the HTTP client's job, as they are fetch's.)
+    BadStatus(u16),
+    /// 200, but the Content-Type is missing or not `text/event-stream`
+    /// (parameters such as `charset` are ignored): fail the connection; do
+    /// not reconnect.
+    BadContentType,
+}
+
+impl ResponseVerdict {
+    /// Judges a response head as WHATWG's `EventSource` does.
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::sse::ResponseVerdict;
+    ///
+    /// let v = ResponseVerdict::judge(200, Some(b"Text/Event-Stream; charset=utf-8"));
+    /// assert_eq!(v, ResponseVerdict::Stream);
+    /// assert_eq!(ResponseVerdict::judge(204, None), ResponseVerdict::NoContent);
+    /// assert_eq!(ResponseVerdict::judge(503, None), ResponseVerdict::BadStatus(503));
+    /// ```
+    pub fn judge(status: u16, content_type: Option<&[u8]>) -> Self {
+        match status {
+            200 if content_type.is_some_and(is_event_stream) => ResponseVerdict::Stream,
+            200 => ResponseVerdict::BadContentType,
+            204 => ResponseVerdict::NoContent,
+            other => ResponseVerdict::BadStatus(other),
+        }
+    }
+}
+
+/// Whether a Content-Type value's MIME essence is `text/event-stream`
+/// (type and subtype compared ASCII case-insensitively, parameters ignored).
+fn is_event_stream(value: &[u8]) -> bool {
+    let essence = value.split(|&b| b == b';').next().unwrap_or_default();
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = essence
+        .iter()
+        .position(|b| !is_ws(b))
+        .unwrap_or(essence.len());
+    let end = essence
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map_or(start, |i| i + 1);
+    essence
+        .get(start..end)
+        .is_some_and(|e| e.eq_ignore_ascii_case(b"text/event-stream"))
+}
+
+/// Where a [`Client`] is (WHATWG `readyState`, with the wait made explicit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadyState {
+    /// Open a connection now, sending [`Client::request_headers`].
+    Connecting,
+    /// The response was accepted; feed its body.
+    Open,
+    /// Waiting to reconnect until the instant given.
+    Waiting {
+        /// When to reconnect.
+        until: Instant,
+    },
+    /// Stopped for good (204, a failed response, or [`Client::close`]).
+    Closed,
+}
+
+/// A sans-IO `EventSource`: the decoder plus everything a reconnecting
+/// client must remember.
+///
+/// The drive loop: while [`state`](Self::state) is `Connecting`, send a
+/// request with [`request_headers`](Self::request_headers); give the
+/// response head to [`handle_response`](Self::handle_response); feed the
+/// body to [`feed`](Self::feed) and drain [`next_item`](Self::next_item);
+/// when the connection ends or fails, call
+/// [`handle_disconnect`](Self::handle_disconnect), wait until
+/// [`poll_timeout`](Self::poll_timeout), call
+/// [`handle_timeout`](Self::handle_timeout), and start again.
+///
+/// # Example
+/// ```
+/// use std::time::{Duration, Instant};
+/// use pushcodec::sse::{BackoffConfig, Client, Item, Limits, ReadyState, ResponseVerdict};
+///
+/// let start = Instant::now();
+/// let mut client = Client::new(Limits::default(), BackoffConfig::default());
+/// assert_eq!(client.state(), ReadyState::Connecting);
+/// assert!(client.request_headers().all(|(name, _)| name != "Last-Event-ID"));
+///
+/// let verdict = client.handle_response(200, Some(b"text/event-stream"));
+/// assert_eq!(verdict, ResponseVerdict::Stream);
+/// client.feed(b"retry: 2000\nid: 7\ndata: hi\n\n");
+/// while let Some(item) = client.next_item() {
+///     let _ = item?;
+/// }
+///
+/// // The connection drops: wait, then reconnect with Last-Event-ID.
+/// let at = client.handle_disconnect(start, 0.5).expect("reconnects");
+/// assert_eq!(at, start + Duration::from_millis(2000));
+/// assert_eq!(client.poll_timeout(), Some(at));
+/// assert!(client.handle_timeout(at));
+/// assert!(client.request_headers().any(|h| h == ("Last-Event-ID", "7")));
+/// # Ok::<(), pushcodec::sse::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    decoder: Decoder,
+    backoff: BackoffConfig,
+    /// The server's reconnection time (`retry` field), if it sent one.
+    retry: Option<Duration>,
+    /// Consecutive reconnects without an event delivered.
+    attempt: u32,
+    /// Whether the current connection delivered an event.
+    delivered: bool,
+    state: ReadyState,
+}
+
+impl Client {
+    /// A client about to make its first connection.
+    pub fn new(limits: Limits, backoff: BackoffConfig) -> Self {
+        Client {
+            decoder: Decoder::new(limits),
+            backoff,
+            retry: None,
+            attempt: 0,
+            delivered: false,
+            state: ReadyState::Connecting,
+        }
+    }
+
+    /// Starts from a known last event id (say, one saved across restarts).
+    #[must_use]
+    pub fn with_last_event_id(mut self, id: Utf8Bytes) -> Self {
+        self.decoder = self.decoder.with_last_event_id(id);
+        self
+    }
+
+    /// Also report comments (heartbeats) as [`Item::Comment`].
+    #[must_use]
+    pub fn with_comments(mut self, report: bool) -> Self {
+        self.decoder = self.decoder.with_comments(report);
+        self
+    }
+
+    /// Where the client is.
+    pub fn state(&self) -> ReadyState {
+        self.state
+    }
+
+    /// The last event id in effect (empty after the server reset it).
+    pub fn last_event_id(&self) -> &Utf8Bytes {
+        self.decoder.last_event_id()
+    }
+
+    /// The server's reconnection time, if it sent a `retry` field.
+    pub fn server_retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// Reconnects so far without an event delivered.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The headers of the next request (WHATWG HTML §9.2.3 and §9.2.4):
+    /// `Accept: text/event-stream`, `Cache-Control: no-cache`, and
+    /// `Last-Event-ID` when the last event id is not empty.
+    pub fn request_headers(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        let id = self.decoder.last_event_id().as_str();
+        [
+            ("Accept", "text/event-stream"),
+            ("Cache-Control", "no-cache"),
+        ]
+        .into_iter()
+        .chain((!id.is_empty()).then_some(("Last-Event-ID", id)))
+    }
+
+    /// Writes [`request_headers`](Self::request_headers) as HTTP/1.1 header
+    /// lines (`Name: value\r\n` each).
+    pub fn encode_request_headers(&self, out: &mut impl BufMut) {
+        for (name, value) in self.request_headers() {
+            out.put_slice(name.as_bytes());
+            out.put_slice(b": ");
+            out.put_slice(value.as_bytes());
+            out.put_slice(b"\r\n");
+        }
+    }
+
+    /// Judges the response head (status, Content-Type value) and moves to
+    /// `Open` or, for anything but a stream, to `Closed` for good.
+    pub fn handle_response(&mut self, status: u16, content_type: Option<&[u8]>) -> ResponseVerdict {
+        let verdict = ResponseVerdict::judge(status, content_type);
+        if self.state == ReadyState::Closed {
+            return verdict;
+        }
+        if verdict == ResponseVerdict::Stream {
+            // A fresh body: BOM check and buffers start over, the id stays.
+            let _ = self.decoder.finish();
+            self.delivered = false;
+            self.state = ReadyState::Open;
+        } else {
+            self.state = ReadyState::Closed;
+        }
+        verdict
+    }
+
+    /// Feeds a chunk of the response body.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.decoder.feed(chunk);
+    }
+
+    /// The next decoded item; `retry` values also update the reconnect
+    /// delay, and an event marks this connection as one that delivered.
+    #[must_use]
+    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+        let item = self.decoder.next_item()?;
+        match &item {
+            Ok(Item::Event(_)) => self.delivered = true,
+            // §9.2.6: retry sets the event source's reconnection time.
+            Ok(Item::Retry(ms)) => self.retry = Some(Duration::from_millis(*ms)),
+            _ => {}
+        }
+        Some(item)
+    }
+
+    /// The connection ended or could not be made. Ends the stream (an
+    /// unterminated event is dropped) and, unless the client is closed,
+    /// schedules the reconnect: returns when it is due. `random` is a
+    /// uniform draw in `[0, 1)` for the jitter.
+    ///
+    /// The delay grows with each attempt and resets once a connection has
+    /// delivered an event. A server `retry` replaces the base delay, and
+    /// the delay is never shorter than it (§9.2.3: wait the reconnection
+    /// time, optionally longer) nor longer than the larger of it and the
+    /// cap.
+    pub fn handle_disconnect(&mut self, now: Instant, random: f64) -> Option<Instant> {
+        let _ = self.decoder.finish();
+        if self.state == ReadyState::Closed {
+            return None;
+        }
+        if self.delivered {
+            self.attempt = 0;
+            self.delivered = false;
+        }
+        let delay = match self.retry {
+            Some(retry) => {
+                let cfg = self.backoff.cap(self.backoff.max_delay().max(retry));
+                cfg.delay_from(retry, self.attempt, random).max(retry)
+            }
+            None => self.backoff.delay(self.attempt, random),
+        };
+        self.attempt = self.attempt.saturating_add(1);
+        let until = now.checked_add(delay).unwrap_or(now);
+        self.state = ReadyState::Waiting { until };
+        Some(until)
+    }
+
+    /// When the client next needs [`handle_timeout`](Self::handle_timeout).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            ReadyState::Waiting { until } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// Advances time; returns true when it is time to reconnect (the state
+    /// is then `Connecting`).
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        match self.state {
+            ReadyState::Waiting { until } if now >= until => {
+                self.state = ReadyState::Connecting;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops for good, as `EventSource.close()` does.
+    pub fn close(&mut self) {
+        let _ = self.decoder.finish();
+        self.state = ReadyState::Closed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_essence() {
+        for ok in [
+            &b"text/event-stream"[..],
+            b"TEXT/Event-Stream",
+            b"text/event-stream;",
+            b"text/event-stream;+bogus",
+            b" text/event-stream ; charset=utf-8",
+        ] {
+            assert!(is_event_stream(ok), "{ok:?}");
+        }
+        for bad in [
+            &b""[..],
+            b"text/x-bogus",
+            b"text/event-streams",
+            b"text/event-stream x",
+            b"text/plain",
+        ] {
+            assert!(!is_event_stream(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn jitter_setter_sanitizes() {
+        let cfg = BackoffConfig::default().jitter(2.0, f64::NAN);
+        assert_eq!(cfg.delay(0, 0.0), Duration::ZERO);
+        assert_eq!(cfg.delay(0, 0.5), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn huge_values_do_not_panic() {
+        let cfg = BackoffConfig::default()
+            .base(Duration::MAX)
+            .cap(Duration::MAX);
+        let _ = cfg.delay(u32::MAX, 0.999);
+        let _ = cfg.delay(0, f64::INFINITY);
+    }
+}

@@ -1,0 +1,917 @@
+//! The per-connection state machine (RFC 6455 §5, §7), for either role.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::close::{ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
+use super::error::{ProtocolError, SendError, Violation};
+use super::frame::{
+    FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
+    encode_frame,
+};
+use super::prepared::PreparedMessage;
+use super::timers::{Durations, Expired, Phase, Timers};
+use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
+use crate::Utf8Bytes;
+use crate::utf8::Utf8Validator;
+
+/// Payloads up to this size are copied next to their header, so a small
+/// frame leaves as one write; larger ones are queued as their own shared
+/// `Bytes`, without a copy.
+const COPY_THRESHOLD: usize = 4096;
+
+/// An idle connection keeps buffers no larger than this.
+const IDLE_CAPACITY: usize = 8 * 1024;
+
+/// What the peer sent, in wire order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A whole text message, validated as UTF-8.
+    Text(Utf8Bytes),
+    /// A whole binary message.
+    Binary(Bytes),
+    /// A ping and its payload. With [`Config::auto_pong`] the pong is already queued.
+    Ping(Bytes),
+    /// A pong and its payload.
+    Pong(Bytes),
+    /// The peer's Close: its code and reason, or `None` when it gave no code
+    /// (reported as 1005 by browsers). The answering Close is already
+    /// queued; nothing more will be received.
+    Close(Option<CloseFrame>),
+    /// A streamed message begins ([`Config::stream_messages`]).
+    MessageStart(MessageKind),
+    /// The next part of a streamed text message: whole code points, validated.
+    TextPart(Utf8Bytes),
+    /// The next part of a streamed binary message.
+    BinaryPart(Bytes),
+    /// The streamed message is complete.
+    MessageEnd,
+}
+
+/// The two kinds of data message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+impl MessageKind {
+    fn opcode(self) -> OpCode {
+        match self {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        }
+    }
+}
+
+/// A data message being received.
+#[derive(Debug)]
+struct Incoming {
+    kind: MessageKind,
+    size: u64,
+    fragments: usize,
+    body: Body,
+}
+
+/// The payload of a message being received, in as few copies as possible.
+#[derive(Debug, Default)]
+enum Body {
+    #[default]
+    Empty,
+    /// One piece so far: the common single-frame message is handed out as
+    /// the very bytes received, without a copy.
+    One(Bytes),
+    /// Several pieces, copied together.
+    Joined(BytesMut),
+}
+
+/// The frame being received.
+#[derive(Debug, Clone, Copy)]
+struct CurrentFrame {
+    header: FrameHeader,
+    /// Stream offset of the payload's next byte.
+    offset: u64,
+    /// Payload bytes not yet received.
+    remaining: u64,
+}
+
+/// Where the receive side is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Receiving {
+    Open,
+    /// The peer's Close arrived: nothing after it is read (RFC 6455 §5.5.1).
+    CloseReceived,
+    /// A protocol error was reported; nothing more is emitted.
+    Failed,
+}
+
+/// One WebSocket connection after the handshake, for either role: bytes in,
+/// events out; messages in, bytes out. No I/O: the caller moves the bytes.
+///
+/// The drive loop: after every [`handle_read`](Self::handle_read) or
+/// `send_*`, drain [`poll_event`](Self::poll_event) and
+/// [`poll_transmit`](Self::poll_transmit) until both are empty; close the
+/// transport when [`should_close_transport`](Self::should_close_transport)
+/// says so.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::{Config, Connection, Event, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// // A masked text frame "Hello" from a client (RFC 6455 §5.7).
+/// server.handle_read(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// while let Some(event) = server.poll_event()? {
+///     if let Event::Text(text) = event {
+///         server.send_text(text)?; // echo, without copying the payload
+///     }
+/// }
+/// let out = server.poll_transmit().unwrap();
+/// assert_eq!(&out[..], b"\x81\x05Hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    decoder: FrameDecoder,
+    in_buf: BytesMut,
+    receiving: Receiving,
+    eof: bool,
+    frame: Option<CurrentFrame>,
+    message: Option<Incoming>,
+    /// Pieces of a control frame's payload (at most 125 bytes).
+    control: BytesMut,
+    validator: Utf8Validator,
+
+    out_buf: BytesMut,
+    out_queue: VecDeque<Bytes>,
+    queued: usize,
+    close_sent: bool,
+    /// Kind of the fragmented message being sent, if one is unfinished.
+    sending: Option<MessageKind>,
+    send_validator: Utf8Validator,
+    rng: Option<Box<dyn RandomSource>>,
+
+    timers: Timers,
+    /// A timer failed the connection; `poll_event` reports it next.
+    timer_error: Option<ProtocolError>,
+    /// A timer gave up on the peer: the transport goes now.
+    abandoned: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("receiving", &self.receiving)
+            .field("close_sent", &self.close_sent)
+            .field("eof", &self.eof)
+            .field("buffered_in", &self.in_buf.len())
+            .field("queued_out", &self.queued)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection for `role` whose handshake is complete.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            decoder: FrameDecoder::new(role, config.max_frame_size),
+            timers: Timers::default(),
+            config,
+            in_buf: BytesMut::new(),
+            receiving: Receiving::Open,
+            eof: false,
+            frame: None,
+            message: None,
+            control: BytesMut::new(),
+            validator: Utf8Validator::new(),
+            out_buf: BytesMut::new(),
+            out_queue: VecDeque::new(),
+            queued: 0,
+            close_sent: false,
+            sending: None,
+            send_validator: Utf8Validator::new(),
+            rng: None,
+            timer_error: None,
+            abandoned: false,
+        }
+    }
+
+    /// A server's connection.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config)
+    }
+
+    /// A client's connection; masking keys come from [`OsRandom`].
+    pub fn client(config: Config) -> Self {
+        Self::new(Role::Client, config)
+    }
+
+    /// Replaces the source of masking keys (clients only use it).
+    #[must_use]
+    pub fn with_random(mut self, rng: Box<dyn RandomSource>) -> Self {
+        self.rng = Some(rng);
+        self
+    }
+
+    /// This endpoint's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Takes bytes received from the peer, of any size and split anywhere.
+    /// They are decoded as [`poll_event`](Self::poll_event) is called.
+    /// Bytes after the peer's Close or a protocol error are ignored.
+    pub fn handle_read(&mut self, bytes: &[u8]) {
+        if self.receiving == Receiving::Open && !self.eof && !bytes.is_empty() {
+            self.in_buf.extend_from_slice(bytes);
+            self.timers.on_received();
+        }
+    }
+
+    /// The peer closed its side of the transport. Without a prior close
+    /// handshake this is reported as [`Violation::AbnormalClosure`].
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next event, in wire order. `Ok(None)`: nothing more until more
+    /// bytes arrive. After a protocol error is returned (once, after every
+    /// event that came before it), only `Ok(None)` follows.
+    ///
+    /// # Errors
+    /// A [`ProtocolError`] when the peer broke the protocol or a limit; the
+    /// Close frame with its code is already queued for `poll_transmit`.
+    #[must_use = "events and errors must be handled"]
+    pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if let Some(error) = self.timer_error.take() {
+            return Err(error);
+        }
+        if self.receiving != Receiving::Open {
+            return Ok(None);
+        }
+        loop {
+            let decoded = match self.decoder.decode(&mut self.in_buf) {
+                Ok(Some(decoded)) => decoded,
+                Ok(None) => {
+                    if self.eof {
+                        let at = self.decoder.offset() + self.in_buf.len() as u64;
+                        return Err(self.fail(ProtocolError::new(Violation::AbnormalClosure, at)));
+                    }
+                    if self.in_buf.is_empty() && self.in_buf.capacity() > IDLE_CAPACITY {
+                        self.in_buf = BytesMut::new();
+                    }
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.fail(e)),
+            };
+            let step = match decoded {
+                FrameEvent::Header(header) => self.on_header(header),
+                FrameEvent::Payload(piece) => self.on_payload(piece),
+                FrameEvent::End => self.on_frame_end(),
+            };
+            match step {
+                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(None) => {}
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    fn on_header(&mut self, header: FrameHeader) -> Result<Option<Event>, ProtocolError> {
+        // The header's first byte, for error offsets.
+        let at = self.decoder.offset() - header.encoded_len() as u64;
+        let violation = |v| Err(ProtocolError::new(v, at));
+        self.frame = Some(CurrentFrame {
+            header,
+            offset: self.decoder.offset(),
+            remaining: header.payload_len,
+        });
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                // RFC 6455 §5.4: fragments of two messages never interleave.
+                if self.message.is_some() {
+                    return violation(Violation::ExpectedContinuation);
+                }
+                let kind = if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                self.check_message_size(0, header.payload_len, at)?;
+                self.message = Some(Incoming {
+                    kind,
+                    size: header.payload_len,
+                    fragments: 1,
+                    body: Body::Empty,
+                });
+                self.validator.reset();
+                if self.config.stream_messages {
+                    return Ok(Some(Event::MessageStart(kind)));
+                }
+            }
+            OpCode::Continuation => {
+                let Some(message) = &self.message else {
+                    return violation(Violation::UnexpectedContinuation);
+                };
+                let (size, fragments) = (message.size, message.fragments);
+                if fragments >= self.config.max_fragments {
+                    return violation(Violation::TooManyFragments {
+                        limit: self.config.max_fragments,
+                    });
+                }
+                self.check_message_size(size, header.payload_len, at)?;
+                if let Some(message) = &mut self.message {
+                    message.size += header.payload_len;
+                    message.fragments += 1;
+                }
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
+        }
+        Ok(None)
+    }
+
+    fn check_message_size(&self, size: u64, more: u64, at: u64) -> Result<(), ProtocolError> {
+        let total = size.saturating_add(more);
+        if total > self.config.max_message_size as u64 {
+            return Err(ProtocolError::new(
+                Violation::MessageTooLarge {
+                    size: total,
+                    limit: self.config.max_message_size,
+                },
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_payload(&mut self, piece: Bytes) -> Result<Option<Event>, ProtocolError> {
+        let Some(frame) = &mut self.frame else {
+            return Ok(None);
+        };
+        let piece_offset = frame.offset;
+        frame.offset += piece.len() as u64;
+        frame.remaining -= piece.len() as u64;
+        if frame.header.opcode.is_control() {
+            self.control.extend_from_slice(&piece);
+            return Ok(None);
+        }
+        let Some(message) = &mut self.message else {
+            return Ok(None);
+        };
+        let kind = message.kind;
+        let held = if kind == MessageKind::Text {
+            // Fail fast: reject an invalid byte the moment it arrives,
+            // even inside an unfinished frame (Autobahn 6.4.3, 6.4.4).
+            let held = Held::from(self.validator.pending_bytes());
+            self.validator.feed(&piece).map_err(|e| {
+                ProtocolError::new(Violation::InvalidUtf8, piece_offset + e.index as u64)
+            })?;
+            held
+        } else {
+            Held::default()
+        };
+        if self.config.stream_messages {
+            return Ok(self.stream_part(kind, held, piece));
+        }
+        message.body = match std::mem::take(&mut message.body) {
+            Body::Empty => Body::One(piece),
+            Body::One(first) => {
+                // Room for the rest of this frame too, so a big frame that
+                // arrives in many reads is copied once.
+                let frame_rest = self.frame.map_or(0, |f| f.remaining);
+                let hint = usize::try_from(frame_rest).unwrap_or(0);
+                let mut joined = BytesMut::with_capacity(first.len() + piece.len() + hint);
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
+            }
+            Body::Joined(mut joined) => {
+                joined.extend_from_slice(&piece);
+                Body::Joined(joined)
+            }
+        };
+        Ok(None)
+    }
+
+    /// A part of a streamed message: for text, the code points completed by
+    /// this piece (an unfinished one waits for the next piece).
+    fn stream_part(&mut self, kind: MessageKind, held: Held, piece: Bytes) -> Option<Event> {
+        if kind == MessageKind::Binary {
+            return (!piece.is_empty()).then_some(Event::BinaryPart(piece));
+        }
+        let pending = self.validator.pending();
+        let total = held.len + piece.len();
+        let ready = total.saturating_sub(pending);
+        if ready == 0 {
+            return None;
+        }
+        let bytes = if held.len == 0 {
+            piece.slice(..ready)
+        } else {
+            let mut joined = BytesMut::with_capacity(ready);
+            joined.extend_from_slice(&held.bytes[..held.len]);
+            joined.extend_from_slice(&piece[..ready - held.len]);
+            joined.freeze()
+        };
+        Some(Event::TextPart(Utf8Bytes::from_validated(bytes)))
+    }
+
+    fn on_frame_end(&mut self) -> Result<Option<Event>, ProtocolError> {
+        let Some(frame) = self.frame.take() else {
+            return Ok(None);
+        };
+        let header = frame.header;
+        match header.opcode {
+            OpCode::Ping => {
+                let payload = self.control.split().freeze();
+                if self.config.auto_pong && !self.close_sent {
+                    if self.queued >= self.config.max_outbound_buffer {
+                        return Err(ProtocolError::new(
+                            Violation::OutboundBufferFull {
+                                limit: self.config.max_outbound_buffer,
+                            },
+                            frame.offset,
+                        ));
+                    }
+                    self.queue_frame(OpCode::Pong, true, &payload);
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Event::Pong(self.control.split().freeze()))),
+            OpCode::Close => self.on_close(frame),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if !header.fin {
+                    return Ok(None);
+                }
+                let Some(message) = self.message.take() else {
+                    return Ok(None);
+                };
+                if message.kind == MessageKind::Text && self.validator.pending() > 0 {
+                    // RFC 6455 §8.1: the message ended inside a code point.
+                    return Err(ProtocolError::new(Violation::InvalidUtf8, frame.offset));
+                }
+                if self.config.stream_messages {
+                    return Ok(Some(Event::MessageEnd));
+                }
+                let data = match message.body {
+                    Body::Empty => Bytes::new(),
+                    Body::One(data) => data,
+                    Body::Joined(data) => data.freeze(),
+                };
+                Ok(Some(match message.kind {
+                    MessageKind::Text => Event::Text(Utf8Bytes::from_validated(data)),
+                    MessageKind::Binary => Event::Binary(data),
+                }))
+            }
+        }
+    }
+
+    fn on_close(&mut self, frame: CurrentFrame) -> Result<Option<Event>, ProtocolError> {
+        let payload = self.control.split().freeze();
+        let at = frame.offset - payload.len() as u64;
+        let close = parse_close_payload(&payload).map_err(|e| {
+            let violation = match e {
+                ClosePayloadError::Truncated => Violation::TruncatedClosePayload,
+                ClosePayloadError::InvalidCode(code) => Violation::InvalidCloseCode { code },
+                ClosePayloadError::InvalidReason => Violation::InvalidUtf8,
+            };
+            ProtocolError::new(violation, at)
+        })?;
+        // RFC 6455 §5.5.1: answer with a Close, echoing the code, unless we
+        // sent ours first; read nothing after it. An unfinished message
+        // is dropped with the connection (Autobahn 7.1.5).
+        self.receiving = Receiving::CloseReceived;
+        self.message = None;
+        self.in_buf = BytesMut::new();
+        self.control = BytesMut::new();
+        if !self.close_sent {
+            self.close_sent = true;
+            match &close {
+                Some(frame) => self.queue_frame(OpCode::Close, true, &frame.code.0.to_be_bytes()),
+                None => self.queue_frame(OpCode::Close, true, &[]),
+            }
+        }
+        Ok(Some(Event::Close(close)))
+    }
+
+    /// Ends the receive side after a violation and queues the Close that
+    /// fails the connection (RFC 6455 §7.1.7).
+    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+        self.receiving = Receiving::Failed;
+        self.message = None;
+        self.frame = None;
+        self.in_buf = BytesMut::new();
+        self.control = BytesMut::new();
+        if let Some(code) = error.close_code()
+            && !self.close_sent
+            && !self.eof
+        {
+            self.close_sent = true;
+            let reason = error.violation().to_string();
+            let reason = truncate_at_char(&reason, MAX_CLOSE_REASON);
+            let mut payload = [0u8; 2 + MAX_CLOSE_REASON];
+            payload[..2].copy_from_slice(&code.0.to_be_bytes());
+            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+            self.queue_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+        }
+        error
+    }
+
+    /// Sends a whole text message. `Utf8Bytes` and `String` are sent
+    /// without copying the text (server role).
+    ///
+    /// # Errors
+    /// [`SendError`] after a Close, during a fragmented send, or under
+    /// backpressure; nothing is queued then.
+    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
+        self.check_data_send()?;
+        self.queue_payload(OpCode::Text, true, text.into().into_bytes());
+        Ok(())
+    }
+
+    /// Sends a whole binary message, without copying it (server role).
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.check_data_send()?;
+        self.queue_payload(OpCode::Binary, true, data.into());
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections
+    /// ([`PreparedMessage`]): on a server, without copying or encoding
+    /// anything; on a client, masked like any send.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_data_send()?;
+        match self.role {
+            Role::Server => {
+                self.flush_out_buf();
+                let frame = message.wire_bytes().clone();
+                self.queued += frame.len();
+                self.out_queue.push_back(frame);
+            }
+            Role::Client => {
+                let opcode = match message.kind() {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                };
+                self.queue_frame(opcode, true, &message.payload());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one fragment of a message of `kind` (RFC 6455 §5.4): the first
+    /// call starts the message, `fin` ends it. Control frames may be sent
+    /// between fragments; other messages may not. Text fragments may split
+    /// a code point; together they must be valid UTF-8.
+    ///
+    /// # Errors
+    /// [`SendError::KindMismatch`] for a fragment of another kind than the
+    /// message in progress, [`SendError::InvalidUtf8`] for text that cannot
+    /// be valid, and the errors of [`send_text`](Self::send_text).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+        fin: bool,
+    ) -> Result<(), SendError> {
+        if self.close_sent || self.receiving == Receiving::Failed {
+            return Err(SendError::Closed);
+        }
+        let opcode = match self.sending {
+            Some(sending) if sending != kind => return Err(SendError::KindMismatch),
+            Some(_) => OpCode::Continuation,
+            None => kind.opcode(),
+        };
+        self.check_backpressure()?;
+        let data = data.into();
+        if kind == MessageKind::Text {
+            if self.sending.is_none() {
+                self.send_validator.reset();
+            }
+            let mut probe = self.send_validator.clone();
+            probe.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
+            if fin && probe.pending() > 0 {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.send_validator = probe;
+        }
+        self.sending = if fin { None } else { Some(kind) };
+        self.queue_payload(opcode, fin, data);
+        Ok(())
+    }
+
+    /// Sends a ping with up to 125 bytes of payload.
+    ///
+    /// # Errors
+    /// [`SendError::ControlPayloadTooLong`], [`SendError::Closed`].
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (a unidirectional heartbeat, §5.5.3).
+    ///
+    /// # Errors
+    /// As [`send_ping`](Self::send_ping).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2). No data frames can be
+    /// sent afterwards; events keep coming until the peer's Close.
+    ///
+    /// # Errors
+    /// [`SendError::InvalidCloseCode`] for 1005, 1006, 1015 and codes
+    /// outside §7.4's ranges, [`SendError::CloseReasonTooLong`] past 123
+    /// bytes, [`SendError::Closed`] if a Close was already sent.
+    pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode { code: code.0 });
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(SendError::CloseReasonTooLong { len: reason.len() });
+        }
+        if self.close_sent || self.receiving == Receiving::Failed {
+            return Err(SendError::Closed);
+        }
+        let mut payload = [0u8; 2 + MAX_CLOSE_REASON];
+        payload[..2].copy_from_slice(&code.0.to_be_bytes());
+        payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+        self.close_sent = true;
+        self.queue_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong { len: payload.len() });
+        }
+        if self.close_sent || self.receiving == Receiving::Failed {
+            return Err(SendError::Closed);
+        }
+        self.queue_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn check_data_send(&mut self) -> Result<(), SendError> {
+        if self.close_sent || self.receiving == Receiving::Failed {
+            return Err(SendError::Closed);
+        }
+        if self.sending.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.check_backpressure()
+    }
+
+    /// Applies [`Config::slow_consumer`] when the outbound queue is at or
+    /// over [`Config::max_outbound_buffer`].
+    fn check_backpressure(&mut self) -> Result<(), SendError> {
+        let (buffered, limit) = (self.queued, self.config.max_outbound_buffer);
+        if buffered < limit {
+            return Ok(());
+        }
+        match self.config.slow_consumer {
+            SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
+            SlowConsumer::Close(code) => {
+                // The Close queues behind data the peer is not reading, so
+                // it may never arrive; the transport goes at once.
+                if !self.close_sent {
+                    self.close_sent = true;
+                    let mut payload = code.0.to_be_bytes().to_vec();
+                    payload.extend_from_slice(b"slow consumer");
+                    self.queue_frame(OpCode::Close, true, &payload);
+                }
+                self.receiving = Receiving::Failed;
+                self.abandoned = true;
+                Err(SendError::SlowConsumer {
+                    buffered,
+                    limit,
+                    code,
+                })
+            }
+        }
+    }
+
+    /// Whether the outbound queue is at or over
+    /// [`Config::max_outbound_buffer`]: data sends are refused (or close the
+    /// connection, per [`Config::slow_consumer`]) until `poll_transmit`
+    /// drains it.
+    pub fn is_backpressured(&self) -> bool {
+        self.queued >= self.config.max_outbound_buffer
+    }
+
+    /// Queues a frame whose payload is given as shared bytes: a large
+    /// unmasked payload is queued as it is, never copied.
+    fn queue_payload(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
+        if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
+            self.write_header(opcode, fin, payload.len());
+            self.flush_out_buf();
+            self.queued += payload.len();
+            self.out_queue.push_back(payload);
+        } else {
+            self.queue_frame(opcode, fin, &payload);
+        }
+    }
+
+    /// Queues a frame, copying the payload next to its header (masked on
+    /// the way for a client).
+    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                self.rng
+                    .get_or_insert_with(|| Box::new(OsRandom::new()))
+                    .fill(&mut key);
+                Some(key)
+            }
+        };
+        let before = self.out_buf.len();
+        self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
+        encode_frame(opcode, fin, payload, mask, &mut self.out_buf);
+        self.queued += self.out_buf.len() - before;
+    }
+
+    fn write_header(&mut self, opcode: OpCode, fin: bool, len: usize) {
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: len as u64,
+        };
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut bytes);
+        self.out_buf.put_slice(&bytes[..n]);
+        self.queued += n;
+    }
+
+    fn flush_out_buf(&mut self) {
+        if !self.out_buf.is_empty() {
+            self.out_queue.push_back(self.out_buf.split().freeze());
+        }
+    }
+
+    /// The next bytes to write to the transport, in order. Writing them is
+    /// the caller's job; until it pulls them they count against
+    /// [`Config::max_outbound_buffer`].
+    #[must_use = "the bytes must be written to the transport"]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let bytes = match self.out_queue.pop_front() {
+            Some(bytes) => bytes,
+            None if !self.out_buf.is_empty() => self.out_buf.split().freeze(),
+            None => {
+                if self.out_buf.capacity() > IDLE_CAPACITY {
+                    self.out_buf = BytesMut::new();
+                }
+                return None;
+            }
+        };
+        self.queued -= bytes.len();
+        Some(bytes)
+    }
+
+    /// Passes the time: stamps the bytes received since the last call and
+    /// runs the deadlines that have passed ([`Config::keepalive_interval`],
+    /// [`Config::pong_timeout`], [`Config::close_timeout`]). Call it once
+    /// when the connection starts, after each read, and when
+    /// [`poll_timeout`](Self::poll_timeout)'s instant arrives; then drain
+    /// `poll_event` and `poll_transmit` as after any input.
+    ///
+    /// A keepalive ping is queued for `poll_transmit`; a missed deadline
+    /// comes out of `poll_event` as [`Violation::PongTimeout`] or
+    /// [`Violation::CloseTimeout`], after which
+    /// [`should_close_transport`](Self::should_close_transport) is true.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return;
+        }
+        let phase = self.timer_phase();
+        let violation = match self.timers.handle_timeout(now, phase, self.durations()) {
+            None => return,
+            Some(Expired::SendPing) => {
+                self.queue_frame(OpCode::Ping, true, &[]);
+                return;
+            }
+            Some(Expired::PeerUnresponsive(timeout)) => Violation::PongTimeout { timeout },
+            Some(Expired::CloseTimedOut(timeout)) => Violation::CloseTimeout { timeout },
+        };
+        let error = ProtocolError::new(violation, self.decoder.offset());
+        self.abandoned = true;
+        if self.receiving == Receiving::Open {
+            let error = self.fail(error);
+            self.timer_error = Some(error);
+        } else {
+            self.receiving = Receiving::Failed;
+            self.timer_error = Some(error);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called;
+    /// `None` when no timer runs (none configured, the connection is done,
+    /// or the time was never passed in).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.abandoned || self.receiving == Receiving::Failed || self.eof {
+            return None;
+        }
+        self.timers
+            .poll_timeout(self.timer_phase(), self.durations())
+    }
+
+    fn durations(&self) -> Durations {
+        Durations {
+            keepalive: self.config.keepalive_interval,
+            pong_timeout: self.config.pong_timeout,
+            close_timeout: self.config.close_timeout,
+        }
+    }
+
+    fn timer_phase(&self) -> Phase {
+        let closing = self.close_sent
+            && !(self.role == Role::Server && self.receiving == Receiving::CloseReceived);
+        Phase {
+            open: !self.close_sent && self.receiving == Receiving::Open,
+            closing,
+        }
+    }
+
+    /// Bytes queued and not yet pulled by [`poll_transmit`](Self::poll_transmit).
+    pub fn buffered_amount(&self) -> usize {
+        self.queued
+    }
+
+    /// Whether the caller should now close the transport: once everything
+    /// queued has been pulled, when the peer closed it, after a protocol
+    /// error, or when the close handshake is complete on a server (RFC 6455
+    /// §7.1.1: the server closes TCP first). A client whose handshake is
+    /// complete waits for the server to close, with a timeout of its choice.
+    pub fn should_close_transport(&self) -> bool {
+        if self.eof || self.abandoned {
+            return true;
+        }
+        if self.queued > 0 {
+            return false;
+        }
+        match self.receiving {
+            Receiving::Failed => true,
+            Receiving::CloseReceived => self.close_sent && self.role == Role::Server,
+            Receiving::Open => false,
+        }
+    }
+
+    /// Whether a Close has been sent (no data frames may follow).
+    pub fn is_close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// Whether the peer's Close has been received.
+    pub fn is_close_received(&self) -> bool {
+        self.receiving == Receiving::CloseReceived
+    }
+}
+
+/// The validator's unfinished code point before a piece was fed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Held {
+    bytes: [u8; 4],
+    len: usize,
+}
+
+impl From<&[u8]> for Held {
+    fn from(pending: &[u8]) -> Self {
+        let mut held = Held::default();
+        held.bytes[..pending.len()].copy_from_slice(pending);
+        held.len = pending.len();
+        held
+    }
+}
+
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

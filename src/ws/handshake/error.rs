@@ -1,0 +1,349 @@
+//! What can go wrong in the opening handshake, and the answer to send.
+
+use super::client::Response;
+use super::reject::write_reject;
+
+/// A failed opening handshake: which rule broke and, for a server, the HTTP
+/// status to answer with ([`HandshakeError::status`],
+/// [`HandshakeError::encode_response`]).
+///
+/// Errors a client finds in a server's response, and misuse of the builders,
+/// carry a status too (502 and 500) so that the type stays total; a client
+/// has nothing to answer and just closes the connection.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::handshake::{self, HandshakeError, Limits};
+///
+/// let req = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+/// let err = handshake::parse_request(req, &Limits::default()).unwrap_err();
+/// assert!(matches!(err, HandshakeError::UnsupportedVersion { .. }));
+/// assert_eq!(err.status(), 426);
+/// let mut answer = Vec::new();
+/// err.encode_response(&mut answer);
+/// assert!(answer.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+/// assert!(answer.windows(25).any(|w| w == b"Sec-WebSocket-Version: 13"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The head did not end within `limit` bytes (status 431).
+    #[error("head exceeds {limit} bytes before its blank line (Limits::max_head_bytes)")]
+    HeadTooLarge {
+        /// The configured `Limits::max_head_bytes`.
+        limit: usize,
+    },
+    /// The head has more than `limit` header fields (status 431).
+    #[error("head has more than {limit} header fields (Limits::max_headers)")]
+    TooManyHeaders {
+        /// The configured `Limits::max_headers`.
+        limit: usize,
+    },
+    /// The head is not valid HTTP/1.1 syntax (status 400).
+    #[error("malformed HTTP/1.1 head: {reason} (RFC 9112)")]
+    MalformedHead {
+        /// What httparse or our own scan objected to.
+        reason: &'static str,
+    },
+    /// The request method is not GET (status 405, with `Allow: GET`).
+    #[error("method {method:?} is not GET (RFC 6455 §4.2.1 item 1)")]
+    MethodNotGet {
+        /// The method as sent.
+        method: String,
+    },
+    /// The request is not HTTP/1.1 (status 400). HTTP/1.0 has no Upgrade;
+    /// HTTP/2 and HTTP/3 use extended CONNECT instead (RFC 8441, RFC 9220).
+    #[error("request is {version}, the Upgrade handshake needs HTTP/1.1 (RFC 6455 §4.2.1 item 1)")]
+    HttpVersion {
+        /// The version as a string such as `HTTP/1.0`.
+        version: String,
+    },
+    /// A header that may appear once appears more often (status 400).
+    #[error("{name} header appears more than once (RFC 6455 §11.3, RFC 9110 §5.3)")]
+    DuplicateHeader {
+        /// The header's canonical name.
+        name: &'static str,
+    },
+    /// The request has no Host header (status 400).
+    #[error("missing Host header (RFC 6455 §4.2.1 item 2)")]
+    MissingHost,
+    /// A header value that must be text is not, or is empty (status 400).
+    #[error("invalid {name} header: {reason}")]
+    InvalidHeader {
+        /// The header's canonical name.
+        name: &'static str,
+        /// What is wrong with it, with the rule.
+        reason: &'static str,
+    },
+    /// No `Upgrade` header, or one without the `websocket` token (status 400
+    /// on a server).
+    #[error("Upgrade header {found:?} lacks the token websocket (RFC 6455 {section})")]
+    UpgradeNotWebSocket {
+        /// The Upgrade values received, joined; `None` if absent.
+        found: Option<String>,
+        /// `§4.2.1 item 3` (server) or `§4.1 item 2` (client).
+        section: &'static str,
+    },
+    /// No `Connection` header, or one without the `Upgrade` token (status
+    /// 400 on a server).
+    #[error("Connection header {found:?} lacks the token Upgrade (RFC 6455 {section})")]
+    ConnectionNotUpgrade {
+        /// The Connection values received, joined; `None` if absent.
+        found: Option<String>,
+        /// `§4.2.1 item 4` (server) or `§4.1 item 3` (client).
+        section: &'static str,
+    },
+    /// The request has no `Sec-WebSocket-Key` (status 400).
+    #[error("missing Sec-WebSocket-Key header (RFC 6455 §4.2.1 item 5)")]
+    MissingKey,
+    /// The `Sec-WebSocket-Key` is not the base64 of 16 bytes (status 400).
+    #[error(
+        "Sec-WebSocket-Key {found:?} is not 16 bytes in base64: {reason} (RFC 6455 §4.2.1 item 5)"
+    )]
+    InvalidKey {
+        /// The value received, lossily, cut to 64 characters.
+        found: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `Sec-WebSocket-Version` is missing or not 13 (status 426, answered
+    /// with `Sec-WebSocket-Version: 13`, RFC 6455 §4.2.2).
+    #[error("Sec-WebSocket-Version {found:?} is not 13 (RFC 6455 §4.2.1 item 6)")]
+    UnsupportedVersion {
+        /// The value received; `None` if absent.
+        found: Option<String>,
+    },
+    /// A `Sec-WebSocket-Protocol` header does not fit its grammar: not
+    /// tokens, a duplicate offer, or (from a server) more than one
+    /// (status 400 on a server).
+    #[error(
+        "invalid Sec-WebSocket-Protocol header at byte {offset}: {reason} (RFC 6455 {section})"
+    )]
+    InvalidProtocolHeader {
+        /// Byte offset of the problem within the header value.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+        /// `§4.1` / `§11.3.4`.
+        section: &'static str,
+    },
+    /// A `Sec-WebSocket-Extensions` header does not fit RFC 6455 §9.1's
+    /// grammar (status 400 on a server).
+    #[error("invalid Sec-WebSocket-Extensions header at byte {offset}: {reason} (RFC 6455 §9.1)")]
+    InvalidExtensionHeader {
+        /// Byte offset of the problem within the header value.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    // --- Misuse of the builders (status 500: the server's own fault). ---
+    /// The server chose a subprotocol the client did not offer.
+    #[error("subprotocol {protocol:?} was not offered by the client (RFC 6455 §4.2.2 item 5.4)")]
+    ProtocolNotOffered {
+        /// The subprotocol chosen.
+        protocol: String,
+    },
+    /// The server answered with an extension the client did not offer.
+    #[error("extension {name:?} was not offered by the client (RFC 6455 §9.1)")]
+    ExtensionNotOffered {
+        /// The extension's name.
+        name: String,
+    },
+    /// A header name given to a builder is not a token (RFC 9110 §5.1).
+    #[error("header name {name:?} is not an HTTP token (RFC 9110 §5.1)")]
+    InvalidHeaderName {
+        /// The name as given.
+        name: String,
+    },
+    /// A header value given to a builder contains CR, LF, NUL or another
+    /// control character (RFC 9110 §5.5).
+    #[error("value of header {name:?} contains a control character (RFC 9110 §5.5)")]
+    InvalidHeaderValue {
+        /// The header's name.
+        name: String,
+    },
+    /// A builder was given a header that the handshake writes itself (use the
+    /// dedicated method instead, e.g. `protocol`).
+    #[error("header {name:?} is written by the handshake itself")]
+    ReservedHeader {
+        /// The name as given.
+        name: String,
+    },
+    /// A rejection status outside 300–599.
+    #[error("status {status} is not a rejection (expected 300-599)")]
+    InvalidStatus {
+        /// The status given.
+        status: u16,
+    },
+    /// A host, path or other value given to [`ClientHandshake`](super::ClientHandshake)
+    /// is not valid in a request head.
+    #[error("invalid {what} for a request: {reason}")]
+    InvalidRequestPart {
+        /// Which part: `host`, `path`, `origin`, `subprotocol`, `extension`.
+        what: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    // --- Found by a client in the server's response (status 502). ---
+    /// The server did not answer `101 Switching Protocols`.
+    #[error("server answered {status} instead of 101 (RFC 6455 §4.1 item 1)")]
+    UnexpectedStatus {
+        /// The status received.
+        status: u16,
+        /// The whole response head, for redirects (`Location`) or
+        /// authentication challenges (`WWW-Authenticate`).
+        response: Box<Response>,
+    },
+    /// The response has no `Sec-WebSocket-Accept`.
+    #[error("missing Sec-WebSocket-Accept header (RFC 6455 §4.1 item 4)")]
+    MissingAccept,
+    /// The `Sec-WebSocket-Accept` does not match our key.
+    #[error("Sec-WebSocket-Accept {found:?} is not {expected:?} (RFC 6455 §4.1 item 4)")]
+    AcceptMismatch {
+        /// What our key requires.
+        expected: String,
+        /// What the server sent, lossily.
+        found: String,
+    },
+    /// The server selected a subprotocol we did not offer.
+    #[error(
+        "server selected subprotocol {protocol:?}, which was not offered (RFC 6455 §4.1 item 6)"
+    )]
+    UnexpectedProtocol {
+        /// The subprotocol the server named.
+        protocol: String,
+    },
+    /// We offered subprotocols, required one (the WHATWG `WebSockets` standard,
+    /// "establish a WebSocket connection"), and the server selected none.
+    #[error(
+        "server selected no subprotocol although some were offered (WHATWG WebSockets, require_protocol)"
+    )]
+    MissingProtocol,
+    /// The server answered with an extension we did not offer.
+    #[error("server accepted extension {name:?}, which was not offered (RFC 6455 §4.1 item 5)")]
+    UnexpectedExtension {
+        /// The extension's name.
+        name: String,
+    },
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with: 400 for a bad
+    /// request, 405 for a method other than GET, 426 for a version other than
+    /// 13, 431 for a head over the limits; 500 for a builder misused by the
+    /// server and 502 for a bad response found by a client (nothing is sent).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::HeadTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
+            Self::MethodNotGet { .. } => 405,
+            Self::UnsupportedVersion { .. } => 426,
+            Self::ProtocolNotOffered { .. }
+            | Self::ExtensionNotOffered { .. }
+            | Self::InvalidHeaderName { .. }
+            | Self::InvalidHeaderValue { .. }
+            | Self::ReservedHeader { .. }
+            | Self::InvalidStatus { .. }
+            | Self::InvalidRequestPart { .. } => 500,
+            Self::UnexpectedStatus { .. }
+            | Self::MissingAccept
+            | Self::AcceptMismatch { .. }
+            | Self::UnexpectedProtocol { .. }
+            | Self::MissingProtocol
+            | Self::UnexpectedExtension { .. } => 502,
+            Self::MalformedHead { .. }
+            | Self::HttpVersion { .. }
+            | Self::DuplicateHeader { .. }
+            | Self::MissingHost
+            | Self::InvalidHeader { .. }
+            | Self::UpgradeNotWebSocket { .. }
+            | Self::ConnectionNotUpgrade { .. }
+            | Self::MissingKey
+            | Self::InvalidKey { .. }
+            | Self::InvalidProtocolHeader { .. }
+            | Self::InvalidExtensionHeader { .. } => 400,
+        }
+    }
+
+    /// Headers the rejection must carry besides the defaults.
+    pub(crate) fn extra_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            // RFC 6455 §4.2.2: name the versions we understand. RFC 9110
+            // §15.5.22: a 426 MUST carry Upgrade, and §7.8 then the
+            // "upgrade" connection option.
+            Self::UnsupportedVersion { .. } => &[
+                ("Sec-WebSocket-Version", super::VERSION),
+                ("Upgrade", "websocket"),
+            ],
+            // RFC 9110 §15.5.6: a 405 MUST carry Allow.
+            Self::MethodNotGet { .. } => &[("Allow", "GET")],
+            _ => &[],
+        }
+    }
+
+    /// Writes the complete HTTP/1.1 rejection for this error into `out`:
+    /// status line, `Connection: close`, any header the status requires
+    /// (`Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405) and
+    /// this error's message as a `text/plain` body. Close the connection
+    /// once it is written.
+    pub fn encode_response(&self, out: &mut impl bytes::BufMut) {
+        let upgrade = matches!(self, Self::UnsupportedVersion { .. });
+        write_reject(
+            self.status(),
+            &self.to_string(),
+            self.extra_headers(),
+            upgrade,
+            out,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_rules() {
+        assert_eq!(HandshakeError::MissingKey.status(), 400);
+        assert_eq!(HandshakeError::HeadTooLarge { limit: 1 }.status(), 431);
+        assert_eq!(HandshakeError::TooManyHeaders { limit: 1 }.status(), 431);
+        assert_eq!(
+            HandshakeError::MethodNotGet {
+                method: "POST".into()
+            }
+            .status(),
+            405
+        );
+        assert_eq!(
+            HandshakeError::UnsupportedVersion { found: None }.status(),
+            426
+        );
+        assert_eq!(HandshakeError::MissingAccept.status(), 502);
+    }
+
+    #[test]
+    fn messages_name_the_rule() {
+        assert_eq!(
+            HandshakeError::MissingKey.to_string(),
+            "missing Sec-WebSocket-Key header (RFC 6455 §4.2.1 item 5)"
+        );
+        let e = HandshakeError::UnsupportedVersion {
+            found: Some("8".into()),
+        };
+        assert!(e.to_string().contains("§4.2.1"), "{e}");
+    }
+
+    #[test]
+    fn rejection_405_carries_allow() {
+        let mut out = Vec::new();
+        HandshakeError::MethodNotGet {
+            method: "POST".into(),
+        }
+        .encode_response(&mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{s}");
+        assert!(s.contains("\r\nAllow: GET\r\n"), "{s}");
+    }
+}

@@ -1,0 +1,221 @@
+//! Liveness timers as plain state: keepalive pings, the pong deadline that
+//! detects a half-open connection, and the close-handshake timeout.
+//!
+//! Time comes in through `handle_timeout(now)`; the crate never reads a
+//! clock. Received bytes are stamped with the time of the next
+//! `handle_timeout` call, so a caller that passes the time after each read
+//! (the documented drive loop) gets exact deadlines, and one that only calls
+//! at deadlines still gets a ping within two intervals of silence.
+
+use std::time::{Duration, Instant};
+
+/// What a deadline asks the connection to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// Nothing was received for a keepalive interval: send a ping.
+    SendPing,
+    /// Nothing was received for `pong_timeout` after that ping.
+    PeerUnresponsive(Duration),
+    /// The close handshake (or, for a client, the server's TCP close) took
+    /// longer than `close_timeout`.
+    CloseTimedOut(Duration),
+}
+
+/// Which timers apply in the connection's current state.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Phase {
+    /// Data may still be sent: keepalive pings are possible.
+    pub(crate) open: bool,
+    /// Waiting for the peer to finish the close handshake.
+    pub(crate) closing: bool,
+}
+
+/// The configured durations (kept in the connection's `Config`, not here,
+/// so an idle connection stays small).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Durations {
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) pong_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Timers {
+    /// The latest time passed in.
+    now: Option<Instant>,
+    /// Bytes arrived since the last `handle_timeout`.
+    received: bool,
+    last_received: Option<Instant>,
+    pong_due: Option<Instant>,
+    close_due: Option<Instant>,
+}
+
+impl Timers {
+    pub(crate) fn on_received(&mut self) {
+        self.received = true;
+    }
+
+    /// Takes the time and says which deadline, if any, has passed.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        phase: Phase,
+        d: Durations,
+    ) -> Option<Expired> {
+        let now = self.now.map_or(now, |before| before.max(now));
+        self.now = Some(now);
+        if self.received || self.last_received.is_none() {
+            // Any byte proves the peer alive, a pong or not.
+            self.received = false;
+            self.last_received = Some(now);
+            self.pong_due = None;
+        }
+        if phase.closing {
+            if let Some(timeout) = d.close_timeout {
+                let due = *self.close_due.get_or_insert(now + timeout);
+                if now >= due {
+                    return Some(Expired::CloseTimedOut(timeout));
+                }
+            }
+        } else {
+            self.close_due = None;
+        }
+        if let (Some(due), Some(timeout)) = (self.pong_due, d.pong_timeout)
+            && now >= due
+        {
+            return Some(Expired::PeerUnresponsive(timeout));
+        }
+        if phase.open
+            && self.pong_due.is_none()
+            && let Some(ping_at) = self.ping_at(d)
+            && now >= ping_at
+        {
+            self.pong_due = d.pong_timeout.map(|t| now + t);
+            // Without a pong deadline, ping again an interval later.
+            if self.pong_due.is_none() {
+                self.last_received = Some(now);
+            }
+            return Some(Expired::SendPing);
+        }
+        None
+    }
+
+    /// The next deadline, or `None` when no timer runs (or no time was
+    /// ever passed in).
+    pub(crate) fn poll_timeout(&self, phase: Phase, d: Durations) -> Option<Instant> {
+        let now = self.now?;
+        let close = if phase.closing && d.close_timeout.is_some() {
+            // Armed at the next call; ask for that call now.
+            Some(self.close_due.unwrap_or(now))
+        } else {
+            None
+        };
+        let ping = if phase.open && self.pong_due.is_none() {
+            self.ping_at(d)
+        } else {
+            None
+        };
+        [close, self.pong_due, ping].into_iter().flatten().min()
+    }
+
+    fn ping_at(&self, d: Durations) -> Option<Instant> {
+        Some(self.last_received? + d.keepalive?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPEN: Phase = Phase {
+        open: true,
+        closing: false,
+    };
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn durations(
+        keepalive: Option<Duration>,
+        pong_timeout: Option<Duration>,
+        close_timeout: Option<Duration>,
+    ) -> Durations {
+        Durations {
+            keepalive,
+            pong_timeout,
+            close_timeout,
+        }
+    }
+
+    #[test]
+    fn pings_after_an_interval_of_silence_then_declares_the_peer_dead() {
+        let t0 = Instant::now();
+        let d = durations(Some(secs(20)), Some(secs(10)), Some(secs(5)));
+        let mut timers = Timers::default();
+        assert_eq!(timers.poll_timeout(OPEN, d), None, "no time known yet");
+        assert_eq!(timers.handle_timeout(t0, OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(20)));
+        assert_eq!(timers.handle_timeout(t0 + secs(19), OPEN, d), None);
+        assert_eq!(
+            timers.handle_timeout(t0 + secs(20), OPEN, d),
+            Some(Expired::SendPing)
+        );
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(30)));
+        assert_eq!(
+            timers.handle_timeout(t0 + secs(30), OPEN, d),
+            Some(Expired::PeerUnresponsive(secs(10)))
+        );
+    }
+
+    #[test]
+    fn traffic_postpones_the_ping_and_answers_the_deadline() {
+        let t0 = Instant::now();
+        let d = durations(Some(secs(20)), Some(secs(10)), None);
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0, OPEN, d);
+        timers.on_received();
+        assert_eq!(timers.handle_timeout(t0 + secs(15), OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(35)));
+        assert_eq!(
+            timers.handle_timeout(t0 + secs(35), OPEN, d),
+            Some(Expired::SendPing)
+        );
+        timers.on_received(); // the pong
+        assert_eq!(timers.handle_timeout(t0 + secs(36), OPEN, d), None);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(56)));
+    }
+
+    #[test]
+    fn close_timeout_is_armed_at_the_first_call_after_closing() {
+        let t0 = Instant::now();
+        let closing = Phase {
+            open: false,
+            closing: true,
+        };
+        let d = durations(Some(secs(20)), Some(secs(10)), Some(secs(5)));
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0, OPEN, d);
+        assert_eq!(
+            timers.poll_timeout(closing, d),
+            Some(t0),
+            "call me now to arm it"
+        );
+        assert_eq!(timers.handle_timeout(t0 + secs(1), closing, d), None);
+        assert_eq!(timers.poll_timeout(closing, d), Some(t0 + secs(6)));
+        assert_eq!(
+            timers.handle_timeout(t0 + secs(6), closing, d),
+            Some(Expired::CloseTimedOut(secs(5)))
+        );
+    }
+
+    #[test]
+    fn time_never_goes_backwards() {
+        let t0 = Instant::now();
+        let d = durations(Some(secs(20)), None, None);
+        let mut timers = Timers::default();
+        timers.handle_timeout(t0 + secs(5), OPEN, d);
+        timers.handle_timeout(t0, OPEN, d);
+        assert_eq!(timers.poll_timeout(OPEN, d), Some(t0 + secs(25)));
+    }
+}

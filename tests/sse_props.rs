@@ -1,0 +1,203 @@
+//! Property tests for the SSE decoder and encoder (WHATWG HTML §9.2.5–§9.2.6).
+
+use proptest::prelude::*;
+use pushcodec::sse::{
+    Decoder, EncodeError, EventRef, Item, Limits, encode_comment, encode_event, encode_retry,
+};
+
+/// Pieces that exercise every rule: field names, colons, spaces, all line
+/// ends, BOM, NUL, invalid and multi-byte UTF-8.
+fn piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"data".to_vec()),
+        Just(b"data:".to_vec()),
+        Just(b"data: ".to_vec()),
+        Just(b"id:".to_vec()),
+        Just(b"event:".to_vec()),
+        Just(b"retry:".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n\n".to_vec()),
+        Just(b"\xEF\xBB\xBF".to_vec()),
+        Just(b"\xEF".to_vec()),
+        Just(b"\0".to_vec()),
+        Just(b"\xFF".to_vec()),
+        Just("é→".as_bytes().to_vec()),
+        Just(b"12".to_vec()),
+        Just(b"x".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..4),
+    ]
+}
+
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(piece(), 0..40).prop_map(|p| p.concat())
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    prop_oneof![
+        Just(Limits::default()),
+        (0usize..12, 0usize..12)
+            .prop_map(|(l, d)| Limits::default().max_line_len(l).max_event_data(d)),
+    ]
+}
+
+type Outcome = (Vec<Result<Item, pushcodec::sse::Error>>, String, bool);
+
+fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
+    let bound = limits.event_data_limit() + 4 * limits.line_limit() + 2;
+    let mut dec = Decoder::new(limits).with_comments(comments);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        dec.feed(chunk);
+        assert!(
+            dec.buffered_len() <= bound,
+            "{} > {bound}",
+            dec.buffered_len()
+        );
+        while let Some(item) = dec.next_item() {
+            out.push(item);
+        }
+    }
+    let last = dec.last_event_id().to_string();
+    let dropped = dec.finish();
+    (out, last, dropped)
+}
+
+/// Splits `input` at the given (unsorted, possibly repeated) cut points.
+fn split_at_cuts<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut prev = 0;
+    for c in cuts {
+        chunks.push(&input[prev..c]);
+        prev = c;
+    }
+    chunks.push(&input[prev..]);
+    chunks
+}
+
+/// What a receiver reads back from data: every CR, LF or CRLF as LF.
+fn normalize_line_ends(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just('\r'),
+            Just('\n'),
+            Just('\0'),
+            Just(' '),
+            Just(':'),
+            Just('\u{FEFF}'),
+            prop::char::range('a', 'z'),
+            any::<char>(),
+        ],
+        0..30,
+    )
+    .prop_map(|c| c.into_iter().collect())
+}
+
+/// A value allowed in `id` / `event`: no CR, LF or NUL.
+fn field_text() -> impl Strategy<Value = String> {
+    text().prop_map(|s| s.replace(['\r', '\n', '\0'], "_"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Feeding the same bytes split at any points gives the same output
+    /// (§9.2.5: the stream is one sequence of lines, whatever the chunking).
+    #[test]
+    fn any_chunking_same_output(
+        input in stream(),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        limits in limits(),
+        comments in any::<bool>(),
+    ) {
+        let whole = decode_chunks(limits, comments, &[&input]);
+        let chunks = split_at_cuts(&input, &cuts);
+        prop_assert_eq!(&decode_chunks(limits, comments, &chunks), &whole);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(&decode_chunks(limits, comments, &bytes), &whole);
+    }
+
+    /// Arbitrary bytes never panic and stay within the limits.
+    #[test]
+    fn arbitrary_bytes_are_safe(
+        input in prop::collection::vec(any::<u8>(), 0..512),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        limits in limits(),
+    ) {
+        let chunks = split_at_cuts(&input, &cuts);
+        let (items, _, _) = decode_chunks(limits, true, &chunks);
+        for item in items.into_iter().flatten() {
+            if let Item::Event(ev) = item {
+                prop_assert!(ev.data().len() <= limits.event_data_limit());
+            }
+        }
+    }
+
+    /// encode → decode gives back the same data with LF line ends, the same
+    /// type and id, and the retry value.
+    #[test]
+    fn encode_decode_round_trip(
+        data in text(),
+        event_type in prop::option::of(field_text()),
+        id in prop::option::of(field_text()),
+        retry in prop::option::of(any::<u64>()),
+        chunk in 1usize..16,
+    ) {
+        let mut ev = EventRef::new(&data);
+        if let Some(t) = &event_type { ev = ev.event_type(t); }
+        if let Some(i) = &id { ev = ev.id(i); }
+        if let Some(ms) = retry { ev = ev.retry(ms); }
+        let mut wire = Vec::new();
+        encode_comment(&data, &mut wire);
+        encode_event(&ev, &mut wire).unwrap();
+        encode_retry(5, &mut wire);
+        let chunks: Vec<&[u8]> = wire.chunks(chunk).collect();
+        let (items, last, dropped) = decode_chunks(Limits::default(), false, &chunks);
+        let mut items = items.into_iter().map(Result::unwrap);
+        if let Some(ms) = retry {
+            prop_assert_eq!(items.next(), Some(Item::Retry(ms)));
+        }
+        let Some(Item::Event(got)) = items.next() else { panic!("no event") };
+        prop_assert_eq!(got.data(), normalize_line_ends(&data));
+        let want_type = match event_type.as_deref() { None | Some("") => "message", Some(t) => t };
+        prop_assert_eq!(got.event_type(), want_type);
+        prop_assert_eq!(got.id(), id.as_deref().unwrap_or(""));
+        prop_assert_eq!(items.next(), Some(Item::Retry(5)));
+        prop_assert_eq!(items.next(), None);
+        prop_assert_eq!(last, id.unwrap_or_default());
+        prop_assert!(!dropped);
+    }
+
+    /// A type or id with CR or LF, or an id with NUL, is refused and
+    /// nothing is written.
+    #[test]
+    fn unsafe_fields_refused(prefix in field_text(), bad in prop_oneof![Just('\r'), Just('\n'), Just('\0')], as_id in any::<bool>()) {
+        let value = format!("{prefix}{bad}tail");
+        let ev = if as_id { EventRef::new("d").id(&value) } else { EventRef::new("d").event_type(&value) };
+        let mut out = Vec::new();
+        let res = encode_event(&ev, &mut out);
+        let index = prefix.len();
+        let expected = match (as_id, bad) {
+            (true, '\0') => Err(EncodeError::IdNul { index }),
+            (true, _) => Err(EncodeError::IdLineBreak { index }),
+            (false, '\0') => Ok(()),
+            (false, _) => Err(EncodeError::EventTypeLineBreak { index }),
+        };
+        if expected.is_ok() {
+            // NUL in a type is harmless to receivers; only CR/LF are refused there.
+            prop_assert!(res.is_ok());
+        } else {
+            prop_assert_eq!(res, expected);
+            prop_assert!(out.is_empty());
+        }
+    }
+}
