@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Autobahn testsuite (cases 1-10, 301 cases) against both roles, strictly:
 #   server: wstest -m fuzzingclient  ->  examples/ws_echo --port PORT
+#                                        examples/ws_echo_tokio --port PORT (same state machine)
 #   client: wstest -m fuzzingserver  <-  examples/ws_client URL AGENT
 # then .ci/autobahn/check_report.py fails unless every case is OK (7.1.6 and 7.13.x may be
 # INFORMATIONAL). Reports and logs: target/autobahn-reports/{server,client}/.
@@ -60,13 +61,16 @@ wait_listening() {
   done
 }
 
-# spec TEMPLATE OUT PORT OUTDIR AGENT
+# spec TEMPLATE OUT OUTDIR [NAME=VALUE...]: fills @OUTDIR@ and each @NAME@.
 spec() {
-  sed -e "s|@PORT@|$3|g" -e "s|@OUTDIR@|$4|g" -e "s|@AGENT@|$5|g" "$1" >"$2"
+  local template=$1 out=$2 args=(-e "s|@OUTDIR@|$3|g") pair
+  shift 3
+  for pair in "$@"; do args+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
+  sed "${args[@]}" "$template" >"$out"
 }
 
 echo "check-autobahn: building the examples (release)"
-cargo build --release --example ws_echo --example ws_client
+cargo build --release --example ws_echo --example ws_echo_tokio --example ws_client
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 examples="$target_dir/release/examples"
@@ -74,16 +78,21 @@ examples="$target_dir/release/examples"
 reports="$repo/target/autobahn-reports"
 status=0
 
-# --- server role: wstest's fuzzing client against ws_echo -------------------------------
+# --- server role: wstest's fuzzing client against ws_echo and ws_echo_tokio ------------
 dir="$reports/server"
 rm -rf "$dir" && mkdir -p "$dir"
-agent=pushcodec-ws_echo
-port="$(free_port)"
-echo "check-autobahn: server role: ws_echo on 127.0.0.1:$port, wstest -m fuzzingclient"
-"$examples/ws_echo" --port "$port" >"$dir/ws_echo.log" 2>&1 &
+echo_port="$(free_port)"
+"$examples/ws_echo" --port "$echo_port" >"$dir/ws_echo.log" 2>&1 &
 pids+=($!)
-wait_listening "$port" "$!" "$dir/ws_echo.log"
-spec .ci/autobahn/fuzzingclient.json.in "$dir/fuzzingclient.json" "$port" "$dir" "$agent"
+wait_listening "$echo_port" "$!" "$dir/ws_echo.log"
+tokio_port="$(free_port)"
+"$examples/ws_echo_tokio" --port "$tokio_port" >"$dir/ws_echo_tokio.log" 2>&1 &
+pids+=($!)
+wait_listening "$tokio_port" "$!" "$dir/ws_echo_tokio.log"
+echo "check-autobahn: server role: ws_echo on 127.0.0.1:$echo_port, ws_echo_tokio on" \
+  "127.0.0.1:$tokio_port, wstest -m fuzzingclient"
+spec .ci/autobahn/fuzzingclient.json.in "$dir/fuzzingclient.json" "$dir" \
+  "ECHO_PORT=$echo_port" "TOKIO_PORT=$tokio_port"
 start=$SECONDS
 if ! (cd "$dir" && timeout --kill-after=10 "$ROLE_TIMEOUT" "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
   -m fuzzingclient -s "$dir/fuzzingclient.json" >"$dir/wstest.log" 2>&1); then
@@ -93,7 +102,9 @@ if ! (cd "$dir" && timeout --kill-after=10 "$ROLE_TIMEOUT" "$PY27" "$repo/.ci/au
 fi
 echo "check-autobahn: server role ran $((SECONDS - start)) s"
 cleanup
-python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" server || status=1
+for agent in pushcodec-ws_echo pushcodec-ws_echo_tokio; do
+  python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "server ($agent)" || status=1
+done
 
 # --- client role: ws_client against wstest's fuzzing server -----------------------------
 dir="$reports/client"
@@ -101,7 +112,7 @@ rm -rf "$dir" && mkdir -p "$dir"
 agent=pushcodec-ws_client
 port="$(free_port)"
 echo "check-autobahn: client role: wstest -m fuzzingserver on 127.0.0.1:$port, ws_client"
-spec .ci/autobahn/fuzzingserver.json.in "$dir/fuzzingserver.json" "$port" "$dir" "$agent"
+spec .ci/autobahn/fuzzingserver.json.in "$dir/fuzzingserver.json" "$dir" "PORT=$port"
 (cd "$dir" && exec "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
   -m fuzzingserver -s "$dir/fuzzingserver.json" >"$dir/wstest.log" 2>&1) &
 pids+=($!)
@@ -115,7 +126,7 @@ if ! timeout --kill-after=10 "$ROLE_TIMEOUT" "$examples/ws_client" "ws://127.0.0
 fi
 echo "check-autobahn: client role ran $((SECONDS - start)) s"
 cleanup
-python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" client || status=1
+python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "client ($agent)" || status=1
 
 if ((status != 0)); then
   echo "check-autobahn: FAILED (reports: $reports/{server,client}/index.html)" >&2
