@@ -66,6 +66,22 @@ fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
     (out, last, dropped)
 }
 
+/// The same, taking items lazily from each `feed` and dropping the
+/// iterator after `take` items (the rest must be queued, not lost).
+fn decode_lazily(limits: Limits, chunks: &[&[u8]], take: usize) -> Outcome {
+    let mut dec = Decoder::new(limits);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        out.extend(dec.feed(chunk).take(take));
+        while let Some(item) = dec.next_item() {
+            out.push(item);
+        }
+    }
+    let last = dec.last_event_id().to_string();
+    let dropped = dec.finish();
+    (out, last, dropped)
+}
+
 /// Splits `input` at the given (unsorted, possibly repeated) cut points.
 fn split_at_cuts<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -124,6 +140,22 @@ proptest! {
         prop_assert_eq!(&decode_chunks(limits, comments, &chunks), &whole);
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         prop_assert_eq!(&decode_chunks(limits, comments, &bytes), &whole);
+    }
+
+    /// Taking items as they are decoded, stopping early or not, gives the
+    /// same items as queueing them.
+    #[test]
+    fn lazy_and_queued_feeding_agree(
+        input in stream(),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        limits in limits(),
+        take in prop_oneof![Just(usize::MAX), 0usize..3],
+    ) {
+        let chunks = split_at_cuts(&input, &cuts);
+        prop_assert_eq!(
+            decode_lazily(limits, &chunks, take),
+            decode_chunks(limits, false, &chunks)
+        );
     }
 
     /// Arbitrary bytes never panic and stay within the limits.

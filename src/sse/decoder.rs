@@ -283,10 +283,20 @@ impl Decoder {
         self.out.pop_front()
     }
 
-    /// Feeds the next chunk of the stream (any size, empty included). All
-    /// of it is consumed; the items it completes wait in
-    /// [`next_item`](Self::next_item).
-    pub fn feed(&mut self, chunk: &[u8]) {
+    /// Feeds the next chunk of the stream (any size, empty included) and
+    /// returns its items lazily.
+    ///
+    /// Two ways to use it, same results:
+    /// - `for item in dec.feed(chunk) { .. }` decodes as you iterate, so
+    ///   at most one item is held at a time however big the chunk;
+    /// - `dec.feed(chunk);` (dropping the iterator) decodes the whole
+    ///   chunk at once and queues its items for
+    ///   [`next_item`](Self::next_item).
+    ///
+    /// Either way the whole chunk is consumed: dropping the iterator early
+    /// decodes the rest and queues its items. Items queued by earlier calls
+    /// come out first.
+    pub fn feed<'d, 'c>(&'d mut self, chunk: &'c [u8]) -> Feed<'d, 'c> {
         let start = self.offset;
         let mut pos = 0;
         if let Some(matched) = self.bom {
@@ -299,27 +309,38 @@ impl Decoder {
                 pos += 1;
             }
         }
-        while let Some(rest) = chunk.get(pos..) {
-            if rest.is_empty() {
-                break;
-            }
-            let at = start + pos as u64;
-            let Some(i) = memchr2(b'\r', b'\n', rest) else {
-                self.line_bytes(rest, at);
-                break;
-            };
-            self.line_bytes(&rest[..i], at);
-            self.end_line(at + i as u64);
-            pos += i + 1;
-            if rest[i] == b'\r' {
-                match chunk.get(pos) {
-                    Some(b'\n') => pos += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
-                }
+        Feed {
+            dec: self,
+            chunk,
+            pos,
+            start,
+            done: false,
+        }
+    }
+
+    /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
+    /// `*pos`; false when the chunk is used up.
+    fn step(&mut self, chunk: &[u8], pos: &mut usize, start: u64) -> bool {
+        let Some(rest) = chunk.get(*pos..).filter(|r| !r.is_empty()) else {
+            return false;
+        };
+        let at = start + *pos as u64;
+        let Some(i) = memchr2(b'\r', b'\n', rest) else {
+            self.line_bytes(rest, at);
+            *pos = chunk.len();
+            return true;
+        };
+        self.line_bytes(&rest[..i], at);
+        self.end_line(at + i as u64);
+        *pos += i + 1;
+        if rest[i] == b'\r' {
+            match chunk.get(*pos) {
+                Some(b'\n') => *pos += 1,
+                Some(_) => {}
+                None => self.pending_cr = true,
             }
         }
-        self.offset = start + chunk.len() as u64;
+        true
     }
 
     /// Ends the stream. An event without its closing blank line, and any
@@ -621,6 +642,52 @@ impl Decoder {
         self.has_data = false;
         let event = Event::new(event_type, data, self.id_buffer.clone());
         self.out.push_back(Ok(Item::Event(event)));
+    }
+}
+
+/// The items of one chunk, decoded as they are taken; see
+/// [`Decoder::feed`]. Dropping it decodes the rest of the chunk into the
+/// decoder's queue.
+#[derive(Debug)]
+pub struct Feed<'d, 'c> {
+    dec: &'d mut Decoder,
+    chunk: &'c [u8],
+    pos: usize,
+    start: u64,
+    done: bool,
+}
+
+impl Feed<'_, '_> {
+    fn advance(&mut self) -> bool {
+        if self.dec.step(self.chunk, &mut self.pos, self.start) {
+            return true;
+        }
+        if !self.done {
+            self.done = true;
+            self.dec.offset = self.start + self.chunk.len() as u64;
+        }
+        false
+    }
+}
+
+impl Iterator for Feed<'_, '_> {
+    type Item = Result<Item, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.dec.out.pop_front() {
+                return Some(item);
+            }
+            if !self.advance() {
+                return None;
+            }
+        }
+    }
+}
+
+impl Drop for Feed<'_, '_> {
+    fn drop(&mut self) {
+        while self.advance() {}
     }
 }
 
