@@ -47,7 +47,7 @@ fn limits() -> impl Strategy<Value = Limits> {
 type Outcome = (Vec<Result<Item, pushcodec::sse::Error>>, String, bool);
 
 fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
-    let bound = limits.event_data_limit() + 4 * limits.line_limit() + 2;
+    let bound = limits.max_buffered();
     let mut dec = Decoder::new(limits).with_comments(comments);
     let mut out = Vec::new();
     for chunk in chunks {

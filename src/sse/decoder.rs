@@ -26,8 +26,7 @@ const DATA_BLOCK: usize = 8 * 1024;
 const VALUE_BLOCK: usize = 512;
 
 /// Size limits of a [`Decoder`]. Together they bound its memory:
-/// [`Decoder::buffered_len`] never exceeds
-/// `max_event_data + 4 * max_line_len + 2`.
+/// [`Decoder::buffered_len`] never exceeds [`Limits::max_buffered`].
 ///
 /// # Example
 /// ```
@@ -72,6 +71,19 @@ impl Limits {
     /// The largest event data accepted.
     pub fn event_data_limit(&self) -> usize {
         self.max_event_data
+    }
+
+    /// The most bytes a decoder holds under these limits:
+    /// `max_event_data + 10 * max_line_len + 2`. That is the data buffer,
+    /// a field value being read (one line), the event type and the id
+    /// buffer and last event id (up to three times a line each: U+FFFD
+    /// replacement turns one invalid byte into three), and two bytes of a
+    /// BOM being matched. An id given to
+    /// [`Decoder::with_last_event_id`] counts on top.
+    pub fn max_buffered(&self) -> usize {
+        self.max_event_data
+            .saturating_add(self.max_line_len.saturating_mul(10))
+            .saturating_add(2)
     }
 }
 
@@ -261,9 +273,10 @@ impl Decoder {
     }
 
     /// Bytes held by the decoder itself (partial BOM, field values, the
-    /// event type, ids and the data buffer). Bounded by the [`Limits`]:
-    /// at most `max_event_data + 4 * max_line_len + 2`. Items waiting in
-    /// the output queue are not counted: they are output, not state.
+    /// event type, ids and the data buffer). Never more than
+    /// [`Limits::max_buffered`]. Items waiting in the output queue are not
+    /// counted: they are output, not state (iterate [`feed`](Self::feed)'s
+    /// result to hold at most one).
     pub fn buffered_len(&self) -> usize {
         let bom = match self.bom {
             Some(n) => usize::from(n),
@@ -740,6 +753,33 @@ mod tests {
             dec.next_item(),
             Some(Ok(Item::Comment(Utf8Bytes::from("ok"))))
         );
+    }
+
+    #[test]
+    fn invalid_bytes_in_id_and_type_stay_within_max_buffered() {
+        // Every byte invalid: U+FFFD triples the id and the type.
+        let limits = Limits::default().max_line_len(20).max_event_data(20);
+        let mut dec = Decoder::new(limits);
+        let bad = [0xFF; 17];
+        for field in [&b"id: "[..], b"event: "] {
+            dec.feed(field);
+            dec.feed(&bad[..20 - field.len()]);
+            dec.feed(b"\n");
+        }
+        dec.feed(b"\n"); // commit the id: last_event_id == id buffer
+        dec.feed(b"id: ");
+        dec.feed(&bad[..16]);
+        dec.feed(b"\nevent: ");
+        dec.feed(&bad[..13]);
+        dec.feed(b"\ndata: ");
+        dec.feed(&bad[..14]);
+        dec.feed(b"\ndata: ");
+        dec.feed(&bad[..5]);
+        assert!(
+            dec.buffered_len() > 20 + 4 * 20,
+            "the case needs the 10x bound"
+        );
+        assert!(dec.buffered_len() <= limits.max_buffered());
     }
 
     #[test]
