@@ -69,4 +69,6 @@ pub use server::{
     EventStreamRequest, RESPONSE_HEADERS, RequestError, RequestLimits, encode_response_head,
     parse_request,
 };
+#[cfg(feature = "http")]
+pub use server::{last_event_id_from_headers, response_builder};
 pub use text::Utf8Bytes;

@@ -129,6 +129,27 @@ pub enum ResponseVerdict {
 }
 
 impl ResponseVerdict {
+    /// Judges an [`http::Response`] head (feature `http`).
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::sse::ResponseVerdict;
+    ///
+    /// let res = http::Response::builder()
+    ///     .header("content-type", "text/event-stream")
+    ///     .body(())
+    ///     .unwrap();
+    /// assert_eq!(ResponseVerdict::of_http(&res), ResponseVerdict::Stream);
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn of_http<B>(response: &http::Response<B>) -> Self {
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .map(http::HeaderValue::as_bytes);
+        Self::judge(response.status().as_u16(), content_type)
+    }
+
     /// Judges a response head as WHATWG's `EventSource` does.
     ///
     /// # Example
