@@ -55,8 +55,8 @@ mod heartbeat;
 mod history;
 mod reconnect;
 mod server;
-mod text;
 
+pub use crate::Utf8Bytes;
 pub use decoder::{Decoder, Error, Feed, Limits};
 pub use encoder::{
     EncodeError, EventRef, encode_comment, encode_event, encode_retry, validate_event,
@@ -71,4 +71,3 @@ pub use server::{
 };
 #[cfg(feature = "http")]
 pub use server::{last_event_id_from_headers, response_builder};
-pub use text::Utf8Bytes;
