@@ -20,6 +20,8 @@ use pushcodec::ws::handshake::{self, Limits};
 use pushcodec::ws::{Config, Connection, Event, Role};
 
 const READ_BUFFER: usize = 64 * 1024;
+/// How long a client may take to send its opening handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the client's FIN after ours (see `linger_close`).
 const LINGER: Duration = Duration::from_secs(5);
 
@@ -52,6 +54,7 @@ fn main() -> io::Result<()> {
 
 fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let mut buf = vec![0u8; READ_BUFFER];
 
     // The opening handshake (RFC 6455 §4.2): read until the request head is
@@ -91,8 +94,10 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
     config.max_fragments = 1 << 17;
     let mut conn = Connection::new(Role::Server, config);
     conn.handle_read(&first_frames);
+    // Starts the clocks: keepalive pings, the pong and close deadlines.
+    conn.handle_timeout(Instant::now());
 
-    // The drive loop: bytes in, events out (answered), bytes out.
+    // The drive loop: bytes and time in, events out (answered), bytes out.
     loop {
         loop {
             match conn.poll_event() {
@@ -112,10 +117,22 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
         if conn.should_close_transport() {
             return linger_close(stream);
         }
-        match stream.read(&mut buf)? {
-            0 => conn.handle_eof(),
-            n => conn.handle_read(&buf[..n]),
+        // Block until bytes arrive or the connection's next deadline.
+        let deadline = conn
+            .poll_timeout()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        stream.set_read_timeout(deadline.map(|d| d.max(Duration::from_millis(1))))?;
+        match stream.read(&mut buf) {
+            Ok(0) => conn.handle_eof(),
+            Ok(n) => conn.handle_read(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
         }
+        conn.handle_timeout(Instant::now());
     }
 }
 

@@ -9,7 +9,7 @@
 //! 64 MiB and 65,536 fragments a message, one task per connection.
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pushcodec::ws::handshake::{self, Limits};
 use pushcodec::ws::{Config, Connection, Event, Role};
@@ -17,6 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const READ_BUFFER: usize = 64 * 1024;
+/// How long a client may take to send its opening handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the client's FIN after ours (see `linger_close`).
 const LINGER: Duration = Duration::from_secs(5);
 
@@ -50,7 +52,7 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
     // The opening handshake (RFC 6455 §4.2); bytes after the head are frames.
     let mut head = Vec::new();
     let first_frames = loop {
-        let n = stream.read(&mut buf).await?;
+        let n = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.read(&mut buf)).await??;
         if n == 0 {
             return Ok(());
         }
@@ -83,6 +85,8 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
     config.max_fragments = 1 << 17;
     let mut conn = Connection::new(Role::Server, config);
     conn.handle_read(&first_frames);
+    // Starts the clocks: keepalive pings, the pong and close deadlines.
+    conn.handle_timeout(Instant::now());
 
     // The same drive loop as ws_echo, with `.await` on the socket calls.
     loop {
@@ -108,10 +112,18 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
         if conn.should_close_transport() {
             return linger_close(stream).await;
         }
-        match stream.read(&mut buf).await? {
-            0 => conn.handle_eof(),
-            n => conn.handle_read(&buf[..n]),
+        // Wait for bytes or the connection's next deadline, whichever is first.
+        let read = stream.read(&mut buf);
+        let read = match conn.poll_timeout() {
+            Some(at) => tokio::time::timeout_at(at.into(), read).await.ok(),
+            None => Some(read.await),
+        };
+        match read.transpose()? {
+            Some(0) => conn.handle_eof(),
+            Some(n) => conn.handle_read(&buf[..n]),
+            None => {}
         }
+        conn.handle_timeout(Instant::now());
     }
 }
 
