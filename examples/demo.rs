@@ -378,6 +378,8 @@ fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<(
     config.max_message_size = 4 << 20;
     config.max_frame_size = 4 << 20;
     let mut conn = Connection::server(config);
+    // Starts the crate's timers (keepalive, pong and close deadlines).
+    conn.handle_timeout(Instant::now());
     conn.handle_read(&raw[used..]);
 
     let id = demo.next_peer.fetch_add(1, Ordering::Relaxed);
@@ -422,8 +424,9 @@ fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<(
     result
 }
 
-/// The drive loop: after every input, drain `poll_event` and
-/// `poll_transmit`; sleep until the next input or the next ping.
+/// The drive loop: after every input, pass the time, drain `poll_event`
+/// and `poll_transmit`; sleep until the next input, the connection's own
+/// deadline (`poll_timeout`) or the demo's next RTT ping.
 fn drive_ws(
     demo: &Demo,
     id: u64,
@@ -501,22 +504,31 @@ fn drive_ws(
         if conn.should_close_transport() {
             return Ok(());
         }
-        let wait = next_ping.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
+        let wake = conn
+            .poll_timeout()
+            .map_or(next_ping, |at| at.min(next_ping));
+        let input = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        match input {
             Ok(WsInput::Read(bytes)) => conn.handle_read(&bytes),
             Ok(WsInput::Eof) => conn.handle_eof(),
             Ok(WsInput::Chat(text)) => {
                 let _ = conn.send_text(text);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                next_ping = Instant::now() + demo.opts.ping_every;
-                ping_seq += 1;
-                if conn.send_ping(&ping_seq.to_be_bytes()).is_ok() {
-                    pings.push((ping_seq, Instant::now()));
-                    pings.retain(|(_, at)| at.elapsed() < Duration::from_secs(60));
-                }
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        // The crate's keepalive and deadlines (a peer that stops answering
+        // comes out of poll_event as a timeout error).
+        conn.handle_timeout(now);
+        // The demo's own pings, numbered, to show round-trip times.
+        if now >= next_ping {
+            next_ping = now + demo.opts.ping_every;
+            ping_seq += 1;
+            if conn.send_ping(&ping_seq.to_be_bytes()).is_ok() {
+                pings.push((ping_seq, now));
+                pings.retain(|(_, at)| at.elapsed() < Duration::from_secs(60));
+            }
         }
     }
 }
