@@ -22,19 +22,27 @@
 //!   POST), read in the page with `fetch` and a `ReadableStream`.
 //! - `POST /drop`: drops every SSE stream now. `POST /report`: the page's
 //!   self-test result (`/?selftest=1`), used by `tests/demo_browser.rs`.
+//!
+//! This file holds the server and the router; `demo/websocket.rs`,
+//! `demo/feed.rs` and `demo/tokens.rs` the three endpoints.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use pushcodec::Utf8Bytes;
-use pushcodec::bytes::{Bytes, BytesMut};
-use pushcodec::sse::{self, EventRef, Heartbeat, History, Replay};
-use pushcodec::ws::{self, CloseCode, Connection, Event, handshake};
+#[path = "demo/feed.rs"]
+mod feed;
+#[path = "demo/tokens.rs"]
+mod tokens;
+#[path = "demo/websocket.rs"]
+mod websocket;
+
+use feed::Feed;
+use websocket::WsInput;
 
 const INDEX_HTML: &str = include_str!("demo/index.html");
 
@@ -121,13 +129,6 @@ pub struct WsRecord {
     pub error: Option<String>,
 }
 
-/// Messages to a WebSocket connection's thread.
-enum WsInput {
-    Read(Vec<u8>),
-    Eof,
-    Chat(Utf8Bytes),
-}
-
 /// State shared by every connection thread.
 pub struct Demo {
     opts: Options,
@@ -172,11 +173,7 @@ impl Demo {
 pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
     let demo = Arc::new(Demo {
         opts,
-        feed: Mutex::new(Feed {
-            history: History::new(512, 256 * 1024),
-            produced: 0,
-            drops: 0,
-        }),
+        feed: Mutex::new(Feed::new()),
         feed_changed: Condvar::new(),
         records: Mutex::new(Records::default()),
         records_changed: Condvar::new(),
@@ -184,7 +181,7 @@ pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
         next_peer: AtomicU64::new(1),
     });
     let d = Arc::clone(&demo);
-    thread::spawn(move || run_feed(&d));
+    thread::spawn(move || feed::run_feed(&d));
     let d = Arc::clone(&demo);
     thread::spawn(move || {
         for stream in listener.incoming() {
@@ -307,14 +304,14 @@ fn handle_connection(demo: &Arc<Demo>, mut stream: TcpStream) -> io::Result<()> 
             "text/html; charset=utf-8",
             INDEX_HTML.as_bytes(),
         ),
-        ("GET", "/ws") => serve_ws(demo, stream, &head.raw),
-        ("GET", "/events") => serve_events(demo, stream, &head),
+        ("GET", "/ws") => websocket::serve_ws(demo, stream, &head.raw),
+        ("GET", "/events") => feed::serve_events(demo, stream, &head),
         ("POST", "/tokens") => {
             let prompt = read_body(&mut stream, &head)?;
-            serve_tokens(demo, stream, &String::from_utf8_lossy(&prompt))
+            tokens::serve_tokens(demo, stream, &String::from_utf8_lossy(&prompt))
         }
         ("POST", "/drop") => {
-            drop_streams(demo);
+            feed::drop_streams(demo);
             respond(&mut stream, "204 No Content", "text/plain", b"")
         }
         ("POST", "/report") => {
@@ -329,8 +326,6 @@ fn handle_connection(demo: &Arc<Demo>, mut stream: TcpStream) -> io::Result<()> 
         _ => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n"),
     }
 }
-
-// ------------------------------------------------------------------ WebSocket
 
 /// A JSON string literal (for the small JSON messages the page reads).
 fn json_str(s: &str) -> String {
@@ -348,440 +343,6 @@ fn json_str(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-fn broadcast(demo: &Demo, text: &str) {
-    let text = Utf8Bytes::from(text);
-    for (_, peer) in lock(&demo.ws_peers).iter() {
-        let _ = peer.send(WsInput::Chat(text.clone()));
-    }
-}
-
-fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<()> {
-    // The crate checks the handshake (RFC 6455 §4.2.1) and writes the answer.
-    let mut out = Vec::new();
-    let (request, used) = match handshake::parse_request(raw, &handshake::Limits::default()) {
-        Ok(Some(parsed)) => parsed,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            e.encode_response(&mut out);
-            return stream.write_all(&out);
-        }
-    };
-    if let Err(e) = request.accept().encode(&mut out) {
-        e.encode_response(&mut out);
-        return stream.write_all(&out);
-    }
-    stream.write_all(&out)?;
-
-    let mut config = ws::Config::default();
-    config.max_message_size = 4 << 20;
-    config.max_frame_size = 4 << 20;
-    let mut conn = Connection::server(config);
-    // Starts the crate's timers (keepalive, pong and close deadlines).
-    conn.handle_timeout(Instant::now());
-    conn.handle_read(&raw[used..]);
-
-    let id = demo.next_peer.fetch_add(1, Ordering::Relaxed);
-    let (tx, rx) = mpsc::channel();
-    let mut reader = stream.try_clone()?;
-    let reader_tx = tx.clone();
-    thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = reader_tx.send(WsInput::Eof);
-                    break;
-                }
-                Ok(n) => {
-                    if reader_tx.send(WsInput::Read(buf[..n].to_vec())).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let online = {
-        let mut peers = lock(&demo.ws_peers);
-        peers.push((id, tx));
-        peers.len()
-    };
-    let slot = {
-        let mut records = lock(&demo.records);
-        records.ws.push(WsRecord::default());
-        records.ws.len() - 1
-    };
-    demo.log(format_args!("ws #{id}: open ({online} online)"));
-    let _ = conn.send_text(format!(
-        r#"{{"type":"hello","you":"tab #{id}","online":{online}}}"#
-    ));
-
-    let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx);
-    lock(&demo.ws_peers).retain(|(peer, _)| *peer != id);
-    let _ = stream.shutdown(Shutdown::Both);
-    demo.log(format_args!("ws #{id}: closed"));
-    result
-}
-
-/// The drive loop: after every input, pass the time, drain `poll_event`
-/// and `poll_transmit`; sleep until the next input, the connection's own
-/// deadline (`poll_timeout`) or the demo's next RTT ping.
-fn drive_ws(
-    demo: &Demo,
-    id: u64,
-    slot: usize,
-    conn: &mut Connection,
-    stream: &mut TcpStream,
-    rx: &mpsc::Receiver<WsInput>,
-) -> io::Result<()> {
-    let record = |f: &mut dyn FnMut(&mut WsRecord)| {
-        if let Some(r) = lock(&demo.records).ws.get_mut(slot) {
-            f(r);
-        }
-    };
-    let mut next_ping = Instant::now() + demo.opts.ping_every;
-    let mut ping_seq: u64 = 0;
-    let mut pings: Vec<(u64, Instant)> = Vec::new();
-    loop {
-        loop {
-            let event = match conn.poll_event() {
-                Ok(Some(event)) => event,
-                Ok(None) => break,
-                Err(e) => {
-                    // The Close with the right code is already queued.
-                    demo.log(format_args!("ws #{id}: protocol error: {e}"));
-                    record(&mut |r| r.error = Some(e.to_string()));
-                    break;
-                }
-            };
-            match event {
-                Event::Text(text) => {
-                    record(&mut |r| r.text_lens.push(text.len()));
-                    if let Some(chat) = text.strip_prefix("chat:") {
-                        let msg = format!(
-                            r#"{{"type":"chat","from":"tab #{id}","text":{}}}"#,
-                            json_str(chat)
-                        );
-                        broadcast(demo, &msg);
-                    } else if &*text == "close-me" {
-                        if conn
-                            .send_close(CloseCode::NORMAL, "server says bye")
-                            .is_ok()
-                        {
-                            record(&mut |r| r.close_sent = Some(1000));
-                        }
-                    } else {
-                        let _ = conn.send_text(text); // echo, without a copy
-                    }
-                }
-                Event::Binary(data) => {
-                    record(&mut |r| r.binary_lens.push(data.len()));
-                    let _ = conn.send_binary(data);
-                }
-                Event::Pong(payload) => {
-                    let seq = <[u8; 8]>::try_from(&payload[..])
-                        .ok()
-                        .map(u64::from_be_bytes);
-                    if let Some(pos) = pings.iter().position(|(s, _)| Some(*s) == seq) {
-                        let rtt = pings.swap_remove(pos).1.elapsed();
-                        record(&mut |r| r.rtts.push(rtt));
-                        let ms = rtt.as_secs_f64() * 1000.0;
-                        let _ = conn.send_text(format!(r#"{{"type":"rtt","ms":{ms:.3}}}"#));
-                    }
-                }
-                Event::Close(frame) => {
-                    let code = frame.as_ref().map(|f| f.code.0);
-                    demo.log(format_args!("ws #{id}: peer closed with {code:?}"));
-                    record(&mut |r| r.close_received = Some(code));
-                }
-                _ => {}
-            }
-        }
-        while let Some(bytes) = conn.poll_transmit() {
-            stream.write_all(&bytes)?;
-        }
-        if conn.should_close_transport() {
-            return Ok(());
-        }
-        let wake = conn
-            .poll_timeout()
-            .map_or(next_ping, |at| at.min(next_ping));
-        let input = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
-        let now = Instant::now();
-        match input {
-            Ok(WsInput::Read(bytes)) => conn.handle_read(&bytes),
-            Ok(WsInput::Eof) => conn.handle_eof(),
-            Ok(WsInput::Chat(text)) => {
-                let _ = conn.send_text(text);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
-        }
-        // The crate's keepalive and deadlines (a peer that stops answering
-        // comes out of poll_event as a timeout error).
-        conn.handle_timeout(now);
-        // The demo's own pings, numbered, to show round-trip times.
-        if now >= next_ping {
-            next_ping = now + demo.opts.ping_every;
-            ping_seq += 1;
-            if conn.send_ping(&ping_seq.to_be_bytes()).is_ok() {
-                pings.push((ping_seq, now));
-                pings.retain(|(_, at)| at.elapsed() < Duration::from_secs(60));
-            }
-        }
-    }
-}
-
-// ------------------------------------------------------------ Server-Sent Events
-
-/// The live feed: every event is encoded once into the crate's [`History`],
-/// and every stream (first connection, resume, live) is served from it.
-struct Feed {
-    history: History,
-    /// Events produced so far; the newest event's id is `produced`.
-    produced: u64,
-    /// Bumped to make every open stream end (the "drop" button).
-    drops: u64,
-}
-
-const HEADLINES: &[&str] = &[
-    "pushcodec encodes each event once\nand every client gets the same bytes",
-    "EventSource resumes with Last-Event-ID",
-    "the history ring is bounded by count and by bytes",
-    "heartbeat comments keep idle streams alive\n(EventSource never shows them)",
-];
-
-/// The feed thread: an event per tick, with a pause now and then (so
-/// heartbeats show), and a drop now and then.
-fn run_feed(demo: &Demo) {
-    let started = Instant::now();
-    let mut last_drop = Instant::now();
-    loop {
-        {
-            let mut feed = lock(&demo.feed);
-            feed.produced += 1;
-            let n = feed.produced;
-            let id = n.to_string();
-            let (event_type, data) = if n.is_multiple_of(4) {
-                let i = usize::try_from(n / 4).unwrap_or(0) % HEADLINES.len();
-                ("news", HEADLINES[i].to_owned())
-            } else {
-                let t = started.elapsed().as_secs_f64();
-                ("tick", format!("tick {n} at +{t:.1} s"))
-            };
-            // The crate encodes (data lines, id and type fields) and stores it.
-            let event = EventRef::new(&data).event_type(event_type).id(&id);
-            if let Err(e) = feed.history.push_event(&event) {
-                demo.log(format_args!("feed: cannot encode event {id}: {e}"));
-            }
-            if let Some(every) = demo.opts.drop_every
-                && last_drop.elapsed() >= every
-            {
-                last_drop = Instant::now();
-                feed.drops += 1;
-            }
-        }
-        demo.feed_changed.notify_all();
-        let n = lock(&demo.feed).produced;
-        let pause = if n.is_multiple_of(6) { 3 } else { 1 };
-        thread::sleep(demo.opts.tick * pause);
-    }
-}
-
-fn drop_streams(demo: &Demo) {
-    lock(&demo.feed).drops += 1;
-    demo.feed_changed.notify_all();
-}
-
-/// The ids in encoded events, read back with the crate's decoder (for the
-/// record and the page's "resume" note).
-fn ids_of<'a>(events: impl IntoIterator<Item = &'a Bytes>) -> Vec<String> {
-    let mut decoder = sse::Decoder::new(sse::Limits::default());
-    let mut ids = Vec::new();
-    for bytes in events {
-        decoder.feed(bytes);
-        while let Some(item) = decoder.next_item() {
-            if let Ok(sse::Item::Event(event)) = item {
-                ids.push(event.id().to_owned());
-            }
-        }
-    }
-    ids
-}
-
-fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head) -> io::Result<()> {
-    // The crate reads Last-Event-ID (WHATWG HTML §9.2.4) from the head.
-    let request = match sse::parse_request(&head.raw, &sse::RequestLimits::default()) {
-        Ok(Some(request)) => request,
-        Ok(None) => return respond(&mut stream, "400 Bad Request", "text/plain", b""),
-        Err(e) => {
-            let status = format!("{} Bad Request", e.status());
-            return respond(&mut stream, &status, "text/plain", e.to_string().as_bytes());
-        }
-    };
-    let last_event_id = request.last_event_id.map(|id| id.as_str().to_owned());
-
-    let mut out = BytesMut::new();
-    sse::encode_response_head(&mut out);
-    sse::encode_retry(demo.opts.retry_ms, &mut out);
-    let (mut cursor, drops) = {
-        let feed = lock(&demo.feed);
-        let newest = feed.produced;
-        let cursor = match &last_event_id {
-            None => newest,
-            Some(id) => match feed.history.replay_after(id) {
-                Replay::Events(missed) => {
-                    let missed: Vec<Bytes> = missed.cloned().collect();
-                    let ids = ids_of(&missed);
-                    // A note for the page, without an id: the browser's
-                    // last event id stays as it is.
-                    let note = format!(
-                        r#"{{"lastEventId":{},"replayed":[{}]}}"#,
-                        json_str(id),
-                        ids.iter()
-                            .map(|i| json_str(i))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    );
-                    let _ = EventRef::new(&note).event_type("resume").encode(&mut out);
-                    for bytes in &missed {
-                        out.extend_from_slice(bytes);
-                    }
-                    demo.log(format_args!("sse: resume after {id}: replaying {ids:?}"));
-                    lock(&demo.records).sse.push(SseRecord {
-                        last_event_id: last_event_id.clone(),
-                        replayed: Some(ids),
-                        ..SseRecord::default()
-                    });
-                    newest
-                }
-                _ => {
-                    let text = format!("id {id} is no longer in the history: full resync");
-                    let _ = EventRef::new(&text).event_type("resync").encode(&mut out);
-                    lock(&demo.records).sse.push(SseRecord {
-                        last_event_id: last_event_id.clone(),
-                        ..SseRecord::default()
-                    });
-                    newest
-                }
-            },
-        };
-        (cursor, feed.drops)
-    };
-    if last_event_id.is_none() {
-        lock(&demo.records).sse.push(SseRecord::default());
-    }
-    let slot = lock(&demo.records).sse.len() - 1;
-    demo.log(format_args!("sse: open, Last-Event-ID {last_event_id:?}"));
-    stream.write_all(&out)?;
-
-    let mut heartbeat = Heartbeat::with_interval(Instant::now(), demo.opts.heartbeat);
-    loop {
-        // New events since the cursor, from the same history, the same bytes.
-        let (batch, dropped) = {
-            let feed = lock(&demo.feed);
-            let wait = heartbeat
-                .poll_timeout()
-                .saturating_duration_since(Instant::now());
-            let (feed, _) = demo
-                .feed_changed
-                .wait_timeout_while(feed, wait, |f| f.produced == cursor && f.drops == drops)
-                .unwrap_or_else(PoisonError::into_inner);
-            let batch = match feed.history.replay_after(&cursor.to_string()) {
-                Replay::Events(new) => Some(new.cloned().collect::<Vec<_>>()),
-                // Fell out of the history (Replay::Unknown): end the
-                // stream, the browser reconnects and gets a resync.
-                _ => None,
-            };
-            cursor = feed.produced;
-            (batch, feed.drops != drops)
-        };
-        let Some(batch) = batch else { break };
-        let now = Instant::now();
-        for bytes in &batch {
-            stream.write_all(bytes)?;
-        }
-        if !batch.is_empty() {
-            heartbeat.handle_output(now);
-            if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
-                r.sent += batch.len();
-            }
-        }
-        if dropped {
-            demo.log(format_args!("sse: dropping the stream after id {cursor}"));
-            break;
-        }
-        if heartbeat.handle_timeout(Instant::now()) {
-            let mut comment = Vec::new();
-            sse::encode_comment("heartbeat", &mut comment);
-            stream.write_all(&comment)?;
-            if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
-                r.heartbeats += 1;
-            }
-        }
-    }
-    let _ = stream.shutdown(Shutdown::Both);
-    Ok(())
-}
-
-const ANSWER: &str = "pushcodec is a sans-IO toolkit for Server-Sent Events and WebSocket: \
-bytes in, events out; events in, bytes out. It never opens a socket, reads a clock or spawns \
-a task, so this std::net demo, a tokio server, a fuzzer and a benchmark all drive the same \
-state machines.\n\nThis answer is an event stream too: each token is an SSE event encoded \
-by pushcodec and decoded in the page from fetch() and a ReadableStream, the way LLM APIs \
-stream over POST. Line breaks travel as several data: lines, and text like “naïve café” or 🦀 \
-may be split across network chunks and still arrives whole.";
-
-/// Splits text like a language model's tokenizer might: words with their
-/// leading space, line breaks on their own.
-fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = Vec::new();
-    for c in text.chars() {
-        let starts_new = match tokens.last() {
-            None => true,
-            Some(last) => {
-                c == ' ' || (c == '\n') != last.ends_with('\n') || last.chars().count() >= 8
-            }
-        };
-        if starts_new {
-            tokens.push(String::new());
-        }
-        if let Some(last) = tokens.last_mut() {
-            last.push(c);
-        }
-    }
-    tokens
-}
-
-fn serve_tokens(demo: &Arc<Demo>, mut stream: TcpStream, prompt: &str) -> io::Result<()> {
-    let prompt = prompt.replace("\r\n", "\n").replace('\r', "\n");
-    let tokens = tokenize(&format!("> {}\n\n{ANSWER}", prompt.trim()));
-    let mut out = BytesMut::new();
-    sse::encode_response_head(&mut out);
-    stream.write_all(&out)?;
-    for token in &tokens {
-        let bytes = EventRef::new(token)
-            .event_type("token")
-            .to_bytes()
-            .map_err(io::Error::other)?;
-        // Two writes per event, split mid-way (maybe inside a UTF-8 code
-        // point): the page's decoder must not care where chunks end.
-        let (a, b) = bytes.split_at(bytes.len() / 2);
-        stream.write_all(a)?;
-        thread::sleep(Duration::from_millis(1));
-        stream.write_all(b)?;
-        thread::sleep(demo.opts.token_delay);
-    }
-    let done = format!(r#"{{"tokens":{}}}"#, tokens.len());
-    let bytes = EventRef::new(&done)
-        .event_type("done")
-        .to_bytes()
-        .map_err(io::Error::other)?;
-    stream.write_all(&bytes)?;
-    lock(&demo.records).token_streams.push(tokens.concat());
-    let _ = stream.shutdown(Shutdown::Both);
-    Ok(())
 }
 
 // ------------------------------------------------------------------------ main
