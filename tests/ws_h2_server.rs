@@ -217,6 +217,15 @@ fn server_rule_table() {
             400,
         ),
         (
+            "userinfo in :authority",
+            |f| set(f, ":authority", "user@example.com"),
+            Err(malformed(
+                ":authority",
+                "must not hold userinfo for http and https (RFC 9113 §8.3.1)",
+            )),
+            400,
+        ),
+        (
             "host differs",
             |f| add(f, "host", "evil.example"),
             Err(HandshakeError::InvalidHeader {

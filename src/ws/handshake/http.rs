@@ -64,7 +64,8 @@ fn check(
 /// Checks an HTTP/1.1 upgrade request that another HTTP stack parsed, with
 /// the same RFC 6455 §4.2.1 rules as [`parse_request`](super::parse_request).
 /// HTTP/2 and HTTP/3 requests fail with [`HandshakeError::HttpVersion`]:
-/// they use extended CONNECT (RFC 8441), not Upgrade.
+/// they use extended CONNECT (RFC 8441), not Upgrade: check those with
+/// [`check_http_connect_request`].
 ///
 /// # Errors
 /// As [`parse_request`](super::parse_request); answer with

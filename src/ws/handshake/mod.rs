@@ -58,10 +58,17 @@
 //! reported by `poll_event` as an abnormal closure (1006), as a TCP EOF
 //! would be. An `RST_STREAM` received, or a stream error from the stack, is an
 //! abort: stop driving the `Connection` and drop it (there is no one left
-//! to send a Close to). To abort yourself (after a protocol error whose
-//! Close could not be delivered, or a timeout), reset the stream with
-//! `CANCEL`. Each WebSocket is one stream: ending it leaves the HTTP/2
-//! connection and its other streams open.
+//! to send a Close to). hyper's upgraded stream reads a reset with `CANCEL`
+//! or `NO_ERROR` as the end of the stream, so it reaches `handle_eof` and
+//! comes out as 1006 unless the close handshake was done; other reset codes
+//! are I/O errors. To abort yourself (after a protocol error whose Close
+//! could not be delivered, or a timeout), reset the stream with `CANCEL`
+//! where the stack allows it, or drop it. Each WebSocket is one stream:
+//! ending it leaves the HTTP/2 connection and its other streams open.
+//!
+//! A server that speaks both HTTP/1.1 and HTTP/2 on one route picks the
+//! check by the request's version: the Upgrade for HTTP/1.1, extended
+//! CONNECT for HTTP/2 and HTTP/3. `examples/ws_h2.rs` runs it all with hyper.
 //!
 //! # Example: both roles
 //! ```
@@ -157,8 +164,12 @@ pub fn accept_key(key: &[u8]) -> String {
 pub struct Limits {
     /// Most bytes the head (request or status line, header lines and the
     /// blank line) may take. Default 8 KiB (8192), the common proxy default.
+    /// For an extended CONNECT (HTTP/2, HTTP/3), the most the field section
+    /// may take, counted as RFC 9113 §6.5.2 does: name, value and 32 bytes
+    /// per field, pseudo-headers included.
     pub max_head_bytes: usize,
-    /// Most header fields the head may carry. Default 64.
+    /// Most header fields the head may carry (pseudo-headers included for
+    /// an extended CONNECT). Default 64.
     pub max_headers: usize,
 }
 

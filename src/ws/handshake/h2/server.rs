@@ -35,7 +35,7 @@ const REPLY_RESERVED: &[&str] = &[
 /// `upgrade`, `keep-alive`, `proxy-connection`, `transfer-encoding`, `te`
 /// other than `trailers`); `:method` `CONNECT` (else 405); `:protocol`
 /// exactly `websocket`; `:scheme` `http` or `https` and a `:path` starting
-/// with `/`; `:authority` present (and equal to `host` if one was sent);
+/// with `/`; `:authority` present, without userinfo (and equal to `host` if one was sent);
 /// `sec-websocket-version: 13` (else 400 with `sec-websocket-version: 13`:
 /// 426 would need `Upgrade`, which HTTP/2 forbids); at most one `origin`;
 /// no content; then the offered subprotocols and extensions, parsed as on
@@ -159,6 +159,12 @@ impl ConnectRequest {
             name: ":authority",
             section: "RFC 8441 §4",
         })?;
+        if authority.contains('@') {
+            return Err(malformed(
+                b":authority",
+                "must not hold userinfo for http and https (RFC 9113 §8.3.1)",
+            ));
+        }
         if let Some(host) = fields.single("Host")?
             && !host.eq_ignore_ascii_case(authority.as_bytes())
         {
