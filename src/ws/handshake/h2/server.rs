@@ -35,11 +35,11 @@ const REPLY_RESERVED: &[&str] = &[
 /// `upgrade`, `keep-alive`, `proxy-connection`, `transfer-encoding`, `te`
 /// other than `trailers`); `:method` `CONNECT` (else 405); `:protocol`
 /// exactly `websocket`; `:scheme` `http` or `https` and a `:path` starting
-/// with `/`; `:authority` present, without userinfo (and equal to `host` if one was sent);
-/// `sec-websocket-version: 13` (else 400 with `sec-websocket-version: 13`:
-/// 426 would need `Upgrade`, which HTTP/2 forbids); at most one `origin`;
-/// no content; then the offered subprotocols and extensions, parsed as on
-/// HTTP/1.1. `sec-websocket-key` is ignored: `:protocol` replaces it
+/// with `/`; `:authority` present, without userinfo (and equal to `host`
+/// if one was sent); `sec-websocket-version: 13` (else 400 with
+/// `sec-websocket-version: 13`: 426 would need `Upgrade`, which HTTP/2
+/// forbids); at most one `origin`; no content; then the offered
+/// subprotocols and extensions, parsed as on HTTP/1.1. `sec-websocket-key` is ignored: `:protocol` replaces it
 /// (RFC 8441 §5).
 ///
 /// Answer with [`ConnectRequest::accept`] or, on error,
