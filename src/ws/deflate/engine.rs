@@ -1,0 +1,293 @@
+//! RFC 7692 §7.2: compressing and inflating message payloads.
+
+use bytes::BytesMut;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::{DeflateConfig, DeflateParams};
+use crate::ws::Role;
+
+/// RFC 7692 §7.2.1: the sync-flush marker a sender strips and a receiver
+/// appends.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Output is produced through a scratch buffer this big; it bounds how far
+/// past the budget the backend can ever write (one byte, see `inflate`).
+const CHUNK: usize = 8 * 1024;
+
+/// Why an incoming compressed message could not be inflated. Either way
+/// the connection must fail; the engine's inflater has been reset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// The message inflates to more than the budget: close with 1009
+    /// (RFC 6455 §7.4.1). No more than `budget` bytes were produced.
+    #[error(
+        "compressed message inflates past the budget of {budget} bytes (RFC 6455 §7.4.1: close 1009)"
+    )]
+    TooLarge {
+        /// The budget of the call that ran out.
+        budget: usize,
+    },
+    /// The payload is not valid DEFLATE data: close with 1007 (RFC 6455
+    /// §7.4.1, data inconsistent with the message; as Node `ws` does).
+    #[error("invalid deflate data at compressed byte {offset} of the message (RFC 7692 §7.2.2)")]
+    Corrupt {
+        /// Offset in the message's compressed payload (across fragments)
+        /// of the input piece where the inflater failed.
+        offset: usize,
+    },
+}
+
+/// The per-connection permessage-deflate engine (RFC 7692 §7.2) for one
+/// role: a compressor for what we send, an inflater for what we receive,
+/// each reset after a message when the agreement says so.
+///
+/// # Example
+/// ```
+/// use bytes::BytesMut;
+/// use pushcodec::ws::Role;
+/// use pushcodec::ws::deflate::{DeflateConfig, PerMessageDeflate, negotiate_client};
+/// use pushcodec::ws::handshake::ExtensionOffer;
+/// let config = DeflateConfig::default();
+/// let resp = ExtensionOffer::parse_list("permessage-deflate")?;
+/// let params = negotiate_client(&config, &resp).unwrap().unwrap();
+/// let mut client = PerMessageDeflate::new(&params, Role::Client, &config);
+/// let mut server = PerMessageDeflate::new(&params, Role::Server, &config);
+///
+/// let mut wire = BytesMut::new();
+/// client.compress(b"Hello", true, &mut wire);
+/// assert_eq!(&wire[..], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]); // RFC 7692 §7.2.3.1
+///
+/// let mut text = BytesMut::new();
+/// server.inflate(&wire, true, 1024, &mut text)?;
+/// assert_eq!(&text[..], b"Hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PerMessageDeflate {
+    compress: Compress,
+    /// Our compressor resets after each message.
+    our_reset: bool,
+    inflate: Decompress,
+    /// The peer's compressor resets after each message, so ours may too.
+    peer_reset: bool,
+    /// Compressed bytes received for the current message.
+    msg_in: usize,
+    /// The current message hit a BFINAL block: the inflater is at stream
+    /// end and is recreated at the message's end.
+    stream_end: bool,
+    /// Bytes received after the BFINAL block.
+    trailer: usize,
+    min_size: usize,
+}
+
+impl PerMessageDeflate {
+    /// An engine for `role` under the agreed `params`; `config` gives the
+    /// level and the minimum size to compress.
+    ///
+    /// Our compressor's window is the agreed one for our side, guarded to
+    /// 9..=15 (negotiation never agrees to less for our side). The
+    /// inflater always uses a 15-bit window, which decodes any smaller one
+    /// (RFC 7692 §7.1.2).
+    #[must_use]
+    pub fn new(params: &DeflateParams, role: Role, config: &DeflateConfig) -> Self {
+        let (ours, our_reset, peer_reset) = match role {
+            Role::Server => (
+                params.server_max_window_bits,
+                params.server_no_context_takeover,
+                params.client_no_context_takeover,
+            ),
+            Role::Client => (
+                params.client_max_window_bits,
+                params.client_no_context_takeover,
+                params.server_no_context_takeover,
+            ),
+        };
+        // flate2 panics outside 9..=15; negotiation keeps our side >= 9.
+        let bits = ours.clamp(9, 15);
+        let level = Compression::new(config.level.min(9));
+        PerMessageDeflate {
+            compress: Compress::new_with_window_bits(level, false, bits),
+            our_reset,
+            inflate: Decompress::new_with_window_bits(false, 15),
+            peer_reset,
+            msg_in: 0,
+            stream_end: false,
+            trailer: 0,
+            min_size: config.min_compress_size,
+        }
+    }
+
+    /// Whether a message of `len` bytes is worth compressing
+    /// (`len >= min_compress_size`). A sender may always send a message
+    /// uncompressed (RFC 7692 §6), e.g. one holding secrets next to
+    /// attacker-chosen data (§9).
+    #[must_use]
+    pub fn should_compress(&self, len: usize) -> bool {
+        len >= self.min_size
+    }
+
+    /// Compresses the next piece of an outgoing message into `out`
+    /// (appending). Each piece is sync-flushed, so its output can go out as
+    /// a frame at once; at `fin` the trailing `00 00 ff ff` is removed
+    /// (RFC 7692 §7.2.1), and our compressor is reset if we agreed to no
+    /// context takeover. The first frame of the message carries RSV1.
+    pub fn compress(&mut self, input: &[u8], fin: bool, out: &mut BytesMut) {
+        let start = out.len();
+        let mut buf = [0u8; CHUNK];
+        let mut input = input;
+        loop {
+            let (in0, out0) = (self.compress.total_in(), self.compress.total_out());
+            // The backend only errors on misuse of its state machine
+            // (never on data); an error here leaves nothing to emit.
+            let res = self.compress.compress(input, &mut buf, FlushCompress::Sync);
+            let used = delta(in0, self.compress.total_in());
+            let made = delta(out0, self.compress.total_out());
+            input = input.get(used..).unwrap_or_default();
+            out.extend_from_slice(buf.get(..made).unwrap_or_default());
+            let progressed = used > 0 || made > 0;
+            if res.is_err() || !progressed || (input.is_empty() && made < buf.len()) {
+                break;
+            }
+        }
+        if fin {
+            if out.len() - start == 0 {
+                // Nothing new since the last sync flush (zlib emits nothing
+                // for a repeated flush): a lone `00` starts the empty stored
+                // block the receiver's appended tail completes.
+                out.extend_from_slice(&[0x00]);
+            } else if out.get(start..).is_some_and(|o| o.ends_with(&TAIL)) {
+                out.truncate(out.len() - TAIL.len());
+            }
+            if self.our_reset {
+                self.compress.reset();
+            }
+        }
+    }
+
+    /// Inflates the next piece of a compressed message's payload, as
+    /// received (pieces may cut anywhere, across fragments), appending the
+    /// output to `out`. At `fin` (the last piece of the message) it also
+    /// inflates the `00 00 ff ff` tail (RFC 7692 §7.2.2) and resets the
+    /// inflater if the peer agreed to no context takeover. A message whose
+    /// whole compressed payload is empty is an empty message.
+    ///
+    /// At most `budget` bytes are appended by this call; pass what remains
+    /// of the message size limit.
+    ///
+    /// # Errors
+    /// [`InflateError::TooLarge`] as soon as the output would pass
+    /// `budget` (the output stays at most `budget` bytes longer);
+    /// [`InflateError::Corrupt`] on invalid deflate data, or data after a
+    /// final (BFINAL) block other than the single `00` of §7.2.3.4. After an error the inflater is reset and the
+    /// connection must fail (1009 or 1007).
+    pub fn inflate(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        budget: usize,
+        out: &mut BytesMut,
+    ) -> Result<(), InflateError> {
+        let r = self.inflate_inner(input, fin, budget, out);
+        if r.is_err() {
+            self.reset_inflater();
+        }
+        r
+    }
+
+    fn inflate_inner(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        budget: usize,
+        out: &mut BytesMut,
+    ) -> Result<(), InflateError> {
+        let mut left = budget;
+        let offset = self.msg_in;
+        if !input.is_empty() {
+            self.msg_in += input.len();
+            if self.stream_end {
+                self.check_trailer(input, offset)?;
+            } else {
+                self.feed(input, offset, &mut left, out)?;
+            }
+        }
+        if fin {
+            // An empty compressed payload is an empty message: feeding the
+            // tail alone would leave the inflater inside a stored block.
+            if self.msg_in > 0 && !self.stream_end {
+                self.feed(&TAIL, self.msg_in, &mut left, out)?;
+            }
+            if self.stream_end {
+                self.reset_inflater();
+            } else if self.peer_reset {
+                self.inflate.reset(false);
+            }
+            self.msg_in = 0;
+        }
+        Ok(())
+    }
+
+    fn feed(
+        &mut self,
+        mut input: &[u8],
+        offset: usize,
+        left: &mut usize,
+        out: &mut BytesMut,
+    ) -> Result<(), InflateError> {
+        let budget = *left;
+        let mut buf = [0u8; CHUNK];
+        loop {
+            // One byte beyond what is left tells "more than the budget"
+            // apart from "exactly the budget" without copying past it.
+            let room = (*left).saturating_add(1).min(CHUNK);
+            let slot = buf.get_mut(..room).unwrap_or_default();
+            let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
+            let status = self
+                .inflate
+                .decompress(input, slot, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Corrupt { offset })?;
+            let used = delta(in0, self.inflate.total_in());
+            let made = delta(out0, self.inflate.total_out());
+            if made > *left {
+                return Err(InflateError::TooLarge { budget });
+            }
+            out.extend_from_slice(buf.get(..made).unwrap_or_default());
+            *left -= made;
+            input = input.get(used..).unwrap_or_default();
+            if status == Status::StreamEnd {
+                // RFC 7692 §7.2.3.4: a BFINAL block ends the DEFLATE stream.
+                self.stream_end = true;
+                return self.check_trailer(input, offset);
+            }
+            if (input.is_empty() && made < room) || (used == 0 && made == 0) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// RFC 7692 §7.2.3.4: after a BFINAL block a sender adds one `00` byte
+    /// (the header of the empty stored block the receiver's tail
+    /// completes). Anything else after the end would be data we drop:
+    /// refuse it.
+    fn check_trailer(&mut self, rest: &[u8], offset: usize) -> Result<(), InflateError> {
+        self.trailer += rest.len();
+        if self.trailer > 1 || rest.iter().any(|&b| b != 0) {
+            return Err(InflateError::Corrupt { offset });
+        }
+        Ok(())
+    }
+
+    fn reset_inflater(&mut self) {
+        self.inflate.reset(false);
+        self.stream_end = false;
+        self.trailer = 0;
+        self.msg_in = 0;
+    }
+}
+
+/// Difference of two backend byte counters; within one call it is at
+/// most the slice length given, so it fits a `usize`.
+fn delta(before: u64, after: u64) -> usize {
+    usize::try_from(after.saturating_sub(before)).unwrap_or(usize::MAX)
+}
