@@ -296,7 +296,7 @@ fn corpus(seed: u64, len: usize) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 5 == 0 {
+        if x.is_multiple_of(5) {
             v.push((x >> 24) as u8);
         } else {
             v.extend_from_slice(words[(x % 6) as usize]);
@@ -352,6 +352,31 @@ fn rfc7692_7_1_2_compressor_honours_negotiated_window() {
             compress(&mut tx, &near).len() * 2 < near.len(),
             "window {bits}"
         );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn arbitrary_payloads_never_panic_and_stay_in_budget(
+        payload in prop::collection::vec(any::<u8>(), 0..2_000),
+        cut in 1usize..500,
+        budget in 0usize..5_000,
+        nct in any::<bool>(),
+    ) {
+        let (_, mut rx) = pair(if nct { "permessage-deflate; client_no_context_takeover" } else { "permessage-deflate" });
+        for _ in 0..2 {
+            let mut out = BytesMut::new();
+            let chunks: Vec<&[u8]> = if payload.is_empty() { vec![&[]] } else { payload.chunks(cut).collect() };
+            for (i, c) in chunks.iter().enumerate() {
+                let left = budget - out.len();
+                if rx.inflate(c, i + 1 == chunks.len(), left, &mut out).is_err() {
+                    break;
+                }
+                prop_assert!(out.len() <= budget);
+            }
+            prop_assert!(out.len() <= budget);
+        }
     }
 }
 

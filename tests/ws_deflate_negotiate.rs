@@ -556,3 +556,27 @@ fn our_offer_and_our_answer_agree() {
         }
     }
 }
+
+#[test]
+fn through_the_handshake_both_roles() {
+    use pushcodec::ws::handshake::{ClientHandshake, Limits, parse_request};
+    let client_cfg = cfg(|c| c.client_no_context_takeover = true);
+    let hs = ClientHandshake::new("example.com", "/chat").extension(&client_offer(&client_cfg));
+    let mut req = Vec::new();
+    hs.encode_request(&mut req);
+    let (request, _) = parse_request(&req, &Limits::default()).unwrap().unwrap();
+    let (server_params, value) =
+        negotiate_server(request.extensions(), &DeflateConfig::default()).unwrap();
+    let mut resp = Vec::new();
+    request
+        .accept()
+        .extension(&value)
+        .encode(&mut resp)
+        .unwrap();
+    let (response, _) = hs.parse_response(&resp).unwrap().unwrap();
+    let client_params = negotiate_client(&client_cfg, response.extensions())
+        .unwrap()
+        .unwrap();
+    assert_eq!(server_params, client_params);
+    assert!(client_params.client_no_context_takeover());
+}

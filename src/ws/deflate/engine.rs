@@ -260,8 +260,12 @@ impl PerMessageDeflate {
                 self.stream_end = true;
                 return self.check_trailer(input, offset);
             }
-            if (input.is_empty() && made < room) || (used == 0 && made == 0) {
+            if input.is_empty() && made < room {
                 return Ok(());
+            }
+            if used == 0 && made == 0 {
+                // No progress with input left would drop it: refuse.
+                return Err(InflateError::Corrupt { offset });
             }
         }
     }
@@ -290,4 +294,44 @@ impl PerMessageDeflate {
 /// most the slice length given, so it fits a `usize`.
 fn delta(before: u64, after: u64) -> usize {
     usize::try_from(after.saturating_sub(before)).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(offer: &str, role: Role) -> PerMessageDeflate {
+        let offers = crate::ws::handshake::ExtensionOffer::parse_list(offer).unwrap();
+        let c = DeflateConfig::default();
+        let (p, _) = super::super::negotiate_server(&offers, &c).unwrap();
+        PerMessageDeflate::new(&p, role, &c)
+    }
+
+    #[test]
+    fn roles_pick_their_own_direction() {
+        // server_no_context_takeover: the server's compressor resets, the
+        // client's inflater resets; the client's compressor keeps context.
+        let offer = "permessage-deflate; server_no_context_takeover";
+        let s = engine(offer, Role::Server);
+        let c = engine(offer, Role::Client);
+        assert!(s.our_reset && !s.peer_reset);
+        assert!(!c.our_reset && c.peer_reset);
+    }
+
+    #[test]
+    fn trailer_after_bfinal_is_at_most_one_zero() {
+        let mut e = engine("permessage-deflate", Role::Server);
+        e.stream_end = true;
+        assert!(e.check_trailer(&[0], 0).is_ok());
+        assert!(e.check_trailer(&[0], 1).is_err(), "a second byte");
+        e.reset_inflater();
+        e.stream_end = true;
+        assert!(e.check_trailer(&[1], 0).is_err());
+    }
+
+    #[test]
+    fn delta_saturates() {
+        assert_eq!(delta(5, 9), 4);
+        assert_eq!(delta(9, 5), 0);
+    }
 }

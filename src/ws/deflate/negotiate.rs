@@ -97,8 +97,17 @@ struct Parsed {
     client_nct: bool,
     /// `Some(v)`: present with value `v`.
     server_mwb: Option<u8>,
-    /// `Some(None)`: present without a value.
-    client_mwb: Option<Option<u8>>,
+    client_mwb: ClientWindow,
+}
+
+/// `client_max_window_bits` in an element (§7.1.2.2): absent, present
+/// without a value (legal only in an offer), or with one.
+#[derive(Default, Clone, Copy)]
+enum ClientWindow {
+    #[default]
+    Absent,
+    NoValue,
+    Bits(u8),
 }
 
 enum ParamError {
@@ -125,8 +134,8 @@ fn parse_params(offer: &ExtensionOffer) -> Result<Parsed, ParamError> {
             (0, None) => p.server_nct = true,
             (1, None) => p.client_nct = true,
             (2, Some(v)) => p.server_mwb = Some(window_value(v).ok_or_else(invalid)?),
-            (3, None) => p.client_mwb = Some(None),
-            (3, Some(v)) => p.client_mwb = Some(Some(window_value(v).ok_or_else(invalid)?)),
+            (3, None) => p.client_mwb = ClientWindow::NoValue,
+            (3, Some(v)) => p.client_mwb = ClientWindow::Bits(window_value(v).ok_or_else(invalid)?),
             _ => return Err(invalid()),
         }
     }
@@ -191,8 +200,9 @@ fn accept_offer(offer: &ExtensionOffer, config: &DeflateConfig) -> Option<(Defla
     // §7.1.2.2: only when offered, and at most the client's hint. The
     // client's compressor may use 8: we inflate with 15 whatever it uses.
     let client_bits = match p.client_mwb {
-        Some(hint) => hint.unwrap_or(15).min(config.client_window()),
-        None => 15,
+        ClientWindow::Absent => 15,
+        ClientWindow::NoValue => config.client_window(),
+        ClientWindow::Bits(hint) => hint.min(config.client_window()),
     };
     let params = DeflateParams {
         // §7.1.1.1: must be included when offered.
@@ -211,7 +221,7 @@ fn accept_offer(offer: &ExtensionOffer, config: &DeflateConfig) -> Option<(Defla
     if p.server_mwb.is_some() || server_bits < 15 {
         let _ = write!(resp, "; {SERVER_MWB}={server_bits}");
     }
-    if p.client_mwb.is_some() && client_bits < 15 {
+    if !matches!(p.client_mwb, ClientWindow::Absent) && client_bits < 15 {
         let _ = write!(resp, "; {CLIENT_MWB}={client_bits}");
     }
     Some((params, resp))
@@ -321,12 +331,12 @@ pub fn negotiate_client(
         None => 15,
     };
     let client_bits = match p.client_mwb {
-        None => config.client_window(),
-        Some(None) => return Err(DeflateNegotiationError::ClientWindowWithoutValue),
-        Some(Some(v)) if v < 9 => {
+        ClientWindow::Absent => config.client_window(),
+        ClientWindow::NoValue => return Err(DeflateNegotiationError::ClientWindowWithoutValue),
+        ClientWindow::Bits(v) if v < 9 => {
             return Err(DeflateNegotiationError::UnsupportedWindow { bits: v });
         }
-        Some(Some(v)) => v.min(config.client_window()),
+        ClientWindow::Bits(v) => v.min(config.client_window()),
     };
     Ok(Some(DeflateParams {
         server_no_context_takeover: p.server_nct,
@@ -334,4 +344,30 @@ pub fn negotiate_client(
         server_max_window_bits: server_bits,
         client_max_window_bits: client_bits,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_value;
+
+    #[test]
+    fn rfc7692_7_1_2_window_values() {
+        for (v, want) in [
+            ("8", Some(8)),
+            ("9", Some(9)),
+            ("10", Some(10)),
+            ("15", Some(15)),
+            ("7", None),
+            ("16", None),
+            ("08", None),
+            ("010", None),
+            ("", None),
+            ("1", None),
+            ("+9", None),
+            ("9 ", None),
+            ("١٠", None),
+        ] {
+            assert_eq!(window_value(v), want, "{v:?}");
+        }
+    }
 }
