@@ -5,11 +5,11 @@
 
 use bytes::BytesMut;
 use proptest::prelude::*;
-use pushcodec::ws::Role;
 use pushcodec::ws::deflate::{
     DeflateConfig, DeflateParams, InflateError, PerMessageDeflate, negotiate_server,
 };
 use pushcodec::ws::handshake::ExtensionOffer;
+use pushcodec::ws::{CloseCode, Role};
 
 const HELLO: &[u8] = &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
 const BIG: usize = 1 << 20;
@@ -203,10 +203,9 @@ fn streaming_sender_keeps_tails_of_non_final_pieces() {
 fn corrupt_data_is_refused_and_the_engine_recovers() {
     let (_, mut rx) = pair("permessage-deflate");
     // BTYPE 11 is reserved (RFC 1951 §3.2.3).
-    assert!(matches!(
-        inflate(&mut rx, &[0xff, 0xff, 0xff]),
-        Err(InflateError::Corrupt { offset: 0 })
-    ));
+    let err = inflate(&mut rx, &[0xff, 0xff, 0xff]).unwrap_err();
+    assert_eq!(err, InflateError::Corrupt { offset: 0 });
+    assert_eq!(err.close_code(), CloseCode::INVALID_PAYLOAD);
     assert_eq!(inflate(&mut rx, HELLO).unwrap(), b"Hello");
 }
 
@@ -230,6 +229,7 @@ fn zip_bomb_is_refused_at_the_budget() {
     let mut out = BytesMut::new();
     let err = rx.inflate(&payload, true, budget, &mut out).unwrap_err();
     assert_eq!(err, InflateError::TooLarge { budget });
+    assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG); // RFC 6455 §7.4.1
     assert!(out.len() <= budget, "{} > {budget}", out.len());
     assert!(out.iter().all(|&b| b == 0));
 }

@@ -4,7 +4,7 @@ use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{DeflateConfig, DeflateParams};
-use crate::ws::Role;
+use crate::ws::{CloseCode, Role};
 
 /// RFC 7692 §7.2.1: the sync-flush marker a sender strips and a receiver
 /// appends.
@@ -33,9 +33,22 @@ pub enum InflateError {
     #[error("invalid deflate data at compressed byte {offset} of the message (RFC 7692 §7.2.2)")]
     Corrupt {
         /// Offset in the message's compressed payload (across fragments)
-        /// of the input piece where the inflater failed.
+        /// at or after which the inflater found the error (the backend
+        /// reads input in bulk, so the exact byte is not known).
         offset: usize,
     },
+}
+
+impl InflateError {
+    /// The close code to fail the connection with: 1009 for
+    /// [`TooLarge`](Self::TooLarge), 1007 for [`Corrupt`](Self::Corrupt).
+    #[must_use]
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            InflateError::TooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            InflateError::Corrupt { .. } => CloseCode::INVALID_PAYLOAD,
+        }
+    }
 }
 
 /// The per-connection permessage-deflate engine (RFC 7692 §7.2) for one
@@ -237,6 +250,7 @@ impl PerMessageDeflate {
     ) -> Result<(), InflateError> {
         let budget = *left;
         let mut buf = [0u8; CHUNK];
+        let mut offset = offset;
         loop {
             // One byte beyond what is left tells "more than the budget"
             // apart from "exactly the budget" without copying past it.
@@ -255,6 +269,7 @@ impl PerMessageDeflate {
             out.extend_from_slice(buf.get(..made).unwrap_or_default());
             *left -= made;
             input = input.get(used..).unwrap_or_default();
+            offset += used;
             if status == Status::StreamEnd {
                 // RFC 7692 §7.2.3.4: a BFINAL block ends the DEFLATE stream.
                 self.stream_end = true;
