@@ -1,10 +1,10 @@
 //! Memory per connection of the permessage-deflate engine, measured with a
 //! counting allocator, for each window and level; and the heap a zip bomb
-//! can cost while inflating. One test function: the counters are global.
+//! can cost while inflating. Counted per thread.
 #![cfg(feature = "deflate")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::cell::Cell;
 
 use bytes::BytesMut;
 use pushcodec::ws::Role;
@@ -13,19 +13,26 @@ use pushcodec::ws::handshake::ExtensionOffer;
 
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+// Per thread: the harness's other threads allocate at the same time.
+// Const-initialised `Cell`s need no allocation, so the allocator may use them.
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(l.size(), Relaxed) + l.size();
-        PEAK.fetch_max(now, Relaxed);
+        let _ = LIVE.try_with(|live| {
+            let now = live.get().wrapping_add(l.size());
+            live.set(now);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+        });
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Relaxed);
+        let _ = LIVE.try_with(|live| live.set(live.get().wrapping_sub(l.size())));
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(p, l) }
     }
@@ -35,12 +42,15 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 fn live() -> usize {
-    LIVE.load(Relaxed)
+    LIVE.with(Cell::get)
 }
 
-fn engine(bits: u8, level: u32) -> (PerMessageDeflate, PerMessageDeflate) {
-    let offer =
+fn engine(bits: u8, level: u32, nct: bool) -> (PerMessageDeflate, PerMessageDeflate) {
+    let mut offer =
         format!("permessage-deflate; server_max_window_bits={bits}; client_max_window_bits={bits}");
+    if nct {
+        offer.push_str("; server_no_context_takeover; client_no_context_takeover");
+    }
     let offers = ExtensionOffer::parse_list(&offer).unwrap();
     let mut c = DeflateConfig::default();
     c.level = level;
@@ -68,8 +78,8 @@ fn memory_per_connection_and_zip_bomb_peak() {
     for bits in (9..=15u8).rev() {
         for level in [0, 1, 6, 9] {
             let before = live();
-            let (mut ours, mut peer) = engine(bits, level);
-            let both = live() - before;
+            let (mut ours, mut peer) = engine(bits, level, false);
+            assert_eq!(live(), before, "nothing allocated before the first message");
             let mut wire = BytesMut::new();
             ours.compress(&msg, true, &mut wire);
             let mut out = BytesMut::new();
@@ -80,12 +90,29 @@ fn memory_per_connection_and_zip_bomb_peak() {
             ours.inflate(&echo, true, msg.len(), &mut out).unwrap();
             assert_eq!(&out[..], &msg[..]);
             drop((wire, out, echo));
-            // Both engines took the same; one connection holds one.
-            assert_eq!(live() - before, both, "allocations at creation only");
+            let both = live() - before;
             drop(peer);
+            // One connection holds one engine: its compressor and inflater.
             let one = live() - before;
+            assert_eq!(one * 2, both);
             drop(ours);
             assert_eq!(live(), before, "the engine frees everything it took");
+            // With no context takeover both ways, nothing stays between
+            // messages.
+            let before = live();
+            let (mut ours, mut peer) = engine(bits, level, true);
+            let mut wire = BytesMut::new();
+            ours.compress(&msg, true, &mut wire);
+            let mut out = BytesMut::new();
+            peer.inflate(&wire, true, msg.len(), &mut out).unwrap();
+            assert_eq!(&out[..], &msg[..]);
+            drop((wire, out));
+            assert_eq!(
+                live(),
+                before,
+                "idle without context takeover holds nothing"
+            );
+            drop((ours, peer));
             // The two halves, measured on the backend directly.
             let before = live();
             let c = flate2::Compress::new_with_window_bits(
@@ -98,7 +125,11 @@ fn memory_per_connection_and_zip_bomb_peak() {
             let d = flate2::Decompress::new_with_window_bits(false, 15);
             let inflater = live() - before;
             drop(d);
-            assert_eq!(compressor + inflater, one);
+            assert_eq!(
+                compressor + inflater,
+                one,
+                "{bits} {level} c {compressor} i {inflater} both {both}"
+            );
             assert!(inflater < 64 << 10, "inflater {inflater}");
             table.push_str(&format!(
                 "| {bits} | {level} | {compressor} | {inflater} | {one} |\n"
@@ -115,17 +146,27 @@ fn memory_per_connection_and_zip_bomb_peak() {
     // Zip bomb: 64 MiB of zeros, refused at a 1 MiB budget. The caller
     // reserves its message buffer once; inflate itself allocates no more
     // than the inflater's own window and state.
-    let (mut tx, mut rx) = engine(15, 9);
+    let (mut tx, mut rx) = engine(15, 9, false);
     let mut bomb = BytesMut::new();
     tx.compress(&vec![0u8; 64 << 20], true, &mut bomb);
     drop(tx);
     assert!(bomb.len() < 100 << 10, "{}", bomb.len());
     let budget = 1 << 20;
     let mut out = BytesMut::with_capacity(budget);
+    // The inflater exists already (a first message), as on a busy
+    // connection; its creation is measured above.
+    rx.inflate(
+        &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        true,
+        5,
+        &mut out,
+    )
+    .unwrap();
+    out.clear();
     let base = live();
-    PEAK.store(base, Relaxed);
+    PEAK.with(|p| p.set(base));
     let err = rx.inflate(&bomb, true, budget, &mut out).unwrap_err();
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = PEAK.with(Cell::get) - base;
     assert_eq!(err, InflateError::TooLarge { budget });
     assert!(out.len() <= budget);
     assert!(out.capacity() <= budget, "the output buffer never grew");

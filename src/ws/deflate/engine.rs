@@ -78,10 +78,15 @@ impl InflateError {
 /// ```
 #[derive(Debug)]
 pub struct PerMessageDeflate {
-    compress: Compress,
+    /// Created on first use; dropped after each message when it resets
+    /// anyway, so an idle connection holds no context it will not reuse.
+    compress: Option<Compress>,
+    bits: u8,
+    level: Compression,
     /// Our compressor resets after each message.
     our_reset: bool,
-    inflate: Decompress,
+    /// Created on first use; dropped when the peer resets its context.
+    inflate: Option<Decompress>,
     /// The peer's compressor resets after each message, so ours may too.
     peer_reset: bool,
     /// Compressed bytes received for the current message.
@@ -101,7 +106,8 @@ impl PerMessageDeflate {
     /// Our compressor's window is the agreed one for our side, guarded to
     /// 9..=15 (negotiation never agrees to less for our side). The
     /// inflater always uses a 15-bit window, which decodes any smaller one
-    /// (RFC 7692 §7.1.2).
+    /// (RFC 7692 §7.1.2). Nothing is allocated until the first compressed
+    /// message in each direction.
     #[must_use]
     pub fn new(params: &DeflateParams, role: Role, config: &DeflateConfig) -> Self {
         let (ours, our_reset, peer_reset) = match role {
@@ -120,9 +126,11 @@ impl PerMessageDeflate {
         let bits = ours.clamp(9, 15);
         let level = Compression::new(config.level.min(9));
         PerMessageDeflate {
-            compress: Compress::new_with_window_bits(level, false, bits),
+            compress: None,
+            bits,
+            level,
             our_reset,
-            inflate: Decompress::new_with_window_bits(false, 15),
+            inflate: None,
             peer_reset,
             msg_in: 0,
             stream_end: false,
@@ -149,13 +157,17 @@ impl PerMessageDeflate {
         let start = out.len();
         let mut buf = [0u8; CHUNK];
         let mut input = input;
+        let (bits, level) = (self.bits, self.level);
+        let c = self
+            .compress
+            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits));
         loop {
-            let (in0, out0) = (self.compress.total_in(), self.compress.total_out());
+            let (in0, out0) = (c.total_in(), c.total_out());
             // The backend only errors on misuse of its state machine
             // (never on data); an error here leaves nothing to emit.
-            let res = self.compress.compress(input, &mut buf, FlushCompress::Sync);
-            let used = delta(in0, self.compress.total_in());
-            let made = delta(out0, self.compress.total_out());
+            let res = c.compress(input, &mut buf, FlushCompress::Sync);
+            let used = delta(in0, c.total_in());
+            let made = delta(out0, c.total_out());
             input = input.get(used..).unwrap_or_default();
             out.extend_from_slice(buf.get(..made).unwrap_or_default());
             let progressed = used > 0 || made > 0;
@@ -173,7 +185,7 @@ impl PerMessageDeflate {
                 out.truncate(out.len() - TAIL.len());
             }
             if self.our_reset {
-                self.compress.reset();
+                self.compress = None;
             }
         }
     }
@@ -234,7 +246,7 @@ impl PerMessageDeflate {
             if self.stream_end {
                 self.reset_inflater();
             } else if self.peer_reset {
-                self.inflate.reset(false);
+                self.inflate = None;
             }
             self.msg_in = 0;
         }
@@ -251,18 +263,20 @@ impl PerMessageDeflate {
         let budget = *left;
         let mut buf = [0u8; CHUNK];
         let mut offset = offset;
-        loop {
+        let d = self
+            .inflate
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
+        let ended = loop {
             // One byte beyond what is left tells "more than the budget"
             // apart from "exactly the budget" without copying past it.
             let room = (*left).saturating_add(1).min(CHUNK);
             let slot = buf.get_mut(..room).unwrap_or_default();
-            let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
-            let status = self
-                .inflate
+            let (in0, out0) = (d.total_in(), d.total_out());
+            let status = d
                 .decompress(input, slot, FlushDecompress::Sync)
                 .map_err(|_| InflateError::Corrupt { offset })?;
-            let used = delta(in0, self.inflate.total_in());
-            let made = delta(out0, self.inflate.total_out());
+            let used = delta(in0, d.total_in());
+            let made = delta(out0, d.total_out());
             if made > *left {
                 return Err(InflateError::TooLarge { budget });
             }
@@ -271,18 +285,22 @@ impl PerMessageDeflate {
             input = input.get(used..).unwrap_or_default();
             offset += used;
             if status == Status::StreamEnd {
-                // RFC 7692 §7.2.3.4: a BFINAL block ends the DEFLATE stream.
-                self.stream_end = true;
-                return self.check_trailer(input, offset);
+                break Some(input);
             }
             if input.is_empty() && made < room {
-                return Ok(());
+                break None;
             }
             if used == 0 && made == 0 {
                 // No progress with input left would drop it: refuse.
                 return Err(InflateError::Corrupt { offset });
             }
+        };
+        if let Some(rest) = ended {
+            // RFC 7692 §7.2.3.4: a BFINAL block ends the DEFLATE stream.
+            self.stream_end = true;
+            return self.check_trailer(rest, offset);
         }
+        Ok(())
     }
 
     /// RFC 7692 §7.2.3.4: after a BFINAL block a sender adds one `00` byte
@@ -298,7 +316,7 @@ impl PerMessageDeflate {
     }
 
     fn reset_inflater(&mut self) {
-        self.inflate.reset(false);
+        self.inflate = None;
         self.stream_end = false;
         self.trailer = 0;
         self.msg_in = 0;
@@ -331,6 +349,42 @@ mod tests {
         let c = engine(offer, Role::Client);
         assert!(s.our_reset && !s.peer_reset);
         assert!(!c.our_reset && c.peer_reset);
+    }
+
+    #[test]
+    fn contexts_live_only_while_they_carry_over() {
+        let mut out = BytesMut::new();
+        // Context takeover both ways: created on first use, then kept.
+        let mut e = engine("permessage-deflate", Role::Server);
+        assert!(e.compress.is_none() && e.inflate.is_none());
+        e.compress(b"Hello", true, &mut out);
+        assert!(e.compress.is_some());
+        let mut text = BytesMut::new();
+        e.inflate(
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            true,
+            9,
+            &mut text,
+        )
+        .unwrap();
+        assert!(e.inflate.is_some());
+        // An empty compressed payload creates nothing.
+        let mut e = engine("permessage-deflate", Role::Server);
+        e.inflate(&[], true, 9, &mut text).unwrap();
+        assert!(e.inflate.is_none());
+        // No context takeover both ways: dropped at each message's end,
+        // but kept between the pieces of one message.
+        let offer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+        let mut e = engine(offer, Role::Server);
+        e.compress(b"Hel", false, &mut out);
+        assert!(e.compress.is_some());
+        e.compress(b"lo", true, &mut out);
+        assert!(e.compress.is_none());
+        e.inflate(&[0xf2, 0x48, 0xcd], false, 9, &mut text).unwrap();
+        assert!(e.inflate.is_some());
+        e.inflate(&[0xc9, 0xc9, 0x07, 0x00], true, 9, &mut text)
+            .unwrap();
+        assert!(e.inflate.is_none());
     }
 
     #[test]

@@ -18,10 +18,10 @@
 //!
 //! Measured with a counting allocator (`tests/ws_deflate_memory.rs`, which
 //! also checks the figures stay within 2x of zlib's formula), flate2 1.1 on
-//! zlib-rs 0.6: heap bytes one connection's engine holds, allocated when it
-//! is created and kept until it is dropped. The level (0–9) makes no
-//! difference; only our compressor's window does. The inflater always uses
-//! a 15-bit window.
+//! zlib-rs 0.6: heap bytes one connection's engine holds once it has sent
+//! and received a compressed message with context takeover. The level
+//! (0–9) makes no difference; only our compressor's window does. The
+//! inflater always uses a 15-bit window.
 //!
 //! | our compressor window | compressor | inflater | per connection |
 //! | --- | --- | --- | --- |
@@ -36,11 +36,17 @@
 //! That is `4 << bits` bytes plus about 245 KiB for the compressor (zlib's
 //! formula `(1 << (bits + 2)) + (1 << (memLevel + 9))` gives 128 KiB for
 //! the constant part: zlib-rs keeps a fixed 64 Ki-entry hash table, and
-//! flate2 fixes memLevel at 8), and 46 KiB for the inflater. The
-//! `*_no_context_takeover` flags reset the contexts; they free nothing.
-//! Inflating allocates nothing beyond this: output goes through a stack
-//! buffer into the caller's `BytesMut`. A connection without the
-//! extension holds none of it.
+//! flate2 fixes memLevel at 8), and 46 KiB for the inflater.
+//!
+//! Each context is created at its first compressed message, and dropped at
+//! the end of every message when that direction has no context takeover
+//! (RFC 7692 §7.1.1: that is what the parameters are for). So an idle
+//! connection holds 0 bytes with `server_no_context_takeover` and
+//! `client_no_context_takeover` both agreed, only the row's compressor or
+//! inflater with one of them, and nothing before its first compressed
+//! message. The price of dropping is one allocation per message per
+//! direction. Inflating allocates nothing else: output goes through a stack
+//! buffer into the caller's `BytesMut`.
 
 mod engine;
 mod negotiate;
