@@ -160,6 +160,13 @@ fn rfc7692_7_2_3_6_empty_message() {
     // Context kept across the empty message.
     let hello = compress(&mut tx, b"Hello");
     assert_eq!(inflate(&mut rx, &hello).unwrap(), b"Hello");
+    // An empty message right after a sync flush: the backend emits nothing
+    // for a repeated flush, the engine still sends `00`.
+    assert_eq!(compress(&mut tx, b""), [0x00]);
+    assert_eq!(inflate(&mut rx, &[0x00]).unwrap(), b"");
+    let hello = compress(&mut tx, b"Hello");
+    assert_eq!(hello, [0xf2, 0x00, 0x11, 0x00, 0x00], "context still kept");
+    assert_eq!(inflate(&mut rx, &hello).unwrap(), b"Hello");
 }
 
 #[test]

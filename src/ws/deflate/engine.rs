@@ -204,8 +204,10 @@ impl PerMessageDeflate {
     /// [`InflateError::TooLarge`] as soon as the output would pass
     /// `budget` (the output stays at most `budget` bytes longer);
     /// [`InflateError::Corrupt`] on invalid deflate data, or data after a
-    /// final (BFINAL) block other than the single `00` of §7.2.3.4. After an error the inflater is reset and the
-    /// connection must fail (1009 or 1007).
+    /// final (BFINAL) block other than the single `00` of §7.2.3.4. After
+    /// an error the inflater is reset and the connection must fail with
+    /// [`InflateError::close_code`] (1009 or 1007); discard `out`'s
+    /// partial message.
     pub fn inflate(
         &mut self,
         input: &[u8],
