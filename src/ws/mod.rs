@@ -7,6 +7,8 @@
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod frame;
 pub mod handshake;
