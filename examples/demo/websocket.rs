@@ -20,11 +20,21 @@ pub(super) enum WsInput {
     Chat(Utf8Bytes),
 }
 
-fn broadcast(demo: &Demo, text: &str) {
+/// Sends `text` to every open tab but `except`; the same shared bytes go
+/// to each connection.
+fn broadcast(demo: &Demo, text: &str, except: Option<u64>) {
     let text = Utf8Bytes::from(text);
-    for (_, peer) in lock(&demo.ws_peers).iter() {
-        let _ = peer.send(WsInput::Chat(text.clone()));
+    for (id, peer) in lock(&demo.ws_peers).iter() {
+        if Some(*id) != except {
+            let _ = peer.send(WsInput::Chat(text.clone()));
+        }
     }
+}
+
+fn presence(demo: &Demo, id: u64, what: &str) {
+    let online = lock(&demo.ws_peers).len();
+    let msg = format!(r#"{{"type":"presence","text":"tab #{id} {what}, {online} online"}}"#);
+    broadcast(demo, &msg, Some(id));
 }
 
 pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<()> {
@@ -83,12 +93,14 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
         records.ws.len() - 1
     };
     demo.log(format_args!("ws #{id}: open ({online} online)"));
+    presence(demo, id, "joined");
     let _ = conn.send_text(format!(
         r#"{{"type":"hello","you":"tab #{id}","online":{online}}}"#
     ));
 
     let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx);
     lock(&demo.ws_peers).retain(|(peer, _)| *peer != id);
+    presence(demo, id, "left");
     let _ = stream.shutdown(Shutdown::Both);
     demo.log(format_args!("ws #{id}: closed"));
     result
@@ -133,7 +145,7 @@ fn drive_ws(
                             r#"{{"type":"chat","from":"tab #{id}","text":{}}}"#,
                             json_str(chat)
                         );
-                        broadcast(demo, &msg);
+                        broadcast(demo, &msg, None);
                     } else if &*text == "close-me" {
                         if conn
                             .send_close(CloseCode::NORMAL, "server says bye")
