@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use pushcodec::ws::{Config, Connection, Event, handshake::ClientHandshake};
 
+/// The SSE `retry` the server sends: longer than the feed's pauses, so a
+/// drop always misses events.
+const RETRY_MS: u64 = 800;
+
 /// How long the page may take for its whole self-test.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -144,7 +148,7 @@ fn chromium_runs_the_demo_self_test() {
         // pause, and the retry window (8 ticks) always spans missed events.
         tick: Duration::from_millis(100),
         drop_every: None,
-        retry_ms: 800,
+        retry_ms: RETRY_MS,
         heartbeat: Duration::from_millis(150),
         ping_every: Duration::from_millis(300),
         token_delay: Duration::from_millis(2),
@@ -212,14 +216,19 @@ fn chromium_runs_the_demo_self_test() {
     if let Some(shot) = shot {
         shot.unwrap_or_else(|e| panic!("screenshot failed: {e}"));
     }
-    check_sse(&get, &records, &context);
+    check_sse(&get, &records, RETRY_MS, &context);
     check_websocket(&get, &records, &context);
     check_tokens(&get, &records, &context);
 }
 
 /// WHATWG HTML §9.2 through Chromium's `EventSource`: order, ids, and the
 /// resume after a drop with exactly the missed events (issue 4).
-fn check_sse<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, context: &str) {
+fn check_sse<'a>(
+    get: &dyn Fn(&str) -> &'a str,
+    records: &demo::Records,
+    retry_ms: u64,
+    context: &str,
+) {
     let ids: Vec<u64> = get("sse.ids")
         .split(',')
         .map(|id| {
@@ -289,9 +298,15 @@ fn check_sse<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, context
     assert_eq!(replayed, &expected, "{context}");
 
     // Heartbeat comments went out during the feed's pauses; EventSource
-    // ignores them (the ids above stay consecutive).
+    // ignores them (the ids above stay consecutive), the page's raw reader
+    // saw them, and the `retry` field.
     let heartbeats: usize = records.sse.iter().map(|r| r.heartbeats).sum();
     assert!(heartbeats >= 1, "no heartbeat was sent\n{context}");
+    assert!(
+        get("sse.wire_heartbeats").parse::<usize>().unwrap_or(0) >= 1,
+        "{context}"
+    );
+    assert_eq!(get("sse.wire_retry"), retry_ms.to_string(), "{context}");
 }
 
 /// `text/event-stream` over a POST, read with `fetch` and decoded in the
