@@ -4,11 +4,12 @@
 //! ```sh
 //! cargo run --example demo              # then open http://127.0.0.1:8080/
 //! cargo run --example demo -- --port 9000
+//! cargo run --example demo --features deflate   # WebSocket compression (RFC 7692)
 //! ```
 //!
 //! A `std::net` server, one thread per connection, no async runtime. Every
 //! protocol byte comes from the crate: the WebSocket handshake and
-//! [`Connection`], the SSE encoder, history, response head and heartbeats.
+//! `Connection`, the SSE encoder, history, response head and heartbeats.
 //! The example only moves bytes between sockets and those state machines,
 //! and routes plain HTTP requests by their request line.
 //!
@@ -17,7 +18,7 @@
 //!   server drops it now and then, and the browser resumes with
 //!   `Last-Event-ID` from the server's history.
 //! - `GET /ws`: WebSocket echo, a chat between tabs, pings with round-trip
-//!   times, close codes.
+//!   times, close codes; permessage-deflate with the `deflate` feature.
 //! - `POST /tokens`: an LLM-style token stream (`text/event-stream` over a
 //!   POST), read in the page with `fetch` and a `ReadableStream`.
 //! - `POST /drop`: drops every SSE stream now. `POST /report`: the page's

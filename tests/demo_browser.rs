@@ -12,7 +12,9 @@
 //!   its history (issue 4's "real client" test).
 //! - WebSocket (RFC 6455): text, binary and 1 MiB messages echoed intact;
 //!   pings answered; the page's Close 4000 and the server's Close 1000 seen
-//!   with those codes on the other side.
+//!   with those codes on the other side; with the `deflate` feature (as in
+//!   `cargo test --all-features`) all of it through permessage-deflate
+//!   (RFC 7692), negotiated with Chromium.
 //! - The token stream (`text/event-stream` over a POST, read with `fetch`):
 //!   the page decoded exactly the text the server encoded.
 //!
@@ -323,6 +325,14 @@ fn check_tokens<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, cont
 
 /// RFC 6455 through Chromium: echoes, pings, and both close directions.
 fn check_websocket<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, context: &str) {
+    // Built with `deflate`, the server accepts Chromium's permessage-deflate
+    // offer (RFC 7692) and every echo below went through it both ways.
+    let extensions = get("ws.extensions");
+    if cfg!(feature = "deflate") {
+        assert!(extensions.starts_with("permessage-deflate"), "{context}");
+    } else {
+        assert_eq!(extensions, "", "{context}");
+    }
     assert_eq!(get("ws.echo_text"), "true", "{context}");
     assert_eq!(get("ws.echo_binary"), "true", "{context}");
     assert_eq!(get("ws.echo_big"), "true", "{context}");

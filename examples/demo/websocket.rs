@@ -48,7 +48,23 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
             return stream.write_all(&out);
         }
     };
-    if let Err(e) = request.accept().encode(&mut out) {
+    #[cfg_attr(
+        not(feature = "deflate"),
+        expect(unused_mut, reason = "set with deflate")
+    )]
+    let mut accept = request.accept();
+    // With the `deflate` feature, accept the browser's permessage-deflate
+    // offer (RFC 7692): the crate negotiates, we pass its answer on.
+    #[cfg(feature = "deflate")]
+    let deflate_config = ws::deflate::DeflateConfig::default();
+    #[cfg(feature = "deflate")]
+    let deflate = ws::deflate::negotiate_server(request.extensions(), &deflate_config);
+    #[cfg(feature = "deflate")]
+    if let Some((_, answer)) = &deflate {
+        accept = accept.extension(answer);
+    }
+    if let Err(e) = accept.encode(&mut out) {
+        out.clear();
         e.encode_response(&mut out);
         return stream.write_all(&out);
     }
@@ -58,6 +74,10 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
     config.max_message_size = 4 << 20;
     config.max_frame_size = 4 << 20;
     let mut conn = Connection::server(config);
+    #[cfg(feature = "deflate")]
+    if let Some((params, _)) = &deflate {
+        conn = conn.with_deflate(params, &deflate_config);
+    }
     // Starts the crate's timers (keepalive, pong and close deadlines).
     conn.handle_timeout(Instant::now());
     conn.handle_read(&raw[used..]);
