@@ -8,8 +8,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pushcodec::Utf8Bytes;
-use pushcodec::ws::{self, CloseCode, Connection, Event, handshake};
+use pushcodec::ws::{self, CloseCode, Connection, Event, PreparedMessage, handshake};
 
 use super::{Demo, WsRecord, json_str, lock};
 
@@ -17,16 +16,16 @@ use super::{Demo, WsRecord, json_str, lock};
 pub(super) enum WsInput {
     Read(Vec<u8>),
     Eof,
-    Chat(Utf8Bytes),
+    Chat(PreparedMessage),
 }
 
-/// Sends `text` to every open tab but `except`; the same shared bytes go
-/// to each connection.
+/// Sends `text` to every open tab but `except`: framed once by the crate,
+/// and the same bytes queued on each connection.
 fn broadcast(demo: &Demo, text: &str, except: Option<u64>) {
-    let text = Utf8Bytes::from(text);
+    let message = PreparedMessage::text(text.to_owned());
     for (id, peer) in lock(&demo.ws_peers).iter() {
         if Some(*id) != except {
-            let _ = peer.send(WsInput::Chat(text.clone()));
+            let _ = peer.send(WsInput::Chat(message.clone()));
         }
     }
 }
@@ -214,8 +213,8 @@ fn drive_ws(
         match input {
             Ok(WsInput::Read(bytes)) => conn.handle_read(&bytes),
             Ok(WsInput::Eof) => conn.handle_eof(),
-            Ok(WsInput::Chat(text)) => {
-                let _ = conn.send_text(text);
+            Ok(WsInput::Chat(message)) => {
+                let _ = conn.send_prepared(&message);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
