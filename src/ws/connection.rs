@@ -101,16 +101,6 @@ enum Body {
     Joined(BytesMut),
 }
 
-/// The frame being received.
-#[derive(Debug, Clone, Copy)]
-struct CurrentFrame {
-    header: FrameHeader,
-    /// Stream offset of the payload's next byte.
-    offset: u64,
-    /// Payload bytes not yet received.
-    remaining: u64,
-}
-
 /// Where the receive side is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Receiving {
@@ -153,7 +143,9 @@ pub struct Connection {
     in_buf: BytesMut,
     receiving: Receiving,
     eof: bool,
-    frame: Option<CurrentFrame>,
+    /// The header of the frame being received (its progress is the
+    /// decoder's).
+    frame: Option<FrameHeader>,
     message: Option<Incoming>,
     /// Pieces of a control frame's payload (at most 125 bytes).
     control: BytesMut,
@@ -347,11 +339,7 @@ impl Connection {
         // The header's first byte, for error offsets.
         let at = self.decoder.offset() - header.encoded_len() as u64;
         let violation = |v| Err(ProtocolError::new(v, at));
-        self.frame = Some(CurrentFrame {
-            header,
-            offset: self.decoder.offset(),
-            remaining: header.payload_len,
-        });
+        self.frame = Some(header);
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 // RFC 6455 §5.4: fragments of two messages never interleave.
@@ -437,13 +425,11 @@ impl Connection {
     }
 
     fn on_payload(&mut self, piece: Bytes) -> Result<Option<Event>, ProtocolError> {
-        let Some(frame) = &mut self.frame else {
+        let Some(frame) = &self.frame else {
             return Ok(None);
         };
-        let piece_offset = frame.offset;
-        frame.offset += piece.len() as u64;
-        frame.remaining -= piece.len() as u64;
-        if frame.header.opcode.is_control() {
+        let piece_offset = self.decoder.offset() - piece.len() as u64;
+        if frame.opcode.is_control() {
             self.control.extend_from_slice(&piece);
             return Ok(None);
         }
@@ -489,7 +475,7 @@ impl Connection {
             Body::One(first) => {
                 // Room for the rest of this frame too, so a big frame that
                 // arrives in many reads is copied once.
-                let frame_rest = self.frame.map_or(0, |f| f.remaining);
+                let frame_rest = self.decoder.remaining_payload();
                 let hint = usize::try_from(frame_rest).unwrap_or(0);
                 let mut joined = BytesMut::with_capacity(first.len() + piece.len() + hint);
                 joined.extend_from_slice(&first);
@@ -565,10 +551,11 @@ impl Connection {
     }
 
     fn on_frame_end(&mut self) -> Result<Option<Event>, ProtocolError> {
-        let Some(frame) = self.frame.take() else {
+        let Some(header) = self.frame.take() else {
             return Ok(None);
         };
-        let header = frame.header;
+        // The frame's end, for error offsets.
+        let end = self.decoder.offset();
         match header.opcode {
             OpCode::Ping => {
                 let payload = self.control.split().freeze();
@@ -578,7 +565,7 @@ impl Connection {
                             Violation::OutboundBufferFull {
                                 limit: self.config.max_outbound_buffer,
                             },
-                            frame.offset,
+                            end,
                         ));
                     }
                     self.queue_frame(OpCode::Pong, true, 0, &payload);
@@ -586,22 +573,22 @@ impl Connection {
                 Ok(Some(Event::Ping(payload)))
             }
             OpCode::Pong => Ok(Some(Event::Pong(self.control.split().freeze()))),
-            OpCode::Close => self.on_close(frame),
+            OpCode::Close => self.on_close(end),
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 if !header.fin {
                     return Ok(None);
                 }
                 if self.message.as_ref().is_some_and(|m| m.compressed) {
                     // RFC 7692 §7.2.2: the tail that ends the message.
-                    let tail = self.inflate(&[], true, frame.offset)?;
-                    let part = self.take_data(tail, frame.offset)?;
+                    let tail = self.inflate(&[], true, end)?;
+                    let part = self.take_data(tail, end)?;
                     if self.validator.pending() > 0
                         && self
                             .message
                             .as_ref()
                             .is_some_and(|m| m.kind == MessageKind::Text)
                     {
-                        return Err(ProtocolError::new(Violation::InvalidUtf8, frame.offset));
+                        return Err(ProtocolError::new(Violation::InvalidUtf8, end));
                     }
                     if let Some(part) = part {
                         if let Some(message) = &mut self.message {
@@ -615,7 +602,7 @@ impl Connection {
                 };
                 if message.kind == MessageKind::Text && self.validator.pending() > 0 {
                     // RFC 6455 §8.1: the message ended inside a code point.
-                    return Err(ProtocolError::new(Violation::InvalidUtf8, frame.offset));
+                    return Err(ProtocolError::new(Violation::InvalidUtf8, end));
                 }
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageEnd));
@@ -633,9 +620,9 @@ impl Connection {
         }
     }
 
-    fn on_close(&mut self, frame: CurrentFrame) -> Result<Option<Event>, ProtocolError> {
+    fn on_close(&mut self, end: u64) -> Result<Option<Event>, ProtocolError> {
         let payload = self.control.split().freeze();
-        let at = frame.offset - payload.len() as u64;
+        let at = end - payload.len() as u64;
         let close = parse_close_payload(&payload).map_err(|e| {
             let violation = match e {
                 ClosePayloadError::Truncated => Violation::TruncatedClosePayload,

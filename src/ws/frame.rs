@@ -337,6 +337,14 @@ impl FrameDecoder {
         self.allowed_rsv = rsv & 0b111;
     }
 
+    /// Payload bytes of the current frame not yet decoded (0 between frames).
+    pub(crate) fn remaining_payload(&self) -> u64 {
+        match self.state {
+            DecodeState::Header => 0,
+            DecodeState::Payload { remaining, .. } => remaining,
+        }
+    }
+
     /// Stream offset of the next byte to be decoded.
     pub fn offset(&self) -> u64 {
         self.offset
