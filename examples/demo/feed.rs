@@ -104,8 +104,11 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
         Ok(Some(request)) => request,
         Ok(None) => return respond(&mut stream, "400 Bad Request", "text/plain", b""),
         Err(e) => {
-            let status = format!("{} Bad Request", e.status());
-            return respond(&mut stream, &status, "text/plain", e.to_string().as_bytes());
+            let status = match e.status() {
+                431 => "431 Request Header Fields Too Large",
+                _ => "400 Bad Request",
+            };
+            return respond(&mut stream, status, "text/plain", e.to_string().as_bytes());
         }
     };
     let last_event_id = request.last_event_id.map(|id| id.as_str().to_owned());
@@ -113,11 +116,15 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
     let mut out = BytesMut::new();
     sse::encode_response_head(&mut out);
     sse::encode_retry(demo.opts.retry_ms, &mut out);
+    let mut record = SseRecord {
+        last_event_id: last_event_id.clone(),
+        ..SseRecord::default()
+    };
     let (mut cursor, drops) = {
         let feed = lock(&demo.feed);
         let newest = feed.produced;
-        let cursor = match &last_event_id {
-            None => newest,
+        match &last_event_id {
+            None => {}
             Some(id) => match feed.history.replay_after(id) {
                 Replay::Events(missed) => {
                     let missed: Vec<Bytes> = missed.cloned().collect();
@@ -137,30 +144,22 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
                         out.extend_from_slice(bytes);
                     }
                     demo.log(format_args!("sse: resume after {id}: replaying {ids:?}"));
-                    lock(&demo.records).sse.push(SseRecord {
-                        last_event_id: last_event_id.clone(),
-                        replayed: Some(ids),
-                        ..SseRecord::default()
-                    });
-                    newest
+                    record.replayed = Some(ids);
                 }
+                // Replay::Unknown: never seen, or evicted from the history.
                 _ => {
                     let text = format!("id {id} is no longer in the history: full resync");
                     let _ = EventRef::new(&text).event_type("resync").encode(&mut out);
-                    lock(&demo.records).sse.push(SseRecord {
-                        last_event_id: last_event_id.clone(),
-                        ..SseRecord::default()
-                    });
-                    newest
                 }
             },
-        };
-        (cursor, feed.drops)
+        }
+        (newest, feed.drops)
     };
-    if last_event_id.is_none() {
-        lock(&demo.records).sse.push(SseRecord::default());
-    }
-    let slot = lock(&demo.records).sse.len() - 1;
+    let slot = {
+        let mut records = lock(&demo.records);
+        records.sse.push(record);
+        records.sse.len() - 1
+    };
     demo.log(format_args!("sse: open, Last-Event-ID {last_event_id:?}"));
     stream.write_all(&out)?;
 
