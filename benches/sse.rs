@@ -121,8 +121,7 @@ fn cases() -> Vec<DecodeCase> {
 #[inline(never)]
 fn ours_decode(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[u8], &[u8])) {
     for chunk in chunks {
-        dec.feed(chunk);
-        while let Some(item) = dec.next_item() {
+        for item in dec.feed(chunk) {
             match item.expect("valid stream") {
                 // Validated when decoded: taken as bytes, not checked again
                 // by `as_str`.

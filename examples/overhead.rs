@@ -174,8 +174,7 @@ impl Transport for Sse {
             .encode(&mut self.buf)
             .expect("valid event");
         let wire = self.buf.split().freeze();
-        self.decoder.feed(&wire);
-        match self.decoder.next_item() {
+        match self.decoder.feed(&wire).next() {
             Some(Ok(Item::Event(ev))) => (wire.len(), ev.into_data().into_bytes()),
             other => panic!("unexpected {other:?}"),
         }
@@ -395,8 +394,7 @@ fn memory() -> Vec<Mem> {
     let base = live();
     let mut dec = Decoder::new(Limits::default());
     let heap_new = live() - base;
-    dec.feed(&event);
-    let ev = dec.next_item();
+    let ev = dec.feed(&event).next();
     assert!(matches!(ev, Some(Ok(Item::Event(_)))));
     drop(ev);
     out.push(Mem {
