@@ -261,8 +261,17 @@ impl tokio::io::AsyncRead for MockIo {
         _cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let n = self.read_into(buf.initialize_unfilled());
-        Poll::Ready(n.map(|n| buf.advance(n)))
+        // `put_slice` into the unfilled part: no zeroing first, as a
+        // socket read into a `BytesMut` does not zero either.
+        let mut s = self.0.borrow_mut();
+        let n = (s.input.len() - s.pos).min(buf.remaining()).min(READ);
+        if n == 0 && buf.remaining() > 0 {
+            return Poll::Ready(Err(io::ErrorKind::WouldBlock.into()));
+        }
+        let start = s.pos;
+        buf.put_slice(&s.input[start..start + n]);
+        s.pos += n;
+        Poll::Ready(Ok(()))
     }
 }
 
