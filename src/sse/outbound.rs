@@ -27,9 +27,12 @@
 //!
 //! As for WebSocket's [`Config::max_outbound_buffer`](crate::ws::Config::max_outbound_buffer),
 //! a push is over the mark when at least `high_water` bytes are already
-//! queued; the push that crosses it is still queued whole. So any event,
-//! however large, goes out from an empty queue: a reconnecting client
-//! always makes progress if the caller writes as it pushes.
+//! queued; the push that crosses it is still queued whole, and an empty
+//! queue is never over the mark. So any event, however large, goes out
+//! from an empty queue: a reconnecting client always makes progress if
+//! the caller writes as it pushes (a replay pushed all at once, before any
+//! of it is written, can end the response again with nothing handed out:
+//! [`Resume::last_event_id`] is then the same as before).
 //!
 //! Queued bytes are those not yet handed out by `poll_transmit`; bytes the
 //! caller took and has not written yet are its own to account. They are
@@ -263,14 +266,14 @@ impl Outbound {
         if self.ended {
             return Push::Ended;
         }
-        if self.queued_bytes >= self.high_water && self.policy == SlowConsumer::Resume {
+        if self.is_over_mark() && self.policy == SlowConsumer::Resume {
             self.queued_bytes += entry.len();
             self.queue.push_back(entry);
             return Push::Resume(self.end());
         }
         self.queued_bytes += entry.len();
         self.queue.push_back(entry);
-        if self.queued_bytes >= self.high_water {
+        if self.is_over_mark() {
             Push::OverMark {
                 queued_bytes: self.queued_bytes,
                 high_water: self.high_water,
@@ -336,9 +339,10 @@ impl Outbound {
         self.queue.len()
     }
 
-    /// Whether at least the high-water mark is queued.
+    /// Whether at least the high-water mark is queued (and something is:
+    /// an empty queue is never over the mark, even a mark of 0).
     pub fn is_over_mark(&self) -> bool {
-        self.queued_bytes >= self.high_water
+        !self.queue.is_empty() && self.queued_bytes >= self.high_water
     }
 
     /// The high-water mark, in bytes.
