@@ -325,10 +325,10 @@ fn slow_client_is_dropped_reconnects_and_gets_every_event_exactly_once() {
             }
             other => panic!("unexpected {other:?}"),
         }
-        if i % 3 == 0 {
-            if let Some(b) = slow.poll_transmit() {
-                slow_client.receive(&b);
-            }
+        if i % 3 == 0
+            && let Some(b) = slow.poll_transmit()
+        {
+            slow_client.receive(&b);
         }
     }
     slow_client.receive(&drain(&mut slow));
@@ -372,7 +372,7 @@ proptest! {
         let (mut out, _) = accept(&client.reconnect_request(), &history, mark);
         let mut sent = Vec::new();
         let heartbeat = Bytes::from_static(HEARTBEAT);
-        let mut handle = |outcome: Push, out: &mut Outbound, client: &mut Client, history: &History| {
+        let handle = |outcome: Push, out: &mut Outbound, client: &mut Client, history: &History| {
             match outcome {
                 Push::Queued | Push::OverMark { .. } => {}
                 Push::Resume(_) => {
