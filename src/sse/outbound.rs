@@ -212,7 +212,6 @@ impl Entry {
 /// assert!(out.is_ended());
 /// # Ok::<(), pushcodec::sse::EncodeError>(())
 /// ```
-#[derive(Debug)]
 pub struct Outbound {
     queue: VecDeque<Entry>,
     queued_bytes: usize,
@@ -223,6 +222,19 @@ pub struct Outbound {
     /// Id-less events handed out since `last_event_id` was set.
     events_after_id: usize,
     ended: bool,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("queued_len", &self.queue.len())
+            .field("queued_bytes", &self.queued_bytes)
+            .field("high_water", &self.high_water)
+            .field("policy", &self.policy)
+            .field("last_event_id", &self.last_event_id)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Outbound {
@@ -287,6 +299,7 @@ impl Outbound {
     /// [`SlowConsumer::Resume`] does. Later pushes return [`Push::Ended`].
     /// Use it to close a stream for any reason without losing track of
     /// what the client did not get.
+    #[must_use = "the report says what the client did not get and where it resumes"]
     pub fn end(&mut self) -> Resume {
         self.ended = true;
         let mut resume = Resume {
