@@ -410,3 +410,32 @@ proptest! {
         prop_assert_eq!(client.got, sent);
     }
 }
+
+#[test]
+fn response_cut_mid_event_still_delivers_each_event_once() {
+    let mut history = History::new(100, 1 << 16);
+    let _ = history
+        .push_event(&EventRef::new("before").id("0"))
+        .unwrap();
+    let mut client = Client::having_seen("0");
+    let (mut out, _) = accept(&client.reconnect_request(), &history, 1 << 16);
+    let mut sent = Vec::new();
+    for i in 1..=3 {
+        let (id, data) = (i.to_string(), format!("event {i}"));
+        let bytes = history.push_event(&EventRef::new(&data).id(&id)).unwrap();
+        let _ = out.push_event(&PreparedEvent::from_encoded(bytes));
+        sent.push((id, data));
+    }
+    client.receive(&out.poll_transmit().unwrap());
+    // e2 is taken, but the connection dies after half of it is written.
+    let e2 = out.poll_transmit().unwrap();
+    client.receive(&e2[..e2.len() / 2]);
+    let resume = out.end();
+    assert_eq!(resume.last_event_id.as_deref(), Some("2")); // as if all written
+    // WHATWG HTML §9.2.6: the half event is discarded, so the client
+    // resumes from 1 and the history replays 2 and 3.
+    let (mut out, replayed) = accept(&client.reconnect_request(), &history, 1 << 16);
+    client.receive(&replayed);
+    client.receive(&drain(&mut out));
+    assert_eq!(client.got, sent);
+}

@@ -23,6 +23,21 @@
 //! client then stops reconnecting). [`Outbound::end`] ends the queue at
 //! any time with the same report.
 //!
+//! # What "exactly once" needs
+//!
+//! - Every event has an id. Events without one cannot be reported by the
+//!   client, so a replay repeats those handed out after the last id
+//!   ([`Resume::events_after_id`] counts them), and a client that never got
+//!   an id resumes with none ([`Resume::last_event_id`] is `None`).
+//! - The history still holds the dropped events; if not,
+//!   [`History::replay_after`](super::History::replay_after) answers
+//!   `Unknown` and the caller sends a full resync.
+//! - The caller writes what it took from `poll_transmit`. If the response
+//!   ends in the middle of an event instead, the client discards that
+//!   event (WHATWG HTML §9.2.6: pending data at the end is discarded),
+//!   so its `Last-Event-ID` is one event earlier and the replay sends that
+//!   event too: still once.
+//!
 //! # The mark
 //!
 //! As for WebSocket's [`Config::max_outbound_buffer`](crate::ws::Config::max_outbound_buffer),
