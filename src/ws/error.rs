@@ -83,6 +83,13 @@ pub enum Violation {
     /// A new data message began before the previous one ended.
     #[error("new data frame while a fragmented message is in progress (RFC 6455 §5.4)")]
     ExpectedContinuation,
+    /// RSV1 (permessage-deflate's "compressed") on a continuation or
+    /// control frame.
+    #[error("RSV1 set on a continuation or control frame (RFC 7692 §6.1)")]
+    MisplacedCompressionBit,
+    /// A compressed message that does not inflate.
+    #[error("compressed payload is not valid DEFLATE data (RFC 7692 §7.2.2)")]
+    InvalidCompressedData,
     /// A frame over the configured frame size limit.
     #[error("frame payload of {len} bytes exceeds the limit of {limit} (max_frame_size)")]
     FrameTooLarge {
@@ -155,7 +162,7 @@ impl Violation {
             Violation::TooManyFragments { .. } | Violation::OutboundBufferFull { .. } => {
                 CloseCode::POLICY_VIOLATION
             }
-            Violation::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Violation::InvalidUtf8 | Violation::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             Violation::AbnormalClosure
             | Violation::PongTimeout { .. }
             | Violation::CloseTimeout { .. } => return None,

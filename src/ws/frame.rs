@@ -180,10 +180,17 @@ pub fn encode_frame(
         mask,
         payload_len: payload.len() as u64,
     };
+    encode_with_header(&header, payload, out);
+}
+
+/// Writes `header` and then `payload`, masked with `header.mask` if any.
+/// `header.payload_len` must be `payload.len()`.
+pub(crate) fn encode_with_header(header: &FrameHeader, payload: &[u8], out: &mut impl BufMut) {
+    debug_assert_eq!(header.payload_len, payload.len() as u64);
     let mut head = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut head);
     out.put_slice(&head[..n]);
-    match mask {
+    match header.mask {
         None => out.put_slice(payload),
         Some(key) => {
             // Through a small stack buffer, so any `BufMut` works and the
@@ -328,6 +335,14 @@ impl FrameDecoder {
     /// extension such as permessage-deflate (RFC 7692 uses RSV1).
     pub fn allow_rsv(&mut self, rsv: u8) {
         self.allowed_rsv = rsv & 0b111;
+    }
+
+    /// Payload bytes of the current frame not yet decoded (0 between frames).
+    pub(crate) fn remaining_payload(&self) -> u64 {
+        match self.state {
+            DecodeState::Header => 0,
+            DecodeState::Payload { remaining, .. } => remaining,
+        }
     }
 
     /// Stream offset of the next byte to be decoded.
