@@ -53,6 +53,7 @@ mod encoder;
 mod event;
 mod heartbeat;
 mod history;
+mod outbound;
 mod reconnect;
 mod server;
 
@@ -64,6 +65,7 @@ pub use encoder::{
 pub use event::{DEFAULT_EVENT_TYPE, Event, Item};
 pub use heartbeat::Heartbeat;
 pub use history::{History, Replay, ReplayIter};
+pub use outbound::{Outbound, PreparedEvent, Push, Resume, SlowConsumer};
 pub use reconnect::{BackoffConfig, Client, ClientFeed, ReadyState, ResponseVerdict};
 pub use server::{
     EventStreamRequest, RESPONSE_HEADERS, RequestError, RequestLimits, encode_response_head,
