@@ -17,7 +17,10 @@
 //!
 //! Server: [`encode_response_head`] / [`RESPONSE_HEADERS`],
 //! [`parse_request`] for `Last-Event-ID`, [`History`] to replay what a
-//! reconnecting client missed, and [`Heartbeat`] timer state.
+//! reconnecting client missed, [`Heartbeat`] timer state, and
+//! [`Outbound`]: a per-client queue of shared [`PreparedEvent`]s with a
+//! high-water mark and a slow-consumer policy that never loses an event
+//! silently (it ends the response so the client resumes from history).
 //!
 //! # Example
 //! ```
