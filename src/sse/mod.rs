@@ -17,7 +17,10 @@
 //!
 //! Server: [`encode_response_head`] / [`RESPONSE_HEADERS`],
 //! [`parse_request`] for `Last-Event-ID`, [`History`] to replay what a
-//! reconnecting client missed, and [`Heartbeat`] timer state.
+//! reconnecting client missed, [`Heartbeat`] timer state, and
+//! [`Outbound`]: a per-client queue of shared [`PreparedEvent`]s with a
+//! high-water mark and a slow-consumer policy that never loses an event
+//! silently (it ends the response so the client resumes from history).
 //!
 //! # Example
 //! ```
@@ -53,6 +56,7 @@ mod encoder;
 mod event;
 mod heartbeat;
 mod history;
+mod outbound;
 mod reconnect;
 mod server;
 
@@ -64,6 +68,7 @@ pub use encoder::{
 pub use event::{DEFAULT_EVENT_TYPE, Event, Item};
 pub use heartbeat::Heartbeat;
 pub use history::{History, Replay, ReplayIter};
+pub use outbound::{Outbound, PreparedEvent, Push, Resume, SlowConsumer};
 pub use reconnect::{BackoffConfig, Client, ClientFeed, ReadyState, ResponseVerdict};
 pub use server::{
     EventStreamRequest, RESPONSE_HEADERS, RequestError, RequestLimits, encode_response_head,

@@ -13,10 +13,12 @@ pub enum SlowConsumer {
     /// the connection stays open. The caller may retry after draining,
     /// drop or coalesce messages of its own.
     Refuse,
-    /// Fail the connection: queue a Close with this code (1008 policy
-    /// violation or 1013 try again later are the usual ones), refuse the
-    /// send with [`SendError::SlowConsumer`](super::SendError::SlowConsumer)
-    /// and ask for the transport to be closed now.
+    /// Fail the connection: drop the frames not yet handed out by
+    /// `poll_transmit` so that a Close with this code (1008 policy
+    /// violation or 1013 try again later are the usual ones) is the next
+    /// thing written, and refuse the send with
+    /// [`SendError::SlowConsumer`](super::SendError::SlowConsumer), which
+    /// counts what was dropped. The transport closes once the Close is out.
     Close(super::CloseCode),
 }
 

@@ -136,6 +136,10 @@ enum Receiving {
 /// assert_eq!(&out[..], b"\x81\x05Hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the close handshake and the send queue, each read on its own path"
+)]
 pub struct Connection {
     role: Role,
     config: Config,
@@ -152,7 +156,10 @@ pub struct Connection {
     validator: Utf8Validator,
 
     out_buf: BytesMut,
-    out_queue: VecDeque<Bytes>,
+    out_queue: VecDeque<Outgoing>,
+    /// The last chunk handed out ended with the header of a frame whose
+    /// payload is the next queued chunk: that chunk must go out whole.
+    payload_owed: bool,
     queued: usize,
     close_sent: bool,
     /// Kind of the fragmented message being sent, if one is unfinished.
@@ -201,6 +208,7 @@ impl Connection {
             validator: Utf8Validator::new(),
             out_buf: BytesMut::new(),
             out_queue: VecDeque::new(),
+            payload_owed: false,
             queued: 0,
             close_sent: false,
             sending: None,
@@ -745,10 +753,13 @@ impl Connection {
         self.check_data_send()?;
         match self.role {
             Role::Server => {
-                self.flush_out_buf();
+                self.flush_out_buf(false);
                 let frame = message.wire_bytes().clone();
                 self.queued += frame.len();
-                self.out_queue.push_back(frame);
+                self.out_queue.push_back(Outgoing {
+                    bytes: frame,
+                    payload_follows: false,
+                });
             }
             Role::Client => {
                 let opcode = match message.kind() {
@@ -911,8 +922,11 @@ impl Connection {
         match self.config.slow_consumer {
             SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
             SlowConsumer::Close(code) => {
-                // The Close queues behind data the peer is not reading, so
-                // it may never arrive; the transport goes at once.
+                // Behind data the peer is not reading, a Close would never
+                // arrive: the frames not yet handed out are discarded (and
+                // counted in the error), so the Close is the next thing the
+                // transport writes.
+                let discarded = self.discard_unsent();
                 if !self.close_sent {
                     self.close_sent = true;
                     let mut payload = code.0.to_be_bytes().to_vec();
@@ -920,14 +934,30 @@ impl Connection {
                     self.queue_frame(OpCode::Close, true, 0, &payload);
                 }
                 self.receiving = Receiving::Failed;
-                self.abandoned = true;
+                self.message = None;
+                self.in_buf = BytesMut::new();
                 Err(SendError::SlowConsumer {
                     buffered,
                     limit,
                     code,
+                    discarded,
                 })
             }
         }
+    }
+
+    /// Drops every queued frame not yet handed out by `poll_transmit`,
+    /// keeping the payload of a frame whose header already went; returns
+    /// the bytes dropped.
+    fn discard_unsent(&mut self) -> usize {
+        let keep = usize::from(self.payload_owed);
+        let mut dropped = self.out_buf.len();
+        self.out_buf.clear();
+        for item in self.out_queue.drain(keep.min(self.out_queue.len())..) {
+            dropped += item.bytes.len();
+        }
+        self.queued -= dropped;
+        dropped
     }
 
     /// Whether the outbound queue is at or over
@@ -943,9 +973,12 @@ impl Connection {
     fn queue_payload(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
             self.write_header(opcode, fin, rsv, payload.len());
-            self.flush_out_buf();
+            self.flush_out_buf(true);
             self.queued += payload.len();
-            self.out_queue.push_back(payload);
+            self.out_queue.push_back(Outgoing {
+                bytes: payload,
+                payload_follows: false,
+            });
         } else {
             self.queue_frame(opcode, fin, rsv, &payload);
         }
@@ -991,9 +1024,14 @@ impl Connection {
         self.queued += n;
     }
 
-    fn flush_out_buf(&mut self) {
+    /// Moves the small frames written so far into the queue, noting if
+    /// they end with the header of a payload queued next.
+    fn flush_out_buf(&mut self, payload_follows: bool) {
         if !self.out_buf.is_empty() {
-            self.out_queue.push_back(self.out_buf.split().freeze());
+            self.out_queue.push_back(Outgoing {
+                bytes: self.out_buf.split().freeze(),
+                payload_follows,
+            });
         }
     }
 
@@ -1003,8 +1041,14 @@ impl Connection {
     #[must_use = "the bytes must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let bytes = match self.out_queue.pop_front() {
-            Some(bytes) => bytes,
-            None if !self.out_buf.is_empty() => self.out_buf.split().freeze(),
+            Some(item) => {
+                self.payload_owed = item.payload_follows;
+                item.bytes
+            }
+            None if !self.out_buf.is_empty() => {
+                self.payload_owed = false;
+                self.out_buf.split().freeze()
+            }
             None => {
                 if self.out_buf.capacity() > IDLE_CAPACITY {
                     self.out_buf = BytesMut::new();
@@ -1114,6 +1158,14 @@ impl Connection {
     pub fn is_close_received(&self) -> bool {
         self.receiving == Receiving::CloseReceived
     }
+}
+
+/// A chunk waiting for `poll_transmit`.
+#[derive(Debug)]
+struct Outgoing {
+    bytes: Bytes,
+    /// Ends with a frame header whose payload is the next chunk.
+    payload_follows: bool,
 }
 
 /// A fragmented message being sent.

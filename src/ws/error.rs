@@ -218,7 +218,9 @@ pub enum SendError {
         limit: usize,
     },
     /// The outbound queue was full under [`SlowConsumer::Close`](super::SlowConsumer::Close):
-    /// the connection is closed with `code`; the message was not sent.
+    /// the message was not sent, the frames not yet handed out by
+    /// `poll_transmit` were discarded (`discarded` bytes), and a Close with
+    /// `code` is the next thing to write.
     #[error(
         "{buffered} bytes queued, over the limit of {limit}: connection closed with {code} (slow consumer)"
     )]
@@ -229,5 +231,7 @@ pub enum SendError {
         limit: usize,
         /// The close code sent.
         code: CloseCode,
+        /// Bytes of queued frames dropped so the Close can go out next.
+        discarded: usize,
     },
 }
