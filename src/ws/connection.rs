@@ -9,8 +9,8 @@ use super::close::{ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::error::{ProtocolError, SendError, Violation};
 use super::frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
-    encode_with_header,
 };
+use super::mask::apply_mask;
 use super::prepared::PreparedMessage;
 use super::timers::{Durations, Expired, Phase, Timers};
 use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
@@ -997,8 +997,6 @@ impl Connection {
                 Some(key)
             }
         };
-        let before = self.out_buf.len();
-        self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
         let header = FrameHeader {
             fin,
             rsv,
@@ -1006,8 +1004,18 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         };
-        encode_with_header(&header, payload, &mut self.out_buf);
-        self.queued += self.out_buf.len() - before;
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        self.out_buf.reserve(n + payload.len());
+        self.out_buf.put_slice(&head[..n]);
+        let start = self.out_buf.len();
+        self.out_buf.put_slice(payload);
+        if let Some(key) = mask {
+            // Copy, then mask the copy in place: two passes over cache-hot
+            // bytes beat a stack-buffer round trip.
+            apply_mask(&mut self.out_buf[start..], key, 0);
+        }
+        self.queued += n + payload.len();
     }
 
     fn write_header(&mut self, opcode: OpCode, fin: bool, rsv: u8, len: usize) {

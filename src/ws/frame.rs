@@ -1,6 +1,6 @@
 //! Frame headers and the incremental frame decoder (RFC 6455 §5.2).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::Role;
 use super::error::{ProtocolError, Violation};
@@ -185,7 +185,7 @@ pub fn encode_frame(
 
 /// Writes `header` and then `payload`, masked with `header.mask` if any.
 /// `header.payload_len` must be `payload.len()`.
-pub(crate) fn encode_with_header(header: &FrameHeader, payload: &[u8], out: &mut impl BufMut) {
+fn encode_with_header(header: &FrameHeader, payload: &[u8], out: &mut impl BufMut) {
     debug_assert_eq!(header.payload_len, payload.len() as u64);
     let mut head = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut head);
@@ -369,7 +369,7 @@ impl FrameDecoder {
                 else {
                     return Ok(None);
                 };
-                let _ = buf.split_to(len);
+                buf.advance(len);
                 self.offset += len as u64;
                 self.state = DecodeState::Payload {
                     mask: header.mask,
