@@ -71,7 +71,7 @@ pub struct Config {
     pub stream_messages: bool,
     /// Send a ping after this long without receiving anything. Default
     /// 20 s (common practice is 15–30 s: under the idle timeouts of proxies
-    /// and load balancers). `None` turns keepalive off. Timers run only when
+    /// and load balancers). `None` (or zero) turns keepalive off. Timers run only when
     /// the caller passes the time with
     /// [`Connection::handle_timeout`](super::Connection::handle_timeout).
     pub keepalive_interval: Option<Duration>,

@@ -853,7 +853,9 @@ impl Connection {
     /// Sends a ping with up to 125 bytes of payload.
     ///
     /// # Errors
-    /// [`SendError::ControlPayloadTooLong`], [`SendError::Closed`].
+    /// [`SendError::ControlPayloadTooLong`], [`SendError::Closed`], and the
+    /// backpressure errors of [`send_text`](Self::send_text): pings count
+    /// against [`Config::max_outbound_buffer`] too.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.send_control(OpCode::Ping, payload)
     }
@@ -898,6 +900,9 @@ impl Connection {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
         }
+        // Pings and pongs count against the outbound limit like data, so
+        // a caller pinging faster than the transport drains is told so.
+        self.check_backpressure()?;
         self.queue_frame(opcode, true, 0, payload);
         Ok(())
     }
@@ -1087,7 +1092,11 @@ impl Connection {
         let violation = match self.timers.handle_timeout(now, phase, self.durations()) {
             None => return,
             Some(Expired::SendPing) => {
-                self.queue_frame(OpCode::Ping, true, 0, &[]);
+                // Behind a queue the peer is not reading, another ping
+                // proves nothing; the pong deadline still runs.
+                if !self.is_backpressured() {
+                    self.queue_frame(OpCode::Ping, true, 0, &[]);
+                }
                 return;
             }
             Some(Expired::PeerUnresponsive(timeout)) => Violation::PongTimeout { timeout },
