@@ -50,9 +50,10 @@ PAGE = """<!doctype html>
   const check = (name, ok, detail) => report.checks.push({ name, ok: !!ok, detail: detail || '' });
   try {
     const rows = [];
-    for (let i = 0; JSON.stringify(rows).length < (1 << 20); i++) {
+    for (let i = 0, size = 2; size < (1 << 20); i++) {
       rows.push({ id: i, user: 'user' + (i % 97), active: i % 3 === 0, score: (i * 37) % 1000,
                   tags: ['alpha', 'beta', 'gamma'].slice(0, 1 + (i % 3)), note: 'r\\u00e9sum\\u00e9 \\u2713' });
+      size += JSON.stringify(rows[i]).length + 1;
     }
     const json = JSON.stringify(rows);
     const binary = new Uint8Array(256 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
