@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs the Autobahn testsuite (cases 1-10, 301 cases) against both roles, strictly:
-#   server: wstest -m fuzzingclient  ->  examples/ws_echo --port PORT
-#                                        examples/ws_echo_tokio --port PORT (same state machine)
-#   client: wstest -m fuzzingserver  <-  examples/ws_client URL AGENT
-# then .ci/autobahn/check_report.py fails unless every case is OK (7.1.6 and 7.13.x may be
-# INFORMATIONAL). Reports and logs: target/autobahn-reports/{server,client}/.
+# Runs the Autobahn testsuite against both roles, strictly:
+#   cases 1-10 (301 cases), both roles:
+#     server: wstest -m fuzzingclient  ->  examples/ws_echo --port PORT
+#                                          examples/ws_echo_tokio --port PORT (same state machine)
+#     client: wstest -m fuzzingserver  <-  examples/ws_client URL AGENT
+#   permessage-deflate (RFC 7692, cases 12 and 13), AUTOBAHN_DEFLATE picks how much:
+#     ci   (default) server role only, 12.1.* and 13.* (144 cases): ws_echo --deflate
+#     full both roles, all of 12.* and 13.* (216 cases each; ~15 min a role):
+#          ws_echo --deflate via fuzzingclient, ws_client --deflate via fuzzingserver
+#     off  no deflate run
+# AUTOBAHN_BASE=0 skips cases 1-10 (for a local deflate-only run).
+# .ci/autobahn/check_report.py fails unless every case is OK (7.1.6 and 7.13.x may be
+# INFORMATIONAL); it prints the count per outcome. Reports and logs:
+# target/autobahn-reports/{server,client,deflate-server,deflate-client}/.
 # Needs .ci/install-autobahn.sh to have run. Every process started here is killed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +21,26 @@ repo="$(pwd)"
 . .ci/autobahn/env.sh
 
 EXPECTED_CASES=301
-# Generous bounds: on this machine kind each role takes well under a minute.
+# Generous bounds: on this machine kind each role of cases 1-10 takes well under a minute.
 ROLE_TIMEOUT="${AUTOBAHN_ROLE_TIMEOUT:-900}"
+BASE="${AUTOBAHN_BASE:-1}"
+DEFLATE="${AUTOBAHN_DEFLATE:-ci}"
+case "$DEFLATE" in
+  # 12.1: 18 message sizes and fragmentings of a JSON text; 13.1-13.7: the same sizes under
+  # each negotiation (context takeover or not, window bits 9 or 15, several offers).
+  ci) DEFLATE_CASES='"12.1.*", "13.*"' DEFLATE_EXPECTED=144 DEFLATE_ROLES=server ;;
+  # 12.1-12.5: JSON, a bitmap, German text, HTML, a PDF.
+  full) DEFLATE_CASES='"12.*", "13.*"' DEFLATE_EXPECTED=216 DEFLATE_ROLES="server client" ;;
+  off) DEFLATE_ROLES= ;;
+  *)
+    echo "check-autobahn: AUTOBAHN_DEFLATE must be ci, full or off, not $DEFLATE" >&2
+    exit 2
+    ;;
+esac
+# Cases 12 and 13 send 1000 messages each; the full run takes ~15 min a role.
+DEFLATE_TIMEOUT="${AUTOBAHN_DEFLATE_TIMEOUT:-2400}"
+# Which roles of the deflate run (default: as AUTOBAHN_DEFLATE says), e.g. to run them apart.
+DEFLATE_ROLES="${AUTOBAHN_DEFLATE_ROLES:-$DEFLATE_ROLES}"
 START_TIMEOUT=30
 
 if ! PY27="$(find_python27)" || ! autobahn_installed; then
@@ -69,8 +95,9 @@ spec() {
   sed "${args[@]}" "$template" >"$out"
 }
 
-echo "check-autobahn: building the examples (release)"
-cargo build --release --example ws_echo --example ws_echo_tokio --example ws_client
+# One build serves both runs: without --deflate the examples never negotiate the extension.
+echo "check-autobahn: building the examples (release, --features deflate)"
+cargo build --release --features deflate --example ws_echo --example ws_echo_tokio --example ws_client
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 examples="$target_dir/release/examples"
@@ -78,57 +105,100 @@ examples="$target_dir/release/examples"
 reports="$repo/target/autobahn-reports"
 status=0
 
-# --- server role: wstest's fuzzing client against ws_echo and ws_echo_tokio ------------
-dir="$reports/server"
-rm -rf "$dir" && mkdir -p "$dir"
-echo_port="$(free_port)"
-"$examples/ws_echo" --port "$echo_port" >"$dir/ws_echo.log" 2>&1 &
-pids+=($!)
-wait_listening "$echo_port" "$!" "$dir/ws_echo.log"
-tokio_port="$(free_port)"
-"$examples/ws_echo_tokio" --port "$tokio_port" >"$dir/ws_echo_tokio.log" 2>&1 &
-pids+=($!)
-wait_listening "$tokio_port" "$!" "$dir/ws_echo_tokio.log"
-echo "check-autobahn: server role: ws_echo on 127.0.0.1:$echo_port, ws_echo_tokio on" \
-  "127.0.0.1:$tokio_port, wstest -m fuzzingclient"
-spec .ci/autobahn/fuzzingclient.json.in "$dir/fuzzingclient.json" "$dir" \
-  "ECHO_PORT=$echo_port" "TOKIO_PORT=$tokio_port"
-start=$SECONDS
-if ! (cd "$dir" && timeout --kill-after=10 "$ROLE_TIMEOUT" "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
-  -m fuzzingclient -s "$dir/fuzzingclient.json" >"$dir/wstest.log" 2>&1); then
-  echo "check-autobahn: wstest fuzzingclient failed or timed out; tail of $dir/wstest.log:" >&2
-  tail -n 30 "$dir/wstest.log" >&2 || true
-  status=1
+# run_server_role DIR TEMPLATE TIMEOUT [NAME=VALUE...] -- wstest -m fuzzingclient, whose servers
+# are already listening; fails the run (status=1) when wstest fails or times out.
+run_server_role() {
+  local dir=$1 template=$2 limit=$3 start
+  shift 3
+  spec "$template" "$dir/fuzzingclient.json" "$dir" "$@"
+  start=$SECONDS
+  if ! (cd "$dir" && timeout --kill-after=10 "$limit" "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
+    -m fuzzingclient -s "$dir/fuzzingclient.json" >"$dir/wstest.log" 2>&1); then
+    echo "check-autobahn: wstest fuzzingclient failed or timed out; tail of $dir/wstest.log:" >&2
+    tail -n 30 "$dir/wstest.log" >&2 || true
+    status=1
+  fi
+  echo "check-autobahn: server role ($(basename "$dir")) ran $((SECONDS - start)) s"
+}
+
+# run_client_role DIR TEMPLATE TIMEOUT AGENT [CASES] [CLIENT ARGS...] -- ws_client against
+# wstest -m fuzzingserver; fails the run (status=1) when ws_client fails or times out.
+run_client_role() {
+  local dir=$1 template=$2 limit=$3 agent=$4 cases=$5 port start
+  shift 5
+  port="$(free_port)"
+  echo "check-autobahn: client role ($(basename "$dir")): wstest -m fuzzingserver on 127.0.0.1:$port, ws_client $*"
+  spec "$template" "$dir/fuzzingserver.json" "$dir" "PORT=$port" "CASES=$cases"
+  # --webport 0: no status web server (its default port 8080 clashes with any other run).
+  (cd "$dir" && exec "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
+    -m fuzzingserver --webport 0 -s "$dir/fuzzingserver.json" >"$dir/wstest.log" 2>&1) &
+  pids+=($!)
+  wait_listening "$port" "$!" "$dir/wstest.log"
+  start=$SECONDS
+  if ! timeout --kill-after=10 "$limit" "$examples/ws_client" "ws://127.0.0.1:$port" "$agent" "$@" \
+    >"$dir/ws_client.log" 2>&1; then
+    echo "check-autobahn: ws_client failed or timed out; tail of $dir/ws_client.log:" >&2
+    tail -n 30 "$dir/ws_client.log" >&2 || true
+    status=1
+  fi
+  echo "check-autobahn: client role ($(basename "$dir")) ran $((SECONDS - start)) s"
+  cleanup
+}
+
+# --- cases 1-10, server role: wstest's fuzzing client against ws_echo and ws_echo_tokio ---
+if [ "$BASE" != 0 ]; then
+  dir="$reports/server"
+  rm -rf "$dir" && mkdir -p "$dir"
+  echo_port="$(free_port)"
+  "$examples/ws_echo" --port "$echo_port" >"$dir/ws_echo.log" 2>&1 &
+  pids+=($!)
+  wait_listening "$echo_port" "$!" "$dir/ws_echo.log"
+  tokio_port="$(free_port)"
+  "$examples/ws_echo_tokio" --port "$tokio_port" >"$dir/ws_echo_tokio.log" 2>&1 &
+  pids+=($!)
+  wait_listening "$tokio_port" "$!" "$dir/ws_echo_tokio.log"
+  echo "check-autobahn: server role: ws_echo on 127.0.0.1:$echo_port, ws_echo_tokio on" \
+    "127.0.0.1:$tokio_port, wstest -m fuzzingclient"
+  run_server_role "$dir" .ci/autobahn/fuzzingclient.json.in "$ROLE_TIMEOUT" \
+    "ECHO_PORT=$echo_port" "TOKIO_PORT=$tokio_port"
+  cleanup
+  for agent in pushcodec-ws_echo pushcodec-ws_echo_tokio; do
+    python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "server ($agent)" || status=1
+  done
+
+  # --- cases 1-10, client role: ws_client against wstest's fuzzing server ----------------
+  dir="$reports/client"
+  rm -rf "$dir" && mkdir -p "$dir"
+  run_client_role "$dir" .ci/autobahn/fuzzingserver.json.in "$ROLE_TIMEOUT" pushcodec-ws_client ""
+  python3 .ci/autobahn/check_report.py "$dir" pushcodec-ws_client "$EXPECTED_CASES" \
+    "client (pushcodec-ws_client)" || status=1
 fi
-echo "check-autobahn: server role ran $((SECONDS - start)) s"
-cleanup
-for agent in pushcodec-ws_echo pushcodec-ws_echo_tokio; do
-  python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "server ($agent)" || status=1
+
+# --- permessage-deflate, cases 12 and 13 ---------------------------------------------------
+for role in $DEFLATE_ROLES; do
+  dir="$reports/deflate-$role"
+  rm -rf "$dir" && mkdir -p "$dir"
+  if [ "$role" = server ]; then
+    agent=pushcodec-ws_echo-deflate
+    echo_port="$(free_port)"
+    "$examples/ws_echo" --port "$echo_port" --deflate >"$dir/ws_echo.log" 2>&1 &
+    pids+=($!)
+    wait_listening "$echo_port" "$!" "$dir/ws_echo.log"
+    echo "check-autobahn: deflate server role: ws_echo --deflate on 127.0.0.1:$echo_port," \
+      "wstest -m fuzzingclient, cases $DEFLATE_CASES"
+    run_server_role "$dir" .ci/autobahn/fuzzingclient-deflate.json.in "$DEFLATE_TIMEOUT" \
+      "ECHO_PORT=$echo_port" "CASES=$DEFLATE_CASES"
+    cleanup
+  else
+    agent=pushcodec-ws_client-deflate
+    run_client_role "$dir" .ci/autobahn/fuzzingserver-deflate.json.in "$DEFLATE_TIMEOUT" "$agent" \
+      "$DEFLATE_CASES" --deflate
+  fi
+  python3 .ci/autobahn/check_report.py "$dir" "$agent" "$DEFLATE_EXPECTED" "deflate $role ($agent)" ||
+    status=1
 done
 
-# --- client role: ws_client against wstest's fuzzing server -----------------------------
-dir="$reports/client"
-rm -rf "$dir" && mkdir -p "$dir"
-agent=pushcodec-ws_client
-port="$(free_port)"
-echo "check-autobahn: client role: wstest -m fuzzingserver on 127.0.0.1:$port, ws_client"
-spec .ci/autobahn/fuzzingserver.json.in "$dir/fuzzingserver.json" "$dir" "PORT=$port"
-(cd "$dir" && exec "$PY27" "$repo/.ci/autobahn/wstest.py" "$AUTOBAHN_DIR" \
-  -m fuzzingserver -s "$dir/fuzzingserver.json" >"$dir/wstest.log" 2>&1) &
-pids+=($!)
-wait_listening "$port" "$!" "$dir/wstest.log"
-start=$SECONDS
-if ! timeout --kill-after=10 "$ROLE_TIMEOUT" "$examples/ws_client" "ws://127.0.0.1:$port" "$agent" \
-  >"$dir/ws_client.log" 2>&1; then
-  echo "check-autobahn: ws_client failed or timed out; tail of $dir/ws_client.log:" >&2
-  tail -n 30 "$dir/ws_client.log" >&2 || true
-  status=1
-fi
-echo "check-autobahn: client role ran $((SECONDS - start)) s"
-cleanup
-python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "client ($agent)" || status=1
-
 if ((status != 0)); then
-  echo "check-autobahn: FAILED (reports: $reports/{server,client}/index.html)" >&2
+  echo "check-autobahn: FAILED (reports: $reports/*/index.html)" >&2
 fi
 exit "$status"

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example ws_client -- ws://127.0.0.1:9001 pushcodec
+//! cargo run --release --example ws_client --features deflate -- ws://127.0.0.1:9001 pushcodec --deflate
 //! ```
 //!
 //! Reads the case count from `URL/getCaseCount`, runs every case
@@ -12,6 +13,12 @@
 //! pushcodec does no I/O: this program opens the socket, writes the request
 //! that [`ClientHandshake`] encodes, checks the answer with it, and then moves
 //! bytes between the socket and the [`Connection`].
+//!
+//! With `--deflate` (needs the `deflate` feature) every case's request offers
+//! permessage-deflate (RFC 7692) with the default `DeflateConfig`, then the
+//! same with `client_no_context_takeover`, and the server's answer is checked
+//! with `negotiate_client`: a bad answer fails that case's connection, as
+//! §7.1 requires.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -19,6 +26,8 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "deflate")]
+use pushcodec::ws::deflate::{DeflateConfig, client_offer, negotiate_client};
 use pushcodec::ws::handshake::ClientHandshake;
 use pushcodec::ws::{Config, Connection, Event, Role};
 
@@ -28,10 +37,21 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, agent] = args.as_slice() else {
-        eprintln!("usage: ws_client ws://HOST:PORT[/PATH] AGENT");
-        return ExitCode::from(2);
+    let (url, agent, deflate) = match args.as_slice() {
+        [url, agent] => (url, agent, false),
+        [url, agent, flag] if flag == "--deflate" => (url, agent, true),
+        _ => {
+            eprintln!("usage: ws_client ws://HOST:PORT[/PATH] AGENT [--deflate]");
+            return ExitCode::from(2);
+        }
     };
+    if deflate && !cfg!(feature = "deflate") {
+        eprintln!(
+            "ws_client: --deflate needs the `deflate` feature: \
+             cargo run --example ws_client --features deflate -- {url} {agent} --deflate"
+        );
+        return ExitCode::from(2);
+    }
     let Some((authority, base)) = url.strip_prefix("ws://").map(|rest| {
         let slash = rest.find('/').unwrap_or(rest.len());
         (&rest[..slash], rest[slash..].trim_end_matches('/'))
@@ -42,11 +62,16 @@ fn main() -> ExitCode {
     let agent = percent_encode(agent);
 
     let mut count = String::new();
-    let got_count = run(authority, &format!("{base}/getCaseCount"), |_, event| {
-        if let Event::Text(text) = event {
-            count.push_str(&text);
-        }
-    });
+    let got_count = run(
+        authority,
+        &format!("{base}/getCaseCount"),
+        false,
+        |_, event| {
+            if let Event::Text(text) = event {
+                count.push_str(&text);
+            }
+        },
+    );
     let count: u32 = match got_count.map(|()| count.trim().parse()) {
         Ok(Ok(count)) => count,
         Ok(Err(_)) => {
@@ -64,7 +89,7 @@ fn main() -> ExitCode {
         let path = format!("{base}/runCase?case={case}&agent={agent}");
         // A case may end in an error on purpose (the fuzzer sent garbage);
         // its report says whether we behaved.
-        if let Err(e) = run(authority, &path, echo) {
+        if let Err(e) = run(authority, &path, deflate, echo) {
             eprintln!("ws_client: case {case}: {e}");
         }
     }
@@ -72,6 +97,7 @@ fn main() -> ExitCode {
     match run(
         authority,
         &format!("{base}/updateReports?agent={agent}"),
+        false,
         |_, _| {},
     ) {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,10 +121,12 @@ fn echo(conn: &mut Connection, event: Event) {
 }
 
 /// Opens `ws://authority/path`, calls `on_event` for everything the server
-/// sends, and returns once the server has closed the connection.
+/// sends, and returns once the server has closed the connection. With
+/// `deflate`, offers permessage-deflate.
 fn run(
     authority: &str,
     path: &str,
+    deflate: bool,
     mut on_event: impl FnMut(&mut Connection, Event),
 ) -> io::Result<()> {
     // The fuzzing server checks that the Host header names its own port, so
@@ -115,20 +143,34 @@ fn run(
     // The opening handshake (RFC 6455 §4.1). The server's first frames may
     // arrive in the same read as its response head.
     let handshake = ClientHandshake::new(authority, path);
+    // Two offers in order of preference (RFC 7692 §5): our policy, then
+    // the same with `client_no_context_takeover`, for servers that accept
+    // only a client that promises to reset its compressor (Autobahn 13.2,
+    // 13.5 and 13.6 do). We can honour either, and `negotiate_client` with
+    // our policy checks an answer to either: a server may always answer
+    // `client_no_context_takeover` (§7.1.1.2).
+    #[cfg(feature = "deflate")]
+    let handshake = if deflate {
+        let mut fallback = deflate_config();
+        fallback.client_no_context_takeover = true;
+        handshake
+            .extension(&client_offer(&deflate_config()))
+            .extension(&client_offer(&fallback))
+    } else {
+        handshake
+    };
     let mut request = Vec::new();
     handshake.encode_request(&mut request);
     stream.write_all(&request)?;
     let mut head = Vec::new();
-    let first_frames = loop {
+    let (response, first_frames) = loop {
         let n = stream.read(&mut buf)?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         head.extend_from_slice(&buf[..n]);
-        if let Some((_response, used)) =
-            handshake.parse_response(&head).map_err(io::Error::other)?
-        {
-            break head.split_off(used);
+        if let Some((response, used)) = handshake.parse_response(&head).map_err(io::Error::other)? {
+            break (response, head.split_off(used));
         }
     };
 
@@ -139,6 +181,17 @@ fn run(
     // most 64 bytes (the default limit is 65,536).
     config.max_fragments = 1 << 17;
     let mut conn = Connection::new(Role::Client, config);
+    // RFC 7692 §7.1: a response we cannot honour fails the connection
+    // (RFC 6455 §4.1: the client drops TCP without a Close frame).
+    #[cfg(feature = "deflate")]
+    if deflate
+        && let Some(params) = negotiate_client(&deflate_config(), response.extensions())
+            .map_err(|e| io::Error::other(format!("permessage-deflate: {e}")))?
+    {
+        conn = conn.with_deflate(&params, &deflate_config());
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = (response, deflate);
     conn.handle_read(&first_frames);
     // Starts the clocks: keepalive pings, the pong deadline, and the close
     // timeout that bounds our wait for the server to end the connection.
@@ -181,6 +234,13 @@ fn run(
         }
         conn.handle_timeout(Instant::now());
     }
+}
+
+/// The `--deflate` policy: the defaults (context takeover both ways,
+/// 15-bit windows, level 6, messages under 128 bytes sent as they are).
+#[cfg(feature = "deflate")]
+fn deflate_config() -> DeflateConfig {
+    DeflateConfig::default()
 }
 
 fn transmit(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {

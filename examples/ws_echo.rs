@@ -2,11 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example ws_echo -- --port 9001
+//! cargo run --release --example ws_echo --features deflate -- --port 9001 --deflate
 //! ```
 //!
 //! Listens on 127.0.0.1:PORT and sends every message back as it came (text
-//! as text, binary as binary), up to 64 MiB and 65,536 fragments a message.
+//! as text, binary as binary), up to 64 MiB and 131,072 fragments a message.
 //! The Autobahn testsuite (`.ci/check-autobahn.sh`) drives it.
+//!
+//! With `--deflate` (needs the `deflate` feature) it accepts a
+//! permessage-deflate offer (RFC 7692) with the default [`DeflateConfig`]
+//! policy, and echoes compressed messages compressed.
 //!
 //! pushcodec does no I/O: this program reads bytes, hands them to the
 //! handshake and then to the [`Connection`], answers the events, and writes
@@ -16,6 +21,8 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "deflate")]
+use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
 use pushcodec::ws::handshake::{self, Limits};
 use pushcodec::ws::{Config, Connection, Event, Role};
 
@@ -27,21 +34,32 @@ const LINGER: Duration = Duration::from_secs(5);
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match args.as_slice() {
-        [flag, port] if flag == "--port" => port.parse::<u16>().ok(),
-        _ => None,
+    let (port, deflate) = match args.as_slice() {
+        [flag, port] if flag == "--port" => (port.parse::<u16>().ok(), false),
+        [flag, port, deflate] if flag == "--port" && deflate == "--deflate" => {
+            (port.parse::<u16>().ok(), true)
+        }
+        _ => (None, false),
     };
     let Some(port) = port else {
-        eprintln!("usage: ws_echo --port PORT");
+        eprintln!("usage: ws_echo --port PORT [--deflate]");
         std::process::exit(2);
     };
+    if deflate && !cfg!(feature = "deflate") {
+        eprintln!(
+            "ws_echo: --deflate needs the `deflate` feature: \
+             cargo run --example ws_echo --features deflate -- --port {port} --deflate"
+        );
+        std::process::exit(2);
+    }
     let listener = TcpListener::bind(("127.0.0.1", port))?;
-    eprintln!("ws_echo: listening on ws://127.0.0.1:{port}");
+    let with = if deflate { " (permessage-deflate)" } else { "" };
+    eprintln!("ws_echo: listening on ws://127.0.0.1:{port}{with}");
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
                 std::thread::spawn(move || {
-                    if let Err(e) = serve(stream) {
+                    if let Err(e) = serve(stream, deflate) {
                         eprintln!("ws_echo: connection ended: {e}");
                     }
                 });
@@ -52,7 +70,7 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-fn serve(mut stream: TcpStream) -> io::Result<()> {
+fn serve(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let mut buf = vec![0u8; READ_BUFFER];
@@ -60,7 +78,7 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
     // The opening handshake (RFC 6455 §4.2): read until the request head is
     // complete. The bytes after it are already WebSocket frames.
     let mut head = Vec::new();
-    let first_frames = loop {
+    let (first_frames, agreed) = loop {
         let n = stream.read(&mut buf)?;
         if n == 0 {
             return Ok(());
@@ -69,13 +87,23 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
         match handshake::parse_request(&head, &Limits::default()) {
             Ok(None) => {}
             Ok(Some((request, used))) => {
+                let accept = request.accept();
+                // RFC 7692 §5: accept at most one offer, answering with the
+                // parameters in force; offers we cannot honour are declined.
+                #[cfg(feature = "deflate")]
+                let (accept, agreed) = match deflate
+                    .then(|| negotiate_server(request.extensions(), &deflate_config()))
+                    .flatten()
+                {
+                    Some((params, value)) => (accept.extension(&value), Some(params)),
+                    None => (accept, None),
+                };
+                #[cfg(not(feature = "deflate"))]
+                let agreed: Option<std::convert::Infallible> = None;
                 let mut response = Vec::new();
-                request
-                    .accept()
-                    .encode(&mut response)
-                    .map_err(io::Error::other)?;
+                accept.encode(&mut response).map_err(io::Error::other)?;
                 stream.write_all(&response)?;
-                break head.split_off(used);
+                break (head.split_off(used), agreed);
             }
             Err(e) => {
                 let mut response = Vec::new();
@@ -93,6 +121,13 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
     // most 64 bytes (the default limit is 65,536).
     config.max_fragments = 1 << 17;
     let mut conn = Connection::new(Role::Server, config);
+    #[cfg(feature = "deflate")]
+    if let Some(params) = agreed {
+        conn = conn.with_deflate(&params, &deflate_config());
+    }
+    // Without the feature, main refuses --deflate and nothing is agreed.
+    #[cfg(not(feature = "deflate"))]
+    let _ = (agreed, deflate);
     conn.handle_read(&first_frames);
     // Starts the clocks: keepalive pings, the pong and close deadlines.
     conn.handle_timeout(Instant::now());
@@ -134,6 +169,13 @@ fn serve(mut stream: TcpStream) -> io::Result<()> {
         }
         conn.handle_timeout(Instant::now());
     }
+}
+
+/// The `--deflate` policy: the defaults (context takeover both ways,
+/// 15-bit windows, level 6, messages under 128 bytes sent as they are).
+#[cfg(feature = "deflate")]
+fn deflate_config() -> DeflateConfig {
+    DeflateConfig::default()
 }
 
 fn echo(sent: Result<(), pushcodec::ws::SendError>) {

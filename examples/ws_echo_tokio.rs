@@ -3,14 +3,19 @@
 //!
 //! ```text
 //! cargo run --release --example ws_echo_tokio -- --port 9002
+//! cargo run --release --example ws_echo_tokio --features deflate -- --port 9002 --deflate
 //! ```
 //!
 //! Listens on 127.0.0.1:PORT and sends every message back as it came, up to
-//! 64 MiB and 65,536 fragments a message, one task per connection.
+//! 64 MiB and 131,072 fragments a message, one task per connection. With
+//! `--deflate` (needs the `deflate` feature) it accepts permessage-deflate
+//! (RFC 7692) with the default `DeflateConfig`, as `ws_echo --deflate` does.
 
 use std::io;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "deflate")]
+use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
 use pushcodec::ws::handshake::{self, Limits};
 use pushcodec::ws::{Config, Connection, Event, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,33 +30,44 @@ const LINGER: Duration = Duration::from_secs(5);
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match args.as_slice() {
-        [flag, port] if flag == "--port" => port.parse::<u16>().ok(),
-        _ => None,
+    let (port, deflate) = match args.as_slice() {
+        [flag, port] if flag == "--port" => (port.parse::<u16>().ok(), false),
+        [flag, port, deflate] if flag == "--port" && deflate == "--deflate" => {
+            (port.parse::<u16>().ok(), true)
+        }
+        _ => (None, false),
     };
     let Some(port) = port else {
-        eprintln!("usage: ws_echo_tokio --port PORT");
+        eprintln!("usage: ws_echo_tokio --port PORT [--deflate]");
         std::process::exit(2);
     };
+    if deflate && !cfg!(feature = "deflate") {
+        eprintln!(
+            "ws_echo_tokio: --deflate needs the `deflate` feature: \
+             cargo run --example ws_echo_tokio --features deflate -- --port {port} --deflate"
+        );
+        std::process::exit(2);
+    }
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    eprintln!("ws_echo_tokio: listening on ws://127.0.0.1:{port}");
+    let with = if deflate { " (permessage-deflate)" } else { "" };
+    eprintln!("ws_echo_tokio: listening on ws://127.0.0.1:{port}{with}");
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
-            if let Err(e) = serve(stream).await {
+            if let Err(e) = serve(stream, deflate).await {
                 eprintln!("ws_echo_tokio: connection ended: {e}");
             }
         });
     }
 }
 
-async fn serve(mut stream: TcpStream) -> io::Result<()> {
+async fn serve(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; READ_BUFFER];
 
     // The opening handshake (RFC 6455 §4.2); bytes after the head are frames.
     let mut head = Vec::new();
-    let first_frames = loop {
+    let (first_frames, agreed) = loop {
         let n = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.read(&mut buf)).await??;
         if n == 0 {
             return Ok(());
@@ -60,13 +76,22 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
         match handshake::parse_request(&head, &Limits::default()) {
             Ok(None) => {}
             Ok(Some((request, used))) => {
+                let accept = request.accept();
+                // RFC 7692 §5: accept at most one offer; decline the others.
+                #[cfg(feature = "deflate")]
+                let (accept, agreed) = match deflate
+                    .then(|| negotiate_server(request.extensions(), &deflate_config()))
+                    .flatten()
+                {
+                    Some((params, value)) => (accept.extension(&value), Some(params)),
+                    None => (accept, None),
+                };
+                #[cfg(not(feature = "deflate"))]
+                let agreed: Option<std::convert::Infallible> = None;
                 let mut response = Vec::new();
-                request
-                    .accept()
-                    .encode(&mut response)
-                    .map_err(io::Error::other)?;
+                accept.encode(&mut response).map_err(io::Error::other)?;
                 stream.write_all(&response).await?;
-                break head.split_off(used);
+                break (head.split_off(used), agreed);
             }
             Err(e) => {
                 let mut response = Vec::new();
@@ -84,6 +109,13 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
     // most 64 bytes (the default limit is 65,536).
     config.max_fragments = 1 << 17;
     let mut conn = Connection::new(Role::Server, config);
+    #[cfg(feature = "deflate")]
+    if let Some(params) = agreed {
+        conn = conn.with_deflate(&params, &deflate_config());
+    }
+    // Without the feature, main refuses --deflate and nothing is agreed.
+    #[cfg(not(feature = "deflate"))]
+    let _ = (agreed, deflate);
     conn.handle_read(&first_frames);
     // Starts the clocks: keepalive pings, the pong and close deadlines.
     conn.handle_timeout(Instant::now());
@@ -125,6 +157,13 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
         }
         conn.handle_timeout(Instant::now());
     }
+}
+
+/// The `--deflate` policy: the defaults (context takeover both ways,
+/// 15-bit windows, level 6, messages under 128 bytes sent as they are).
+#[cfg(feature = "deflate")]
+fn deflate_config() -> DeflateConfig {
+    DeflateConfig::default()
 }
 
 async fn transmit(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {

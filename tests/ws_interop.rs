@@ -6,6 +6,12 @@
 //!   once on tokio: the same `Connection`, two runtimes. Both sides check: the
 //!   peer its echoes and our Close reply, our server every event it received.
 //! - Our client runs the same exchange against each peer's echo server.
+//! - With the `deflate` feature, both directions again with permessage-deflate
+//!   (RFC 7692) on: with context takeover, with the peer asking for no context
+//!   takeover, and with us asking for it. Each checks that the extension was
+//!   agreed (the response header both sides saw, the parameters in force) and
+//!   that it compressed: the exchange carries over 1 MiB each way, the wire
+//!   far less.
 //!
 //! The peers are installed by `.ci/install-ws-interop.sh` into
 //! tests/interop/ws/. When one is missing these tests fail and say so, unless
@@ -20,7 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use pushcodec::ws::handshake::{self, ClientHandshake, Limits};
+use pushcodec::ws::handshake::{self, ClientHandshake, Limits, Request, Response};
 use pushcodec::ws::{CloseCode, Config, Connection, Event, MessageKind, Role};
 
 const PEER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/ws");
@@ -178,16 +184,17 @@ impl Drop for PeerProcess {
     }
 }
 
-/// Runs the peer's client against `ws://127.0.0.1:PORT/` and checks its verdict.
-fn run_peer_client(peer: Peer, port: u16) -> Option<()> {
+/// Runs the peer's client (with `args` after the URL) against
+/// `ws://127.0.0.1:PORT/` and checks its verdict; returns its summary line.
+fn run_peer_client(peer: Peer, port: u16, args: &[&str]) -> Option<String> {
     let url = format!("ws://127.0.0.1:{port}/");
-    let process = peer.start(&["client", &url])?;
+    let process = peer.start(&[&["client", url.as_str()], args].concat())?;
     let (status, out) = process.finish();
     assert!(
         status.success() && out.contains(r#""ok":true"#),
         "the {peer:?} client against our server failed ({status}):\n{out}"
     );
-    Some(())
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -201,6 +208,15 @@ struct Seen {
     /// The peer's close code and reason, once its Close arrived.
     close: Option<(u16, String)>,
     errors: Vec<String>,
+    /// Our `Sec-WebSocket-Extensions` answer, if any.
+    #[cfg_attr(
+        not(feature = "deflate"),
+        expect(dead_code, reason = "only the deflate tests offer extensions")
+    )]
+    extensions: Option<String>,
+    /// Bytes read from and written to the socket after the handshake.
+    read: usize,
+    written: usize,
 }
 
 impl Seen {
@@ -270,17 +286,32 @@ fn answer(conn: &mut Connection, seen: &mut Seen) {
     }
 }
 
-/// One connection's server handshake; returns the bytes that followed it.
-fn accept_upgrade(head: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+/// How our server answers a request: the `Sec-WebSocket-Extensions` value
+/// to accept with (if any) and the connection to run.
+type Upgrader = fn(&Request) -> (Option<String>, Connection);
+
+/// No extensions, the default configuration.
+fn plain_upgrade(_: &Request) -> (Option<String>, Connection) {
+    (None, Connection::new(Role::Server, Config::default()))
+}
+
+/// An upgrade: our response, the bytes that followed the request, the
+/// connection, and our extensions answer.
+type Upgraded = (Vec<u8>, Vec<u8>, Connection, Option<String>);
+
+/// One connection's server handshake.
+fn accept_upgrade(head: &[u8], upgrade: Upgrader) -> io::Result<Option<Upgraded>> {
     match handshake::parse_request(head, &Limits::default()) {
         Ok(None) => Ok(None),
         Ok(Some((request, used))) => {
+            let (extension, conn) = upgrade(&request);
+            let mut accept = request.accept();
+            if let Some(value) = &extension {
+                accept = accept.extension(value);
+            }
             let mut response = Vec::new();
-            request
-                .accept()
-                .encode(&mut response)
-                .map_err(io::Error::other)?;
-            Ok(Some((response, head[used..].to_vec())))
+            accept.encode(&mut response).map_err(io::Error::other)?;
+            Ok(Some((response, head[used..].to_vec(), conn, extension)))
         }
         Err(e) => Err(io::Error::other(e)),
     }
@@ -288,17 +319,23 @@ fn accept_upgrade(head: &[u8]) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
 
 /// Serves one connection on a `std::net` thread; the result arrives on the channel.
 fn start_std_echo() -> (u16, mpsc::Receiver<io::Result<Seen>>) {
+    start_std_echo_with(plain_upgrade)
+}
+
+fn start_std_echo_with(upgrade: Upgrader) -> (u16, mpsc::Receiver<io::Result<Seen>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("local addr").port();
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let served = listener.accept().and_then(|(stream, _)| serve_std(stream));
+        let served = listener
+            .accept()
+            .and_then(|(stream, _)| serve_std(stream, upgrade));
         let _ = tx.send(served);
     });
     (port, rx)
 }
 
-fn serve_std(mut stream: TcpStream) -> io::Result<Seen> {
+fn serve_std(mut stream: TcpStream, upgrade: Upgrader) -> io::Result<Seen> {
     stream.set_read_timeout(Some(STEP))?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut head = Vec::new();
@@ -308,17 +345,22 @@ fn serve_std(mut stream: TcpStream) -> io::Result<Seen> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         head.extend_from_slice(&buf[..n]);
-        if let Some((response, rest)) = accept_upgrade(&head)? {
+        if let Some((response, rest, conn, extensions)) = accept_upgrade(&head, upgrade)? {
             stream.write_all(&response)?;
-            break rest;
+            break (rest, conn, extensions);
         }
     };
-    let mut conn = Connection::new(Role::Server, Config::default());
-    let mut seen = Seen::default();
+    let (rest, mut conn, extensions) = rest;
+    let mut seen = Seen {
+        extensions,
+        read: rest.len(),
+        ..Seen::default()
+    };
     conn.handle_read(&rest);
     loop {
         answer(&mut conn, &mut seen);
         while let Some(bytes) = conn.poll_transmit() {
+            seen.written += bytes.len();
             stream.write_all(&bytes)?;
         }
         if conn.should_close_transport() {
@@ -327,7 +369,10 @@ fn serve_std(mut stream: TcpStream) -> io::Result<Seen> {
         }
         match stream.read(&mut buf)? {
             0 => conn.handle_eof(),
-            n => conn.handle_read(&buf[..n]),
+            n => {
+                seen.read += n;
+                conn.handle_read(&buf[..n]);
+            }
         }
     }
 }
@@ -369,12 +414,12 @@ async fn serve_tokio(mut stream: tokio::net::TcpStream) -> io::Result<Seen> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         head.extend_from_slice(&buf[..n]);
-        if let Some((response, rest)) = accept_upgrade(&head)? {
+        if let Some((response, rest, conn, _)) = accept_upgrade(&head, plain_upgrade)? {
             stream.write_all(&response).await?;
-            break rest;
+            break (rest, conn);
         }
     };
-    let mut conn = Connection::new(Role::Server, Config::default());
+    let (rest, mut conn) = rest;
     let mut seen = Seen::default();
     conn.handle_read(&rest);
     loop {
@@ -393,15 +438,24 @@ async fn serve_tokio(mut stream: tokio::net::TcpStream) -> io::Result<Seen> {
     }
 }
 
-fn peer_client_against(peer: Peer, (port, served): (u16, mpsc::Receiver<io::Result<Seen>>)) {
-    if run_peer_client(peer, port).is_none() {
-        return;
-    }
+fn peer_client_against(peer: Peer, server: (u16, mpsc::Receiver<io::Result<Seen>>)) {
+    peer_client_against_with(peer, server, &[]);
+}
+
+/// Runs the peer's client (with `args`) against our server and checks both
+/// verdicts; returns the peer's summary line and what our server saw.
+fn peer_client_against_with(
+    peer: Peer,
+    (port, served): (u16, mpsc::Receiver<io::Result<Seen>>),
+    args: &[&str],
+) -> Option<(String, Seen)> {
+    let out = run_peer_client(peer, port, args)?;
     let seen = served
         .recv_timeout(STEP)
         .expect("our server finished")
         .unwrap_or_else(|e| panic!("our server, serving {peer:?}: {e}"));
     seen.check(peer);
+    Some((out, seen))
 }
 
 #[test]
@@ -431,36 +485,63 @@ struct Client {
     stream: TcpStream,
     conn: Connection,
     buf: Vec<u8>,
+    /// Bytes read from and written to the socket after the handshake.
+    read: usize,
+    written: usize,
+}
+
+/// Our opening handshake with the peer's server, offering `offer` when
+/// given; returns the socket, the server's response and the bytes after it.
+fn client_handshake(port: u16, offer: Option<&str>) -> (TcpStream, Response, Vec<u8>) {
+    let authority = format!("127.0.0.1:{port}");
+    let mut stream = TcpStream::connect(&authority).expect("connect to the peer's server");
+    stream.set_read_timeout(Some(STEP)).expect("read timeout");
+    let mut hs = ClientHandshake::new(&authority, "/");
+    if let Some(offer) = offer {
+        hs = hs.extension(offer);
+    }
+    let mut request = Vec::new();
+    hs.encode_request(&mut request);
+    stream.write_all(&request).expect("write the request");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut head = Vec::new();
+    loop {
+        let n = stream.read(&mut buf).expect("read the response");
+        assert!(n > 0, "the server closed during the handshake");
+        head.extend_from_slice(&buf[..n]);
+        match hs.parse_response(&head) {
+            Ok(None) => {}
+            Ok(Some((response, used))) => return (stream, response, head.split_off(used)),
+            Err(e) => panic!("handshake answer rejected: {e}"),
+        }
+    }
 }
 
 impl Client {
     fn connect(port: u16) -> Client {
-        let authority = format!("127.0.0.1:{port}");
-        let mut stream = TcpStream::connect(&authority).expect("connect to the peer's server");
-        stream.set_read_timeout(Some(STEP)).expect("read timeout");
-        let hs = ClientHandshake::new(&authority, "/");
-        let mut request = Vec::new();
-        hs.encode_request(&mut request);
-        stream.write_all(&request).expect("write the request");
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut head = Vec::new();
-        let rest = loop {
-            let n = stream.read(&mut buf).expect("read the response");
-            assert!(n > 0, "the server closed during the handshake");
-            head.extend_from_slice(&buf[..n]);
-            match hs.parse_response(&head) {
-                Ok(None) => {}
-                Ok(Some((_, used))) => break head.split_off(used),
-                Err(e) => panic!("handshake answer rejected: {e}"),
-            }
-        };
-        let mut conn = Connection::new(Role::Client, Config::default());
-        conn.handle_read(&rest);
-        Client { stream, conn, buf }
+        let (stream, _, rest) = client_handshake(port, None);
+        Client::over(
+            stream,
+            Connection::new(Role::Client, Config::default()),
+            &rest,
+        )
+    }
+
+    /// Runs `conn` over `stream`, starting with the bytes after the handshake.
+    fn over(stream: TcpStream, mut conn: Connection, rest: &[u8]) -> Client {
+        conn.handle_read(rest);
+        Client {
+            stream,
+            conn,
+            buf: vec![0u8; 64 * 1024],
+            read: rest.len(),
+            written: 0,
+        }
     }
 
     fn transmit(&mut self) {
         while let Some(bytes) = self.conn.poll_transmit() {
+            self.written += bytes.len();
             self.stream.write_all(&bytes).expect("write to the peer");
         }
     }
@@ -468,7 +549,10 @@ impl Client {
     fn read(&mut self) {
         match self.stream.read(&mut self.buf).expect("read from the peer") {
             0 => self.conn.handle_eof(),
-            n => self.conn.handle_read(&self.buf[..n]),
+            n => {
+                self.read += n;
+                self.conn.handle_read(&self.buf[..n]);
+            }
         }
     }
 
@@ -494,18 +578,31 @@ impl Client {
     }
 }
 
-fn our_client_against(peer: Peer) {
-    let Some(mut server) = peer.start(&["server", "0"]) else {
-        return;
-    };
+/// Starts the peer's echo server with `args` after `server 0`; returns it
+/// and the port it listens on.
+fn start_peer_server(peer: Peer, args: &[&str]) -> Option<(PeerProcess, u16)> {
+    let mut server = peer.start(&[&["server", "0"], args].concat())?;
     let line = server.line();
     let port: u16 = line
         .strip_prefix(r#"{"listening":"#)
         .and_then(|rest| rest.strip_suffix('}'))
         .and_then(|port| port.parse().ok())
         .unwrap_or_else(|| panic!("the {peer:?} server printed {line:?}, not its port"));
+    Some((server, port))
+}
 
-    let mut client = Client::connect(port);
+fn our_client_against(peer: Peer) {
+    let Some((server, port)) = start_peer_server(peer, &[]) else {
+        return;
+    };
+    let client = Client::connect(port);
+    our_exchange(client, peer);
+    check_peer_server(server, peer);
+}
+
+/// Our side of the exchange (the peers' clients run the same), then the
+/// close; returns the bytes read and written after the handshake.
+fn our_exchange(mut client: Client, peer: Peer) -> (usize, usize) {
     let text = "hello from pushcodec \u{2713} \u{1f600}";
     client.conn.send_text(text).expect("send text");
     client.expect_echo("text", &Event::Text(text.into()));
@@ -547,8 +644,14 @@ fn our_client_against(peer: Peer) {
         );
     }
     // Now close our end: the peer's server waits for it before it exits.
+    let counts = (client.read, client.written);
     drop(client);
+    counts
+}
 
+/// The peer's server verdict: every echo made and our Close received.
+/// Returns its summary line.
+fn check_peer_server(server: PeerProcess, peer: Peer) -> String {
     let (status, out) = server.finish();
     assert!(
         status.success()
@@ -557,6 +660,7 @@ fn our_client_against(peer: Peer) {
             && out.contains(r#""close_reason":"bye""#),
         "the {peer:?} server's verdict ({status}):\n{out}"
     );
+    out
 }
 
 #[test]
@@ -567,4 +671,231 @@ fn our_client_against_python_server() {
 #[test]
 fn our_client_against_node_server() {
     our_client_against(Peer::Node);
+}
+
+// ---------------------------------------------------------------------------
+// permessage-deflate (RFC 7692), both directions, with and without context
+// takeover.
+
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::{
+        Client, Config, Connection, Peer, Request, Role, check_peer_server, client_handshake,
+        our_exchange, peer_client_against_with, start_peer_server, start_std_echo_with,
+    };
+    use pushcodec::ws::deflate::{
+        DeflateConfig, DeflateParams, client_offer, negotiate_client, negotiate_server,
+    };
+
+    /// Each direction carries over 1 MiB of payload (the 1 MiB message
+    /// repeats every 256 bytes); compressed, the wire carries far less.
+    const COMPRESSED_WIRE: usize = 256 * 1024;
+
+    /// Who asks for no context takeover.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Takeover {
+        /// Nobody: both compressors keep their context between messages.
+        Kept,
+        /// The peer asks (its client offers, its server answers) both
+        /// `server_no_context_takeover` and `client_no_context_takeover`.
+        PeerAsksReset,
+        /// We ask the same.
+        WeAskReset,
+    }
+
+    impl Takeover {
+        /// The peer script's COMPRESSION argument.
+        fn peer_mode(self) -> &'static str {
+            match self {
+                Takeover::PeerAsksReset => "no-context",
+                Takeover::Kept | Takeover::WeAskReset => "deflate",
+            }
+        }
+
+        /// Our policy: every message compressed, so that small ones are
+        /// covered too; no context takeover when we ask for it.
+        fn ours(self) -> DeflateConfig {
+            let mut config = DeflateConfig::default();
+            config.min_compress_size = 0;
+            if self == Takeover::WeAskReset {
+                config.server_no_context_takeover = true;
+                config.client_no_context_takeover = true;
+            }
+            config
+        }
+
+        /// Checks the agreement: both sides reset exactly when someone asked.
+        fn check(self, params: &DeflateParams, header: &str) {
+            let reset = self != Takeover::Kept;
+            assert_eq!(
+                (
+                    params.server_no_context_takeover(),
+                    params.client_no_context_takeover()
+                ),
+                (reset, reset),
+                "{self:?}: agreed {params:?} from {header:?}"
+            );
+            for flag in ["server_no_context_takeover", "client_no_context_takeover"] {
+                assert_eq!(
+                    header.contains(flag),
+                    reset,
+                    "{self:?}: {flag} in the response {header:?}"
+                );
+            }
+        }
+    }
+
+    /// The `"extensions"` field of a peer's JSON summary line.
+    fn reported_extensions(out: &str) -> Option<String> {
+        let rest = out.split(r#""extensions":"#).nth(1)?;
+        let value = rest.strip_prefix('"')?;
+        Some(value[..value.find('"')?].to_owned())
+    }
+
+    fn assert_compressed(who: &str, read: usize, written: usize) {
+        assert!(
+            read < COMPRESSED_WIRE && written < COMPRESSED_WIRE,
+            "{who}: {read} bytes read and {written} written after the handshake: \
+             not compressed (over 1 MiB of payload each way)"
+        );
+    }
+
+    fn upgrade_with(config: &DeflateConfig, request: &Request) -> (Option<String>, Connection) {
+        let conn = Connection::new(Role::Server, Config::default());
+        match negotiate_server(request.extensions(), config) {
+            Some((params, value)) => (Some(value), conn.with_deflate(&params, config)),
+            None => (None, conn),
+        }
+    }
+
+    /// The peer's client against our `std::net` echo server.
+    fn peer_client(peer: Peer, takeover: Takeover) {
+        // The upgrader is a plain fn: one per policy.
+        let server = match takeover {
+            Takeover::WeAskReset => {
+                start_std_echo_with(|r| upgrade_with(&Takeover::WeAskReset.ours(), r))
+            }
+            Takeover::Kept | Takeover::PeerAsksReset => {
+                start_std_echo_with(|r| upgrade_with(&Takeover::Kept.ours(), r))
+            }
+        };
+        let Some((out, seen)) = peer_client_against_with(peer, server, &[takeover.peer_mode()])
+        else {
+            return;
+        };
+        let ours = seen
+            .extensions
+            .clone()
+            .unwrap_or_else(|| panic!("{peer:?} {takeover:?}: we declined; the peer said {out}"));
+        assert_eq!(
+            reported_extensions(&out).as_deref(),
+            Some(ours.as_str()),
+            "{peer:?} {takeover:?}: the peer's client saw another answer than ours"
+        );
+        // What we answered is what we run with: parse it back as a client
+        // offering the same would.
+        let offers =
+            pushcodec::ws::handshake::ExtensionOffer::parse_list(&ours).expect("our answer parses");
+        let mut as_client = takeover.ours();
+        as_client.server_no_context_takeover = false;
+        let params = negotiate_client(&as_client, &offers)
+            .expect("our answer is valid")
+            .expect("our answer accepts permessage-deflate");
+        takeover.check(&params, &ours);
+        assert_compressed(
+            &format!("our server with the {peer:?} client, {takeover:?}"),
+            seen.read,
+            seen.written,
+        );
+    }
+
+    /// Our client against the peer's echo server.
+    fn our_client(peer: Peer, takeover: Takeover) {
+        let Some((server, port)) = start_peer_server(peer, &[takeover.peer_mode()]) else {
+            return;
+        };
+        let config = takeover.ours();
+        let (stream, response, rest) = client_handshake(port, Some(&client_offer(&config)));
+        let params = negotiate_client(&config, response.extensions())
+            .unwrap_or_else(|e| panic!("{peer:?} {takeover:?}: bad answer: {e}"))
+            .unwrap_or_else(|| panic!("{peer:?} {takeover:?}: the server declined"));
+        let header = response
+            .header("sec-websocket-extensions")
+            .expect("an extensions header")
+            .to_owned();
+        takeover.check(&params, &header);
+        let conn = Connection::new(Role::Client, Config::default()).with_deflate(&params, &config);
+        let (read, written) = our_exchange(Client::over(stream, conn, &rest), peer);
+        let out = check_peer_server(server, peer);
+        assert_eq!(
+            reported_extensions(&out).as_deref(),
+            Some(header.as_str()),
+            "{peer:?} {takeover:?}: the peer's server says it answered otherwise"
+        );
+        assert_compressed(
+            &format!("our client with the {peer:?} server, {takeover:?}"),
+            read,
+            written,
+        );
+    }
+
+    #[test]
+    fn python_client_against_our_server_context_takeover() {
+        peer_client(Peer::Python, Takeover::Kept);
+    }
+
+    #[test]
+    fn python_client_asking_no_context_takeover_against_our_server() {
+        peer_client(Peer::Python, Takeover::PeerAsksReset);
+    }
+
+    #[test]
+    fn python_client_against_our_server_asking_no_context_takeover() {
+        peer_client(Peer::Python, Takeover::WeAskReset);
+    }
+
+    #[test]
+    fn node_client_against_our_server_context_takeover() {
+        peer_client(Peer::Node, Takeover::Kept);
+    }
+
+    #[test]
+    fn node_client_asking_no_context_takeover_against_our_server() {
+        peer_client(Peer::Node, Takeover::PeerAsksReset);
+    }
+
+    #[test]
+    fn node_client_against_our_server_asking_no_context_takeover() {
+        peer_client(Peer::Node, Takeover::WeAskReset);
+    }
+
+    #[test]
+    fn our_client_against_python_server_context_takeover() {
+        our_client(Peer::Python, Takeover::Kept);
+    }
+
+    #[test]
+    fn our_client_against_python_server_asking_no_context_takeover() {
+        our_client(Peer::Python, Takeover::PeerAsksReset);
+    }
+
+    #[test]
+    fn our_client_asking_no_context_takeover_against_python_server() {
+        our_client(Peer::Python, Takeover::WeAskReset);
+    }
+
+    #[test]
+    fn our_client_against_node_server_context_takeover() {
+        our_client(Peer::Node, Takeover::Kept);
+    }
+
+    #[test]
+    fn our_client_against_node_server_asking_no_context_takeover() {
+        our_client(Peer::Node, Takeover::PeerAsksReset);
+    }
+
+    #[test]
+    fn our_client_asking_no_context_takeover_against_node_server() {
+        our_client(Peer::Node, Takeover::WeAskReset);
+    }
 }

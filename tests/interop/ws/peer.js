@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 // Node `ws` peer for pushcodec's WebSocket interop tests (tests/ws_interop.rs).
 //
-//   node peer.js client URL    connect to URL, run the exchange below against an echo server,
-//                              print one JSON line, exit 0 only if every check passed
-//   node peer.js server PORT   serve one WebSocket connection on 127.0.0.1:PORT (0: any free
-//                              port); print {"listening": PORT} once bound, echo every message
-//                              as it came (text as text, binary as binary), then print one JSON
-//                              line saying what was received and how the peer closed, and exit
+//   node peer.js client URL [COMPRESSION]   connect to URL, run the exchange below against an
+//                              echo server, print one JSON line, exit 0 only if every check passed
+//   node peer.js server PORT [COMPRESSION]  serve one WebSocket connection on 127.0.0.1:PORT (0:
+//                              any free port); print {"listening": PORT} once bound, echo every
+//                              message as it came (text as text, binary as binary), then print one
+//                              JSON line saying what was received and how the peer closed, and exit
+//
+// COMPRESSION (permessage-deflate, RFC 7692) is one of
+//   default     ws's own defaults: the client offers permessage-deflate, the server declines it
+//   deflate     on in both roles, context takeover, every message compressed (threshold 0)
+//   no-context  on, and asking for no context takeover in both directions: the client offers
+//               server_no_context_takeover and client_no_context_takeover, the server answers
+//               both whatever the offer
+// Both JSON lines carry "extensions": the Sec-WebSocket-Extensions header of the handshake
+// response (null when none), so the caller can check what was agreed.
 //
 // The client exchange, each step waiting for its echo: a text message (non-ASCII), a binary
 // message (all 256 byte values), a text message in three fragments split inside a code point
@@ -28,6 +37,11 @@ const PING = Buffer.from('ping-1');
 const STEP_TIMEOUT_MS = 20000;
 const TOTAL_TIMEOUT_MS = 60000;
 const MAX_PAYLOAD = 64 << 20;
+const COMPRESSION = {
+  default: undefined,
+  deflate: { threshold: 0 },
+  'no-context': { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true },
+};
 
 function describe(data, isBinary) {
   return isBinary
@@ -59,11 +73,17 @@ function next(ws, event) {
   });
 }
 
-async function runClient(url) {
+async function runClient(url, compression) {
   const checks = [];
   const check = (name, ok, detail = '') => checks.push({ name, ok: Boolean(ok), detail });
   let close = {};
-  const ws = new WebSocket(url, { maxPayload: MAX_PAYLOAD, handshakeTimeout: STEP_TIMEOUT_MS });
+  let extensions = null;
+  const options = { maxPayload: MAX_PAYLOAD, handshakeTimeout: STEP_TIMEOUT_MS };
+  if (COMPRESSION[compression] !== undefined) options.perMessageDeflate = COMPRESSION[compression];
+  const ws = new WebSocket(url, options);
+  ws.on('upgrade', (res) => {
+    extensions = res.headers['sec-websocket-extensions'] ?? null;
+  });
   try {
     await next(ws, 'open');
     const echo = async (name, send, expected, expectBinary) => {
@@ -94,14 +114,20 @@ async function runClient(url) {
     ws.terminate();
   }
   const ok = checks.length > 0 && checks.every((c) => c.ok);
-  print({ peer: PEER, mode: 'client', ok, checks, close });
+  print({ peer: PEER, mode: 'client', ok, checks, close, extensions });
   return ok ? 0 : 1;
 }
 
-function runServer(port) {
+function runServer(port, compression) {
   return new Promise((resolve) => {
-    const summary = { peer: PEER, mode: 'server', messages: [] };
-    const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX_PAYLOAD });
+    const summary = { peer: PEER, mode: 'server', messages: [], extensions: null };
+    const options = { host: '127.0.0.1', port, maxPayload: MAX_PAYLOAD };
+    if (COMPRESSION[compression] !== undefined) options.perMessageDeflate = COMPRESSION[compression];
+    const wss = new WebSocketServer(options);
+    wss.on('headers', (headers) => {
+      const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+      summary.extensions = line ? line.replace(/^[^:]*:\s*/, '') : null;
+    });
     wss.on('listening', () => print({ listening: wss.address().port }));
     wss.on('error', (e) => {
       summary.error = String(e);
@@ -131,11 +157,14 @@ function runServer(port) {
 }
 
 async function main(argv) {
-  if (argv.length !== 2 || !['client', 'server'].includes(argv[0])) {
-    process.stderr.write('usage: node peer.js client URL | node peer.js server PORT\n');
+  const compression = argv[2] ?? 'default';
+  if (argv.length < 2 || argv.length > 3 || !['client', 'server'].includes(argv[0]) ||
+      !(compression in COMPRESSION)) {
+    process.stderr.write('usage: node peer.js client URL [default|deflate|no-context] | ' +
+      'node peer.js server PORT [default|deflate|no-context]\n');
     return 2;
   }
-  const job = argv[0] === 'client' ? runClient(argv[1]) : runServer(Number(argv[1]));
+  const job = argv[0] === 'client' ? runClient(argv[1], compression) : runServer(Number(argv[1]), compression);
   let timer;
   const timeout = new Promise((resolve) => {
     timer = setTimeout(() => {
