@@ -43,9 +43,16 @@ fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]]) -> (Items, String, b
     // (and counted) as both the id buffer and the last event id until the
     // stream replaces it.
     let own_id = input.last_event_id.as_ref().map_or(0, |t| 2 * t.0.len());
+    // Finding F3: while open, allow for U+FFFD growth (3 bytes for each
+    // invalid one) of the event type, id buffer and last event id.
+    let lines = if pushcodec_fuzz::open_findings::F3_SSE_BOUND_IGNORES_REPLACEMENT {
+        10
+    } else {
+        4
+    };
     let bound = limits
         .event_data_limit()
-        .saturating_add(limits.line_limit().saturating_mul(4))
+        .saturating_add(limits.line_limit().saturating_mul(lines))
         .saturating_add(2)
         .saturating_add(own_id);
     let mut items = Vec::new();

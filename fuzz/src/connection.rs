@@ -31,11 +31,9 @@ use pushcodec::ws::{
 
 use crate::{Blob, Text, XorShift};
 
-/// Finding F1 (see tests/fuzz_regressions.rs): `send_ping`, `send_pong` and
-/// keepalive pings are queued whatever `max_outbound_buffer` says. While it
-/// is open, the frames they queue are added to the allowance so that the
-/// fuzzer keeps looking for other problems; set to `false` once fixed.
-const CONTROL_SENDS_EXEMPT: bool = true;
+/// Finding F1: while open, the control frames we send are added to the
+/// outbound allowance.
+const CONTROL_SENDS_EXEMPT: bool = crate::open_findings::F1_CONTROL_SENDS_UNBOUNDED;
 
 /// The whole scenario: a configuration and a list of steps.
 #[derive(Debug, Arbitrary)]
@@ -251,7 +249,12 @@ pub fn run(role: Role, s: Scenario) {
         SlowPolicy::Close1013 => SlowConsumer::Close(CloseCode::TRY_AGAIN_LATER),
     };
     let ms = |v: Option<u16>| v.map(|ms| Duration::from_millis(u64::from(ms)));
-    config.keepalive_interval = ms(s.keepalive_ms);
+    let mut keepalive_ms = s.keepalive_ms;
+    if crate::open_findings::F2_ZERO_KEEPALIVE_SPINS && s.pong_timeout_ms.is_none() {
+        // Finding F2: a zero interval without a pong deadline spins.
+        keepalive_ms = keepalive_ms.map(|ms| ms.max(1));
+    }
+    config.keepalive_interval = ms(keepalive_ms);
     config.pong_timeout = ms(s.pong_timeout_ms);
     config.close_timeout = ms(s.close_timeout_ms);
     let conn = Connection::new(role, config.clone()).with_random(Box::new(XorShift(s.seed)));
@@ -539,9 +542,12 @@ impl Harness {
             if self.done {
                 // A client waits for the server to close the transport
                 // after the close handshake: that timeout may still come.
+                // Finding F4: while open, a pong timeout may come too.
                 if self.close_event
                     && let Err(e) = &r
-                    && matches!(e.violation(), Violation::CloseTimeout { .. })
+                    && (matches!(e.violation(), Violation::CloseTimeout { .. })
+                        || (crate::open_findings::F4_PONG_TIMEOUT_AFTER_CLOSE
+                            && matches!(e.violation(), Violation::PongTimeout { .. })))
                 {
                     self.close_event = false;
                     continue;
