@@ -148,7 +148,7 @@ fn enc_peer(e: &mut Enc, f: &PeerFrame) {
 }
 
 fn enc_scenario(s: &Scenario) -> Vec<u8> {
-    const N: u32 = 14;
+    const N: u32 = 16;
     let mut e = Enc::new();
     e.u16(s.max_frame_size)
         .u16(s.max_message_size)
@@ -190,6 +190,14 @@ fn enc_scenario(s: &Scenario) -> Vec<u8> {
             }
             Action::Advance(ms) => e.variant(12, N).u16(*ms),
             Action::WakeUp => e.variant(13, N),
+            Action::SendRepeated { text, data, times } => {
+                e.variant(14, N).bool(*text).blob(&data.0).u8(*times)
+            }
+            Action::ReadRepeated { frame, times } => {
+                e.variant(15, N);
+                enc_peer(&mut e, frame);
+                e.u8(*times)
+            }
         };
     }
     e.bool(false);
@@ -336,6 +344,28 @@ fn connection() {
                     },
                 ])
             },
+        ),
+        (
+            // Past the zero-copy threshold and both extended lengths.
+            "large",
+            scenario(vec![
+                Action::SendRepeated {
+                    text: false,
+                    data: Blob(vec![7; 255]),
+                    times: 255,
+                },
+                Action::SendRepeated {
+                    text: true,
+                    data: Blob(b"ab".to_vec()),
+                    times: 100,
+                },
+                Action::ReadRepeated {
+                    frame: peer(PeerOpcode::Binary, true, &[1; 255]),
+                    times: 255,
+                },
+                Action::PollEvents(0),
+                Action::Transmit(0),
+            ]),
         ),
         (
             "limits",

@@ -123,6 +123,24 @@ pub enum Action {
     Advance(u16),
     /// Time jumps to `poll_timeout()`; then the timers run.
     WakeUp,
+    /// `send_binary`, or `send_text` of the bytes made valid, with `data`
+    /// repeated: messages past the zero-copy threshold (4 KiB) and the
+    /// 16- and 64-bit length encodings.
+    SendRepeated {
+        /// Text or binary.
+        text: bool,
+        /// What is repeated.
+        data: Blob,
+        /// How many times.
+        times: u8,
+    },
+    /// A peer frame whose payload is repeated `times` times.
+    ReadRepeated {
+        /// The frame.
+        frame: PeerFrame,
+        /// How many times its payload is repeated.
+        times: u8,
+    },
 }
 
 /// A frame the peer sends, built by the harness so the fuzzer reaches the
@@ -348,6 +366,22 @@ impl Harness {
                     _ => self.read(&wire),
                 }
             }
+            Action::SendRepeated { text, data, times } => {
+                let data = data.0.repeat(usize::from(*times));
+                if *text {
+                    let text = String::from_utf8_lossy(&data).into_owned();
+                    let r = self.conn.send_text(text.clone());
+                    self.sent(r, OpCode::Text, true, text.as_bytes());
+                } else {
+                    let r = self.conn.send_binary(data.clone());
+                    self.sent(r, OpCode::Binary, true, &data);
+                }
+            }
+            Action::ReadRepeated { frame, times } => {
+                let mut frame = frame.clone();
+                frame.payload = Blob(frame.payload.0.repeat(usize::from(*times)));
+                self.step(&Action::ReadFrame(frame));
+            }
             Action::Eof => self.conn.handle_eof(),
             Action::PollEvents(n) => self.poll_events(*n),
             Action::Transmit(n) => self.transmit(*n),
@@ -473,7 +507,8 @@ impl Harness {
             let close_before = self.conn.is_close_sent();
             self.conn.handle_timeout(self.now);
             let after = self.conn.buffered_amount();
-            if after > before && !(self.conn.is_close_sent() && !close_before) {
+            let new_close = self.conn.is_close_sent() && !close_before;
+            if after > before && !new_close {
                 // Only a keepalive ping may be queued by a timer besides a Close.
                 let ping_len = match self.role {
                     Role::Server => 2,

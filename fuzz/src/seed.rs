@@ -45,7 +45,7 @@ impl Enc {
     /// Variant `index` of a derived enum with `count` variants: derive
     /// reads a `u32` `x` and picks `(x * count) >> 32`.
     pub fn variant(&mut self, index: u32, count: u32) -> &mut Self {
-        let x = ((u64::from(index) << 32) + u64::from(count) - 1) / u64::from(count);
+        let x = (u64::from(index) << 32).div_ceil(u64::from(count));
         let x = u32::try_from(x).expect("index < count");
         assert_eq!((u64::from(x) * u64::from(count)) >> 32, u64::from(index));
         self.0.extend_from_slice(&x.to_le_bytes());
