@@ -76,15 +76,13 @@ fn run(chunk_size: usize) -> io::Result<()> {
         if filled == 0 {
             break;
         }
-        dec.feed(&buf[..filled]);
-        while let Some(item) = dec.next_item() {
+        for item in dec.feed(&buf[..filled]) {
             print_item(&mut out, item)?;
         }
     }
+    // End of stream: an event without its closing blank line is dropped
+    // (WHATWG HTML §9.2.6).
     dec.finish();
-    while let Some(item) = dec.next_item() {
-        print_item(&mut out, item)?;
-    }
     out.flush()
 }
 

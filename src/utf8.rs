@@ -49,6 +49,27 @@ impl Utf8Bytes {
         }
     }
 
+    /// Text from bytes as the WHATWG UTF-8 decode reads them: valid UTF-8
+    /// is kept as it is (no copy); each invalid sequence becomes U+FFFD.
+    pub fn from_lossy(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        if simdutf8::basic::from_utf8(&bytes).is_ok() {
+            Utf8Bytes(bytes)
+        } else {
+            Utf8Bytes(Bytes::from(String::from_utf8_lossy(&bytes).into_owned()))
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The underlying bytes, without copying.
     pub fn into_bytes(self) -> Bytes {
         self.0
@@ -126,6 +147,12 @@ impl TryFrom<Bytes> for Utf8Bytes {
 impl PartialEq<str> for Utf8Bytes {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
+    }
+}
+
+impl PartialEq<String> for Utf8Bytes {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other.as_bytes()
     }
 }
 
@@ -263,6 +290,18 @@ mod tests {
             v.feed(p)?;
         }
         Ok(v.pending())
+    }
+
+    #[test]
+    fn lossy_keeps_valid_and_replaces_invalid() {
+        assert_eq!(Utf8Bytes::from_lossy(&b"abc"[..]), "abc");
+        // WHATWG decode: each maximal invalid subpart is one U+FFFD.
+        assert_eq!(
+            Utf8Bytes::from_lossy(&b"a\xE2\x82b\xFF"[..]),
+            "a\u{FFFD}b\u{FFFD}"
+        );
+        assert!(Utf8Bytes::new().is_empty());
+        assert_eq!(Utf8Bytes::from_static("x").len(), 1);
     }
 
     #[test]

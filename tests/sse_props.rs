@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use pushcodec::sse::{
-    Decoder, EncodeError, EventRef, Item, Limits, encode_comment, encode_event, encode_retry,
+    Decoder, EncodeError, Event, EventRef, Item, Limits, Utf8Bytes, encode_comment, encode_event,
+    encode_retry,
 };
 
 /// Pieces that exercise every rule: field names, colons, spaces, all line
@@ -36,6 +37,47 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(piece(), 0..40).prop_map(|p| p.concat())
 }
 
+/// Streams shaped like real ones: field lines (known, unknown, comment,
+/// colon-less) with awkward values, all line ends, and blank lines.
+fn structured_stream() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop::sample::select(vec![
+        &b"data"[..],
+        b"data",
+        b"id",
+        b"event",
+        b"retry",
+        b"",
+        b"Data",
+        b"x",
+        b"\xFF",
+    ]);
+    let sep = prop::sample::select(vec![&b":"[..], b": ", b":  ", b"", b":\t"]);
+    let token = prop::sample::select(vec![
+        &b"a"[..],
+        b"1",
+        b"0",
+        b" ",
+        b"\0",
+        b"\xFF",
+        "é".as_bytes(),
+        b":",
+        b"\xEF\xBB\xBF",
+    ]);
+    let end = prop::sample::select(vec![&b"\n"[..], b"\r", b"\r\n"]);
+    let line = (name, sep, prop::collection::vec(token, 0..4), end.clone())
+        .prop_map(|(name, sep, value, end)| [name, sep, &value.concat(), end].concat());
+    let piece = prop_oneof![3 => line, 1 => end.prop_map(<[u8]>::to_vec)];
+    (any::<bool>(), prop::collection::vec(piece, 0..30)).prop_map(|(bom, pieces)| {
+        let mut out = if bom {
+            b"\xEF\xBB\xBF".to_vec()
+        } else {
+            Vec::new()
+        };
+        out.extend(pieces.concat());
+        out
+    })
+}
+
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
@@ -47,7 +89,7 @@ fn limits() -> impl Strategy<Value = Limits> {
 type Outcome = (Vec<Result<Item, pushcodec::sse::Error>>, String, bool);
 
 fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
-    let bound = limits.event_data_limit() + 4 * limits.line_limit() + 2;
+    let bound = limits.max_buffered();
     let mut dec = Decoder::new(limits).with_comments(comments);
     let mut out = Vec::new();
     for chunk in chunks {
@@ -64,6 +106,93 @@ fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
     let last = dec.last_event_id().to_string();
     let dropped = dec.finish();
     (out, last, dropped)
+}
+
+/// The same, taking items lazily from each `feed` and dropping the
+/// iterator after `take` items (the rest must be queued, not lost).
+fn decode_lazily(limits: Limits, chunks: &[&[u8]], take: usize) -> Outcome {
+    let mut dec = Decoder::new(limits);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        out.extend(dec.feed(chunk).take(take));
+        while let Some(item) = dec.next_item() {
+            out.push(item);
+        }
+    }
+    let last = dec.last_event_id().to_string();
+    let dropped = dec.finish();
+    (out, last, dropped)
+}
+
+/// A direct, unoptimised transcription of WHATWG HTML §9.2.5–§9.2.6 over
+/// the whole input: UTF-8 decode (with BOM strip and U+FFFD), split into
+/// lines, interpret. The decoder must agree with it on every input.
+fn reference(input: &[u8]) -> (Vec<Item>, String) {
+    let decoded = String::from_utf8_lossy(input);
+    let text = decoded.strip_prefix('\u{FEFF}').unwrap_or(&decoded);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                lines.push(std::mem::take(&mut line));
+            }
+            '\n' => lines.push(std::mem::take(&mut line)),
+            c => line.push(c),
+        }
+    }
+    // A last line without its line end is incomplete: discarded.
+    let (mut data, mut event_type, mut id_buffer, mut last_id) =
+        (String::new(), String::new(), String::new(), String::new());
+    let mut out = Vec::new();
+    for line in lines {
+        if line.is_empty() {
+            last_id.clone_from(&id_buffer);
+            if data.is_empty() {
+                event_type.clear();
+                continue;
+            }
+            if data.ends_with('\n') {
+                data.pop();
+            }
+            out.push(Item::Event(Event::new(
+                Utf8Bytes::from(std::mem::take(&mut event_type)),
+                Utf8Bytes::from(std::mem::take(&mut data)),
+                Utf8Bytes::from(id_buffer.as_str()),
+            )));
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = match line.find(':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(' ').unwrap_or(value))
+            }
+            None => (line.as_str(), ""),
+        };
+        match field {
+            "event" => event_type = value.to_owned(),
+            "data" => {
+                data.push_str(value);
+                data.push('\n');
+            }
+            "id" if !value.contains('\0') => id_buffer = value.to_owned(),
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                let ms = value.bytes().fold(0u64, |a, d| {
+                    a.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
+                out.push(Item::Retry(ms));
+            }
+            _ => {}
+        }
+    }
+    (out, last_id)
 }
 
 /// Splits `input` at the given (unsorted, possibly repeated) cut points.
@@ -114,7 +243,7 @@ proptest! {
     /// (§9.2.5: the stream is one sequence of lines, whatever the chunking).
     #[test]
     fn any_chunking_same_output(
-        input in stream(),
+        input in prop_oneof![structured_stream(), stream()],
         cuts in prop::collection::vec(any::<usize>(), 0..8),
         limits in limits(),
         comments in any::<bool>(),
@@ -124,6 +253,38 @@ proptest! {
         prop_assert_eq!(&decode_chunks(limits, comments, &chunks), &whole);
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         prop_assert_eq!(&decode_chunks(limits, comments, &bytes), &whole);
+    }
+
+    /// Taking items as they are decoded, stopping early or not, gives the
+    /// same items as queueing them.
+    #[test]
+    fn lazy_and_queued_feeding_agree(
+        input in stream(),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        limits in limits(),
+        take in prop_oneof![Just(usize::MAX), 0usize..3],
+    ) {
+        let chunks = split_at_cuts(&input, &cuts);
+        prop_assert_eq!(
+            decode_lazily(limits, &chunks, take),
+            decode_chunks(limits, false, &chunks)
+        );
+    }
+
+    /// The decoder agrees with the naive transcription of the spec.
+    #[test]
+    fn matches_the_spec_reference(
+        input in prop_oneof![
+            2 => structured_stream(),
+            1 => stream(),
+            1 => prop::collection::vec(any::<u8>(), 0..200),
+        ],
+        cuts in prop::collection::vec(any::<usize>(), 0..4),
+    ) {
+        let chunks = split_at_cuts(&input, &cuts);
+        let (items, last, _) = decode_chunks(Limits::default(), false, &chunks);
+        let items: Vec<Item> = items.into_iter().map(Result::unwrap).collect();
+        prop_assert_eq!((items, last), reference(&input));
     }
 
     /// Arbitrary bytes never panic and stay within the limits.

@@ -230,3 +230,29 @@ fn resume_replays_exactly_the_missed_events() {
     // No gap, no duplicate.
     assert_eq!(got, ids);
 }
+
+#[cfg(feature = "http")]
+#[test]
+fn http_types_follow_the_same_rules() {
+    use pushcodec::sse::{ResponseVerdict, last_event_id_from_headers, response_builder};
+
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(last_event_id_from_headers(&headers), Ok(None));
+    headers.insert("Last-Event-ID", http::HeaderValue::from_static(""));
+    assert_eq!(last_event_id_from_headers(&headers), Ok(None));
+    headers.insert("Last-Event-ID", http::HeaderValue::from_static("ev-9"));
+    let id = last_event_id_from_headers(&headers).unwrap().unwrap();
+    assert_eq!(id, "ev-9");
+    headers.append("last-event-id", http::HeaderValue::from_static("ev-10"));
+    assert_eq!(
+        last_event_id_from_headers(&headers),
+        Err(RequestError::DuplicateLastEventId)
+    );
+
+    let res = response_builder().body(()).unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-length").is_none());
+    assert_eq!(ResponseVerdict::of_http(&res), ResponseVerdict::Stream);
+    let no = http::Response::builder().status(204).body(()).unwrap();
+    assert_eq!(ResponseVerdict::of_http(&no), ResponseVerdict::NoContent);
+}

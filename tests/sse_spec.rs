@@ -24,7 +24,7 @@ fn run(limits: Limits, comments: bool, chunks: &[&[u8]]) -> (Vec<Result<Item, Er
     let mut out = Vec::new();
     for chunk in chunks {
         dec.feed(chunk);
-        assert!(dec.buffered_len() <= limits.event_data_limit() + 4 * limits.line_limit() + 2);
+        assert!(dec.buffered_len() <= limits.max_buffered());
         while let Some(item) = dec.next_item() {
             out.push(item);
         }

@@ -709,16 +709,46 @@ fn slow_consumer_close_fails_the_connection_with_the_chosen_code() {
         Err(SendError::SlowConsumer {
             buffered: 154,
             limit: 100,
-            code: CloseCode::TRY_AGAIN_LATER
+            code: CloseCode::TRY_AGAIN_LATER,
+            discarded: 154,
         })
     );
-    assert!(conn.should_close_transport());
     assert_eq!(conn.send_text("later"), Err(SendError::Closed));
     let mut written = Vec::new();
     while let Some(b) = conn.poll_transmit() {
         written.extend_from_slice(&b);
     }
+    assert_eq!(
+        written[0], 0x88,
+        "the unsent message was dropped: the Close is next"
+    );
     assert_eq!(last_close_code(&written), Some(1013));
+    assert!(conn.should_close_transport());
+}
+
+#[test]
+fn slow_consumer_close_finishes_a_frame_whose_header_already_went() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 20_010;
+    config.slow_consumer = pushcodec::ws::SlowConsumer::Close(CloseCode::POLICY_VIOLATION);
+    let mut conn = Connection::server(config);
+    // A large payload is queued after its header, without a copy.
+    conn.send_binary(vec![7u8; 20_000]).unwrap();
+    conn.send_text("queued behind").unwrap();
+    let header = conn.poll_transmit().unwrap();
+    assert_eq!(header.len(), 4, "only the header went");
+    let err = conn.send_text("refused").unwrap_err();
+    assert!(matches!(err, SendError::SlowConsumer { discarded, .. } if discarded == 15));
+    let mut written = header.to_vec();
+    while let Some(b) = conn.poll_transmit() {
+        written.extend_from_slice(&b);
+    }
+    // The owed payload completes its frame; the Close follows.
+    assert_eq!(written.len(), 4 + 20_000 + 2 + 2 + 13);
+    assert_eq!(last_close_code(&written), Some(1008));
+    let out = run(Role::Client, Config::default(), &written, 0, false);
+    assert!(out.error.is_none());
+    assert_eq!(out.events.len(), 2, "the binary message and the Close");
 }
 
 #[test]

@@ -36,12 +36,20 @@ static ALLOCATOR: Counting = Counting;
 fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
     let before = LIVE.load(Ordering::SeqCst);
     let mut server = Connection::server(Config::default());
-    assert_eq!(LIVE.load(Ordering::SeqCst) - before, 0, "a new connection allocates nothing");
+    assert_eq!(
+        LIVE.load(Ordering::SeqCst) - before,
+        0,
+        "a new connection allocates nothing"
+    );
     assert!(std::mem::size_of::<Connection>() <= 512);
 
     let big = client_frame(true, 0x2, &vec![1u8; 1 << 20]);
     let mut wire = Vec::new();
-    for part in [&big[..], &client_frame(false, 0x1, b"par"), &client_frame(true, 0x0, b"ts")] {
+    for part in [
+        &big[..],
+        &client_frame(false, 0x1, b"par"),
+        &client_frame(true, 0x0, b"ts"),
+    ] {
         wire.extend_from_slice(part);
     }
     let baseline = LIVE.load(Ordering::SeqCst);

@@ -3,7 +3,7 @@
 //! Invariants: no panic; fed whole and fed in chunks, the decoder yields
 //! the same items, the same last event id and the same `finish()`; with
 //! the configured limits, `buffered_len()` stays within the documented
-//! `max_event_data + 4 * max_line_len + 2` and error offsets within the
+//! `Limits::max_buffered()` and error offsets within the
 //! stream; with the default limits (no limit can be hit by a fuzz input)
 //! the items are exactly those of a literal reading of WHATWG HTML
 //! §9.2.5–§9.2.6 (the `reference` function below: decode the whole stream
@@ -43,18 +43,18 @@ fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]]) -> (Items, String, b
     // (and counted) as both the id buffer and the last event id until the
     // stream replaces it.
     let own_id = input.last_event_id.as_ref().map_or(0, |t| 2 * t.0.len());
-    // Finding F3: while open, allow for U+FFFD growth (3 bytes for each
-    // invalid one) of the event type, id buffer and last event id.
-    let lines = if pushcodec_fuzz::open_findings::F3_SSE_BOUND_IGNORES_REPLACEMENT {
-        10
+    // Finding F3 (fixed): the documented bound counts U+FFFD growth.
+    let bound = if pushcodec_fuzz::open_findings::F3_SSE_BOUND_IGNORES_REPLACEMENT {
+        limits.max_buffered().max(
+            limits
+                .event_data_limit()
+                .saturating_add(limits.line_limit().saturating_mul(10))
+                .saturating_add(2),
+        )
     } else {
-        4
-    };
-    let bound = limits
-        .event_data_limit()
-        .saturating_add(limits.line_limit().saturating_mul(lines))
-        .saturating_add(2)
-        .saturating_add(own_id);
+        limits.max_buffered()
+    }
+    .saturating_add(own_id);
     let mut items = Vec::new();
     let mut fed = 0u64;
     for chunk in chunks {

@@ -26,8 +26,7 @@ const DATA_BLOCK: usize = 8 * 1024;
 const VALUE_BLOCK: usize = 512;
 
 /// Size limits of a [`Decoder`]. Together they bound its memory:
-/// [`Decoder::buffered_len`] never exceeds
-/// `max_event_data + 4 * max_line_len + 2`.
+/// [`Decoder::buffered_len`] never exceeds [`Limits::max_buffered`].
 ///
 /// # Example
 /// ```
@@ -72,6 +71,19 @@ impl Limits {
     /// The largest event data accepted.
     pub fn event_data_limit(&self) -> usize {
         self.max_event_data
+    }
+
+    /// The most bytes a decoder holds under these limits:
+    /// `max_event_data + 10 * max_line_len + 2`. That is the data buffer,
+    /// a field value being read (one line), the event type and the id
+    /// buffer and last event id (up to three times a line each: U+FFFD
+    /// replacement turns one invalid byte into three), and two bytes of a
+    /// BOM being matched. An id given to
+    /// [`Decoder::with_last_event_id`] counts on top.
+    pub fn max_buffered(&self) -> usize {
+        self.max_event_data
+            .saturating_add(self.max_line_len.saturating_mul(10))
+            .saturating_add(2)
     }
 }
 
@@ -261,9 +273,10 @@ impl Decoder {
     }
 
     /// Bytes held by the decoder itself (partial BOM, field values, the
-    /// event type, ids and the data buffer). Bounded by the [`Limits`]:
-    /// at most `max_event_data + 4 * max_line_len + 2`. Items waiting in
-    /// the output queue are not counted: they are output, not state.
+    /// event type, ids and the data buffer). Never more than
+    /// [`Limits::max_buffered`]. Items waiting in the output queue are not
+    /// counted: they are output, not state (iterate [`feed`](Self::feed)'s
+    /// result to hold at most one).
     pub fn buffered_len(&self) -> usize {
         let bom = match self.bom {
             Some(n) => usize::from(n),
@@ -283,10 +296,20 @@ impl Decoder {
         self.out.pop_front()
     }
 
-    /// Feeds the next chunk of the stream (any size, empty included). All
-    /// of it is consumed; the items it completes wait in
-    /// [`next_item`](Self::next_item).
-    pub fn feed(&mut self, chunk: &[u8]) {
+    /// Feeds the next chunk of the stream (any size, empty included) and
+    /// returns its items lazily.
+    ///
+    /// Two ways to use it, same results:
+    /// - `for item in dec.feed(chunk) { .. }` decodes as you iterate, so
+    ///   at most one item is held at a time however big the chunk;
+    /// - `dec.feed(chunk);` (dropping the iterator) decodes the whole
+    ///   chunk at once and queues its items for
+    ///   [`next_item`](Self::next_item).
+    ///
+    /// Either way the whole chunk is consumed: dropping the iterator early
+    /// decodes the rest and queues its items. Items queued by earlier calls
+    /// come out first.
+    pub fn feed<'d, 'c>(&'d mut self, chunk: &'c [u8]) -> Feed<'d, 'c> {
         let start = self.offset;
         let mut pos = 0;
         if let Some(matched) = self.bom {
@@ -299,27 +322,38 @@ impl Decoder {
                 pos += 1;
             }
         }
-        while let Some(rest) = chunk.get(pos..) {
-            if rest.is_empty() {
-                break;
-            }
-            let at = start + pos as u64;
-            let Some(i) = memchr2(b'\r', b'\n', rest) else {
-                self.line_bytes(rest, at);
-                break;
-            };
-            self.line_bytes(&rest[..i], at);
-            self.end_line(at + i as u64);
-            pos += i + 1;
-            if rest[i] == b'\r' {
-                match chunk.get(pos) {
-                    Some(b'\n') => pos += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
-                }
+        Feed {
+            dec: self,
+            chunk,
+            pos,
+            start,
+            done: false,
+        }
+    }
+
+    /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
+    /// `*pos`; false when the chunk is used up.
+    fn step(&mut self, chunk: &[u8], pos: &mut usize, start: u64) -> bool {
+        let Some(rest) = chunk.get(*pos..).filter(|r| !r.is_empty()) else {
+            return false;
+        };
+        let at = start + *pos as u64;
+        let Some(i) = memchr2(b'\r', b'\n', rest) else {
+            self.line_bytes(rest, at);
+            *pos = chunk.len();
+            return true;
+        };
+        self.line_bytes(&rest[..i], at);
+        self.end_line(at + i as u64);
+        *pos += i + 1;
+        if rest[i] == b'\r' {
+            match chunk.get(*pos) {
+                Some(b'\n') => *pos += 1,
+                Some(_) => {}
+                None => self.pending_cr = true,
             }
         }
-        self.offset = start + chunk.len() as u64;
+        true
     }
 
     /// Ends the stream. An event without its closing blank line, and any
@@ -624,6 +658,52 @@ impl Decoder {
     }
 }
 
+/// The items of one chunk, decoded as they are taken; see
+/// [`Decoder::feed`]. Dropping it decodes the rest of the chunk into the
+/// decoder's queue.
+#[derive(Debug)]
+pub struct Feed<'d, 'c> {
+    dec: &'d mut Decoder,
+    chunk: &'c [u8],
+    pos: usize,
+    start: u64,
+    done: bool,
+}
+
+impl Feed<'_, '_> {
+    fn advance(&mut self) -> bool {
+        if self.dec.step(self.chunk, &mut self.pos, self.start) {
+            return true;
+        }
+        if !self.done {
+            self.done = true;
+            self.dec.offset = self.start + self.chunk.len() as u64;
+        }
+        false
+    }
+}
+
+impl Iterator for Feed<'_, '_> {
+    type Item = Result<Item, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.dec.out.pop_front() {
+                return Some(item);
+            }
+            if !self.advance() {
+                return None;
+            }
+        }
+    }
+}
+
+impl Drop for Feed<'_, '_> {
+    fn drop(&mut self) {
+        while self.advance() {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,6 +753,33 @@ mod tests {
             dec.next_item(),
             Some(Ok(Item::Comment(Utf8Bytes::from("ok"))))
         );
+    }
+
+    #[test]
+    fn invalid_bytes_in_id_and_type_stay_within_max_buffered() {
+        // Every byte invalid: U+FFFD triples the id and the type.
+        let limits = Limits::default().max_line_len(20).max_event_data(20);
+        let mut dec = Decoder::new(limits);
+        let bad = [0xFF; 17];
+        for field in [&b"id: "[..], b"event: "] {
+            dec.feed(field);
+            dec.feed(&bad[..20 - field.len()]);
+            dec.feed(b"\n");
+        }
+        dec.feed(b"\n"); // commit the id: last_event_id == id buffer
+        dec.feed(b"id: ");
+        dec.feed(&bad[..16]);
+        dec.feed(b"\nevent: ");
+        dec.feed(&bad[..13]);
+        dec.feed(b"\ndata: ");
+        dec.feed(&bad[..14]);
+        dec.feed(b"\ndata: ");
+        dec.feed(&bad[..5]);
+        assert!(
+            dec.buffered_len() > 20 + 4 * 20,
+            "the case needs the 10x bound"
+        );
+        assert!(dec.buffered_len() <= limits.max_buffered());
     }
 
     #[test]

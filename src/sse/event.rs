@@ -59,7 +59,7 @@ impl Event {
 
     /// The data as shared bytes (no copy, no UTF-8 re-check).
     pub fn data_bytes(&self) -> &Bytes {
-        self.data.bytes_ref()
+        self.data.as_bytes()
     }
 
     /// The last event id in effect when the event was dispatched (carried

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 
-use super::{Decoder, Error, Item, Limits, Utf8Bytes};
+use super::{Decoder, Error, Feed, Item, Limits, Utf8Bytes};
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
 /// (counting from 0) is `min(cap, base * 2^n) * factor`, with `factor`
@@ -129,6 +129,27 @@ pub enum ResponseVerdict {
 }
 
 impl ResponseVerdict {
+    /// Judges an [`http::Response`] head (feature `http`).
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::sse::ResponseVerdict;
+    ///
+    /// let res = http::Response::builder()
+    ///     .header("content-type", "text/event-stream")
+    ///     .body(())
+    ///     .unwrap();
+    /// assert_eq!(ResponseVerdict::of_http(&res), ResponseVerdict::Stream);
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn of_http<B>(response: &http::Response<B>) -> Self {
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .map(http::HeaderValue::as_bytes);
+        Self::judge(response.status().as_u16(), content_type)
+    }
+
     /// Judges a response head as WHATWG's `EventSource` does.
     ///
     /// # Example
@@ -209,8 +230,7 @@ pub enum ReadyState {
 ///
 /// let verdict = client.handle_response(200, Some(b"text/event-stream"));
 /// assert_eq!(verdict, ResponseVerdict::Stream);
-/// client.feed(b"retry: 2000\nid: 7\ndata: hi\n\n");
-/// while let Some(item) = client.next_item() {
+/// for item in client.feed(b"retry: 2000\nid: 7\ndata: hi\n\n") {
 ///     let _ = item?;
 /// }
 ///
@@ -324,22 +344,30 @@ impl Client {
         verdict
     }
 
-    /// Feeds a chunk of the response body.
-    pub fn feed(&mut self, chunk: &[u8]) {
-        self.decoder.feed(chunk);
+    /// Feeds a chunk of the response body; as [`Decoder::feed`], iterate
+    /// the result to take items as they are decoded, or drop it and use
+    /// [`next_item`](Self::next_item). Either way, `retry` values update
+    /// the reconnect delay and an event marks this connection as one that
+    /// delivered.
+    pub fn feed<'a, 'c>(&'a mut self, chunk: &'c [u8]) -> ClientFeed<'a, 'c> {
+        ClientFeed {
+            inner: self.decoder.feed(chunk),
+            seen: Seen {
+                retry: &mut self.retry,
+                delivered: &mut self.delivered,
+            },
+        }
     }
 
-    /// The next decoded item; `retry` values also update the reconnect
-    /// delay, and an event marks this connection as one that delivered.
+    /// The next queued item (see [`feed`](Self::feed)).
     #[must_use]
     pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
         let item = self.decoder.next_item()?;
-        match &item {
-            Ok(Item::Event(_)) => self.delivered = true,
-            // §9.2.6: retry sets the event source's reconnection time.
-            Ok(Item::Retry(ms)) => self.retry = Some(Duration::from_millis(*ms)),
-            _ => {}
+        Seen {
+            retry: &mut self.retry,
+            delivered: &mut self.delivered,
         }
+        .note(&item);
         Some(item)
     }
 
@@ -400,6 +428,41 @@ impl Client {
     pub fn close(&mut self) {
         let _ = self.decoder.finish();
         self.state = ReadyState::Closed;
+    }
+}
+
+/// What the client learns from items as they go by.
+#[derive(Debug)]
+struct Seen<'a> {
+    retry: &'a mut Option<Duration>,
+    delivered: &'a mut bool,
+}
+
+impl Seen<'_> {
+    fn note(&mut self, item: &Result<Item, Error>) {
+        match item {
+            Ok(Item::Event(_)) => *self.delivered = true,
+            // §9.2.6: retry sets the event source's reconnection time.
+            Ok(Item::Retry(ms)) => *self.retry = Some(Duration::from_millis(*ms)),
+            _ => {}
+        }
+    }
+}
+
+/// The items of one body chunk for a [`Client`]; see [`Client::feed`].
+#[derive(Debug)]
+pub struct ClientFeed<'a, 'c> {
+    inner: Feed<'a, 'c>,
+    seen: Seen<'a>,
+}
+
+impl Iterator for ClientFeed<'_, '_> {
+    type Item = Result<Item, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next()?;
+        self.seen.note(&item);
+        Some(item)
     }
 }
 

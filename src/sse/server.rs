@@ -216,6 +216,53 @@ pub fn parse_request(
     }))
 }
 
+/// Reads `Last-Event-ID` from an [`http::HeaderMap`] (feature `http`), with
+/// the same rules as [`parse_request`].
+///
+/// # Errors
+/// [`RequestError::DuplicateLastEventId`] if the field appears twice.
+///
+/// # Example
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("last-event-id", http::HeaderValue::from_static(" 42 "));
+/// let id = pushcodec::sse::last_event_id_from_headers(&headers)?;
+/// assert_eq!(id.as_ref().map(|id| id.as_str()), Some("42"));
+/// # Ok::<(), pushcodec::sse::RequestError>(())
+/// ```
+#[cfg(feature = "http")]
+pub fn last_event_id_from_headers(
+    headers: &http::HeaderMap,
+) -> Result<Option<Utf8Bytes>, RequestError> {
+    let mut values = headers.get_all("last-event-id").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(RequestError::DuplicateLastEventId);
+    }
+    let value = trim_ows(value.as_bytes());
+    Ok((!value.is_empty()).then(|| Utf8Bytes::from_lossy(bytes::Bytes::copy_from_slice(value))))
+}
+
+/// A `200 OK` [`http::response::Builder`] with [`RESPONSE_HEADERS`]
+/// (feature `http`); add the body stream of your framework.
+///
+/// # Example
+/// ```
+/// let res = pushcodec::sse::response_builder().body(()).unwrap();
+/// assert_eq!(res.headers()["content-type"], "text/event-stream");
+/// assert_eq!(res.headers()["x-accel-buffering"], "no");
+/// ```
+#[cfg(feature = "http")]
+pub fn response_builder() -> http::response::Builder {
+    RESPONSE_HEADERS
+        .iter()
+        .fold(http::Response::builder().status(200), |b, (name, value)| {
+            b.header(*name, *value)
+        })
+}
+
 /// RFC 9110 §5.5: optional whitespace around a field value is not part of it.
 fn trim_ows(v: &[u8]) -> &[u8] {
     let is_ows = |b: &u8| *b == b' ' || *b == b'\t';

@@ -13,10 +13,12 @@ pub enum SlowConsumer {
     /// the connection stays open. The caller may retry after draining,
     /// drop or coalesce messages of its own.
     Refuse,
-    /// Fail the connection: queue a Close with this code (1008 policy
-    /// violation or 1013 try again later are the usual ones), refuse the
-    /// send with [`SendError::SlowConsumer`](super::SendError::SlowConsumer)
-    /// and ask for the transport to be closed now.
+    /// Fail the connection: drop the frames not yet handed out by
+    /// `poll_transmit` so that a Close with this code (1008 policy
+    /// violation or 1013 try again later are the usual ones) is the next
+    /// thing written, and refuse the send with
+    /// [`SendError::SlowConsumer`](super::SendError::SlowConsumer), which
+    /// counts what was dropped. The transport closes once the Close is out.
     Close(super::CloseCode),
 }
 
@@ -42,8 +44,10 @@ pub struct Config {
     /// Checked at each frame header: the connection fails with 1009 before
     /// buffering a byte past the limit. Applies to streamed messages too.
     pub max_message_size: usize,
-    /// Most frames one received message may span. Default 65,536. Empty
-    /// fragments cost CPU without using the size limit; this bounds that.
+    /// Most frames one received message may span. Default 131,072 (as
+    /// Node's `ws`): a 4 MiB message in 64-byte frames, the Autobahn 9.3.1
+    /// case, takes 65,537. Empty fragments cost CPU without using the size
+    /// limit; this bounds that.
     /// Exceeding it fails the connection with 1008.
     pub max_fragments: usize,
     /// Outbound bytes that may wait in the connection for `poll_transmit`.
@@ -67,7 +71,7 @@ pub struct Config {
     pub stream_messages: bool,
     /// Send a ping after this long without receiving anything. Default
     /// 20 s (common practice is 15–30 s: under the idle timeouts of proxies
-    /// and load balancers). `None` turns keepalive off. Timers run only when
+    /// and load balancers). `None` (or zero) turns keepalive off. Timers run only when
     /// the caller passes the time with
     /// [`Connection::handle_timeout`](super::Connection::handle_timeout).
     pub keepalive_interval: Option<Duration>,
@@ -84,7 +88,7 @@ impl Default for Config {
         Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
-            max_fragments: 65_536,
+            max_fragments: 131_072,
             max_outbound_buffer: 16 << 20,
             slow_consumer: SlowConsumer::Refuse,
             auto_pong: true,

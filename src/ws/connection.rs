@@ -9,8 +9,8 @@ use super::close::{ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::error::{ProtocolError, SendError, Violation};
 use super::frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
-    encode_frame,
 };
+use super::mask::apply_mask;
 use super::prepared::PreparedMessage;
 use super::timers::{Durations, Expired, Phase, Timers};
 use super::{CloseCode, CloseFrame, Config, OsRandom, RandomSource, Role, SlowConsumer};
@@ -24,6 +24,9 @@ const COPY_THRESHOLD: usize = 4096;
 
 /// An idle connection keeps buffers no larger than this.
 const IDLE_CAPACITY: usize = 8 * 1024;
+
+/// The RSV1 bit of a frame header, as `FrameHeader::rsv` holds it.
+const RSV1: u8 = 0b100;
 
 /// What the peer sent, in wire order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +76,17 @@ impl MessageKind {
 #[derive(Debug)]
 struct Incoming {
     kind: MessageKind,
+    /// Payload bytes so far (inflated bytes for a compressed message).
     size: u64,
+    /// Wire bytes of a compressed message so far.
+    compressed_size: u64,
     fragments: usize,
     body: Body,
+    /// RSV1 on the first frame: permessage-deflate (RFC 7692 §6.1).
+    compressed: bool,
+    /// A streamed compressed message whose last part has been delivered:
+    /// `MessageEnd` comes next.
+    ending: bool,
 }
 
 /// The payload of a message being received, in as few copies as possible.
@@ -88,16 +99,6 @@ enum Body {
     One(Bytes),
     /// Several pieces, copied together.
     Joined(BytesMut),
-}
-
-/// The frame being received.
-#[derive(Debug, Clone, Copy)]
-struct CurrentFrame {
-    header: FrameHeader,
-    /// Stream offset of the payload's next byte.
-    offset: u64,
-    /// Payload bytes not yet received.
-    remaining: u64,
 }
 
 /// Where the receive side is.
@@ -135,6 +136,10 @@ enum Receiving {
 /// assert_eq!(&out[..], b"\x81\x05Hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the close handshake and the send queue, each read on its own path"
+)]
 pub struct Connection {
     role: Role,
     config: Config,
@@ -142,20 +147,29 @@ pub struct Connection {
     in_buf: BytesMut,
     receiving: Receiving,
     eof: bool,
-    frame: Option<CurrentFrame>,
+    /// The header of the frame being received (its progress is the
+    /// decoder's).
+    frame: Option<FrameHeader>,
     message: Option<Incoming>,
     /// Pieces of a control frame's payload (at most 125 bytes).
     control: BytesMut,
     validator: Utf8Validator,
 
     out_buf: BytesMut,
-    out_queue: VecDeque<Bytes>,
+    out_queue: VecDeque<Outgoing>,
+    /// The last chunk handed out ended with the header of a frame whose
+    /// payload is the next queued chunk: that chunk must go out whole.
+    payload_owed: bool,
     queued: usize,
     close_sent: bool,
     /// Kind of the fragmented message being sent, if one is unfinished.
-    sending: Option<MessageKind>,
+    sending: Option<Sending>,
     send_validator: Utf8Validator,
     rng: Option<Box<dyn RandomSource>>,
+    /// permessage-deflate, when negotiated (boxed: most connections have
+    /// none, and an idle one holds no compression context).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<super::deflate::PerMessageDeflate>>,
 
     timers: Timers,
     /// A timer failed the connection; `poll_event` reports it next.
@@ -194,11 +208,14 @@ impl Connection {
             validator: Utf8Validator::new(),
             out_buf: BytesMut::new(),
             out_queue: VecDeque::new(),
+            payload_owed: false,
             queued: 0,
             close_sent: false,
             sending: None,
             send_validator: Utf8Validator::new(),
             rng: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
             timer_error: None,
             abandoned: false,
         }
@@ -218,6 +235,38 @@ impl Connection {
     #[must_use]
     pub fn with_random(mut self, rng: Box<dyn RandomSource>) -> Self {
         self.rng = Some(rng);
+        self
+    }
+
+    /// Turns on permessage-deflate (RFC 7692) as negotiated in the
+    /// handshake: received messages with RSV1 are inflated (held to
+    /// [`Config::max_message_size`] while inflating), and sent messages of
+    /// at least `config.min_compress_size` bytes are compressed.
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::ws::deflate::{negotiate_server, DeflateConfig};
+    /// use pushcodec::ws::handshake::ExtensionOffer;
+    /// use pushcodec::ws::{Config, Connection};
+    ///
+    /// let offers = ExtensionOffer::parse_list("permessage-deflate; client_max_window_bits")?;
+    /// let deflate = DeflateConfig::default();
+    /// let (params, answer) = negotiate_server(&offers, &deflate).expect("accepted");
+    /// assert!(answer.starts_with("permessage-deflate")); // for AcceptBuilder::extension
+    /// let conn = Connection::server(Config::default()).with_deflate(&params, &deflate);
+    /// # Ok::<(), pushcodec::ws::handshake::HandshakeError>(())
+    /// ```
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn with_deflate(
+        mut self,
+        params: &super::deflate::DeflateParams,
+        config: &super::deflate::DeflateConfig,
+    ) -> Self {
+        self.decoder.allow_rsv(RSV1);
+        self.deflate = Some(Box::new(super::deflate::PerMessageDeflate::new(
+            params, self.role, config,
+        )));
         self
     }
 
@@ -263,6 +312,10 @@ impl Connection {
             return Ok(None);
         }
         loop {
+            if self.message.as_ref().is_some_and(|m| m.ending) {
+                self.message = None;
+                return Ok(Some(Event::MessageEnd));
+            }
             let decoded = match self.decoder.decode(&mut self.in_buf) {
                 Ok(Some(decoded)) => decoded,
                 Ok(None) => {
@@ -294,11 +347,7 @@ impl Connection {
         // The header's first byte, for error offsets.
         let at = self.decoder.offset() - header.encoded_len() as u64;
         let violation = |v| Err(ProtocolError::new(v, at));
-        self.frame = Some(CurrentFrame {
-            header,
-            offset: self.decoder.offset(),
-            remaining: header.payload_len,
-        });
+        self.frame = Some(header);
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 // RFC 6455 §5.4: fragments of two messages never interleave.
@@ -310,42 +359,67 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
-                self.check_message_size(0, header.payload_len, at)?;
-                self.message = Some(Incoming {
+                // The decoder lets RSV1 through only when permessage-deflate
+                // was negotiated.
+                let compressed = header.rsv & RSV1 != 0;
+                let mut message = Incoming {
                     kind,
-                    size: header.payload_len,
+                    size: 0,
+                    compressed_size: 0,
                     fragments: 1,
                     body: Body::Empty,
-                });
+                    compressed,
+                    ending: false,
+                };
+                self.account_frame(&mut message, header.payload_len, at)?;
+                self.message = Some(message);
                 self.validator.reset();
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageStart(kind)));
                 }
             }
             OpCode::Continuation => {
-                let Some(message) = &self.message else {
+                let Some(mut message) = self.message.take() else {
                     return violation(Violation::UnexpectedContinuation);
                 };
-                let (size, fragments) = (message.size, message.fragments);
-                if fragments >= self.config.max_fragments {
+                if message.fragments >= self.config.max_fragments {
                     return violation(Violation::TooManyFragments {
                         limit: self.config.max_fragments,
                     });
                 }
-                self.check_message_size(size, header.payload_len, at)?;
-                if let Some(message) = &mut self.message {
-                    message.size += header.payload_len;
-                    message.fragments += 1;
-                }
+                message.fragments += 1;
+                self.account_frame(&mut message, header.payload_len, at)?;
+                self.message = Some(message);
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
+        }
+        // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message
+        // only, never a continuation or control frame.
+        if header.rsv & RSV1 != 0 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return violation(Violation::MisplacedCompressionBit);
         }
         Ok(None)
     }
 
-    fn check_message_size(&self, size: u64, more: u64, at: u64) -> Result<(), ProtocolError> {
-        let total = size.saturating_add(more);
-        if total > self.config.max_message_size as u64 {
+    /// Counts a data frame's payload against the message limit before any
+    /// of it is buffered. A compressed message is held to the limit as it
+    /// inflates; its wire bytes get the same limit plus what deflate can add
+    /// to incompressible data (5 bytes per 16 KiB block), which bounds the
+    /// CPU a peer can spend on messages that inflate to nothing.
+    fn account_frame(
+        &self,
+        message: &mut Incoming,
+        len: u64,
+        at: u64,
+    ) -> Result<(), ProtocolError> {
+        let limit = self.config.max_message_size as u64;
+        let (counter, limit) = if message.compressed {
+            (&mut message.compressed_size, limit + limit / 2048 + 64)
+        } else {
+            (&mut message.size, limit)
+        };
+        let total = counter.saturating_add(len);
+        if total > limit {
             return Err(ProtocolError::new(
                 Violation::MessageTooLarge {
                     size: total,
@@ -354,20 +428,35 @@ impl Connection {
                 at,
             ));
         }
+        *counter = total;
         Ok(())
     }
 
     fn on_payload(&mut self, piece: Bytes) -> Result<Option<Event>, ProtocolError> {
-        let Some(frame) = &mut self.frame else {
+        let Some(frame) = &self.frame else {
             return Ok(None);
         };
-        let piece_offset = frame.offset;
-        frame.offset += piece.len() as u64;
-        frame.remaining -= piece.len() as u64;
-        if frame.header.opcode.is_control() {
+        let piece_offset = self.decoder.offset() - piece.len() as u64;
+        if frame.opcode.is_control() {
             self.control.extend_from_slice(&piece);
             return Ok(None);
         }
+        let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+        let piece = if compressed {
+            self.inflate(&piece, false, piece_offset)?
+        } else {
+            piece
+        };
+        self.take_data(piece, piece_offset)
+    }
+
+    /// Validates (text) and keeps or streams the next piece of message
+    /// payload, as received or as inflated.
+    fn take_data(
+        &mut self,
+        piece: Bytes,
+        piece_offset: u64,
+    ) -> Result<Option<Event>, ProtocolError> {
         let Some(message) = &mut self.message else {
             return Ok(None);
         };
@@ -386,12 +475,15 @@ impl Connection {
         if self.config.stream_messages {
             return Ok(self.stream_part(kind, held, piece));
         }
+        if piece.is_empty() {
+            return Ok(None);
+        }
         message.body = match std::mem::take(&mut message.body) {
             Body::Empty => Body::One(piece),
             Body::One(first) => {
                 // Room for the rest of this frame too, so a big frame that
                 // arrives in many reads is copied once.
-                let frame_rest = self.frame.map_or(0, |f| f.remaining);
+                let frame_rest = self.decoder.remaining_payload();
                 let hint = usize::try_from(frame_rest).unwrap_or(0);
                 let mut joined = BytesMut::with_capacity(first.len() + piece.len() + hint);
                 joined.extend_from_slice(&first);
@@ -404,6 +496,43 @@ impl Connection {
             }
         };
         Ok(None)
+    }
+
+    /// Inflates a piece of a compressed message (RFC 7692 §7.2.2), held to
+    /// what is left of the message limit while inflating: a bomb fails with
+    /// 1009 before more than the limit is ever produced.
+    #[cfg(feature = "deflate")]
+    fn inflate(&mut self, input: &[u8], fin: bool, at: u64) -> Result<Bytes, ProtocolError> {
+        use super::deflate::InflateError;
+        let (Some(engine), Some(message)) = (self.deflate.as_deref_mut(), self.message.as_mut())
+        else {
+            return Ok(Bytes::new());
+        };
+        let limit = self.config.max_message_size;
+        let budget = limit.saturating_sub(usize::try_from(message.size).unwrap_or(usize::MAX));
+        let mut out = BytesMut::new();
+        engine.inflate(input, fin, budget, &mut out).map_err(|e| {
+            let violation = match e {
+                InflateError::TooLarge { .. } => Violation::MessageTooLarge {
+                    size: message.size + budget as u64 + 1,
+                    limit,
+                },
+                _ => Violation::InvalidCompressedData,
+            };
+            ProtocolError::new(violation, at)
+        })?;
+        message.size += out.len() as u64;
+        Ok(out.freeze())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    #[expect(
+        clippy::unused_self,
+        clippy::unnecessary_wraps,
+        reason = "the deflate build's signature"
+    )]
+    fn inflate(&mut self, _input: &[u8], _fin: bool, _at: u64) -> Result<Bytes, ProtocolError> {
+        Ok(Bytes::new())
     }
 
     /// A part of a streamed message: for text, the code points completed by
@@ -430,10 +559,11 @@ impl Connection {
     }
 
     fn on_frame_end(&mut self) -> Result<Option<Event>, ProtocolError> {
-        let Some(frame) = self.frame.take() else {
+        let Some(header) = self.frame.take() else {
             return Ok(None);
         };
-        let header = frame.header;
+        // The frame's end, for error offsets.
+        let end = self.decoder.offset();
         match header.opcode {
             OpCode::Ping => {
                 let payload = self.control.split().freeze();
@@ -443,25 +573,44 @@ impl Connection {
                             Violation::OutboundBufferFull {
                                 limit: self.config.max_outbound_buffer,
                             },
-                            frame.offset,
+                            end,
                         ));
                     }
-                    self.queue_frame(OpCode::Pong, true, &payload);
+                    self.queue_frame(OpCode::Pong, true, 0, &payload);
                 }
                 Ok(Some(Event::Ping(payload)))
             }
             OpCode::Pong => Ok(Some(Event::Pong(self.control.split().freeze()))),
-            OpCode::Close => self.on_close(frame),
+            OpCode::Close => self.on_close(end),
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 if !header.fin {
                     return Ok(None);
+                }
+                if self.message.as_ref().is_some_and(|m| m.compressed) {
+                    // RFC 7692 §7.2.2: the tail that ends the message.
+                    let tail = self.inflate(&[], true, end)?;
+                    let part = self.take_data(tail, end)?;
+                    if self.validator.pending() > 0
+                        && self
+                            .message
+                            .as_ref()
+                            .is_some_and(|m| m.kind == MessageKind::Text)
+                    {
+                        return Err(ProtocolError::new(Violation::InvalidUtf8, end));
+                    }
+                    if let Some(part) = part {
+                        if let Some(message) = &mut self.message {
+                            message.ending = true;
+                        }
+                        return Ok(Some(part));
+                    }
                 }
                 let Some(message) = self.message.take() else {
                     return Ok(None);
                 };
                 if message.kind == MessageKind::Text && self.validator.pending() > 0 {
                     // RFC 6455 §8.1: the message ended inside a code point.
-                    return Err(ProtocolError::new(Violation::InvalidUtf8, frame.offset));
+                    return Err(ProtocolError::new(Violation::InvalidUtf8, end));
                 }
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageEnd));
@@ -479,9 +628,9 @@ impl Connection {
         }
     }
 
-    fn on_close(&mut self, frame: CurrentFrame) -> Result<Option<Event>, ProtocolError> {
+    fn on_close(&mut self, end: u64) -> Result<Option<Event>, ProtocolError> {
         let payload = self.control.split().freeze();
-        let at = frame.offset - payload.len() as u64;
+        let at = end - payload.len() as u64;
         let close = parse_close_payload(&payload).map_err(|e| {
             let violation = match e {
                 ClosePayloadError::Truncated => Violation::TruncatedClosePayload,
@@ -500,8 +649,10 @@ impl Connection {
         if !self.close_sent {
             self.close_sent = true;
             match &close {
-                Some(frame) => self.queue_frame(OpCode::Close, true, &frame.code.0.to_be_bytes()),
-                None => self.queue_frame(OpCode::Close, true, &[]),
+                Some(frame) => {
+                    self.queue_frame(OpCode::Close, true, 0, &frame.code.0.to_be_bytes());
+                }
+                None => self.queue_frame(OpCode::Close, true, 0, &[]),
             }
         }
         Ok(Some(Event::Close(close)))
@@ -525,7 +676,7 @@ impl Connection {
             let mut payload = [0u8; 2 + MAX_CLOSE_REASON];
             payload[..2].copy_from_slice(&code.0.to_be_bytes());
             payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
-            self.queue_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+            self.queue_frame(OpCode::Close, true, 0, &payload[..2 + reason.len()]);
         }
         error
     }
@@ -538,7 +689,7 @@ impl Connection {
     /// backpressure; nothing is queued then.
     pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
         self.check_data_send()?;
-        self.queue_payload(OpCode::Text, true, text.into().into_bytes());
+        self.queue_message(OpCode::Text, text.into().into_bytes(), true);
         Ok(())
     }
 
@@ -548,8 +699,48 @@ impl Connection {
     /// As [`send_text`](Self::send_text).
     pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
         self.check_data_send()?;
-        self.queue_payload(OpCode::Binary, true, data.into());
+        self.queue_message(OpCode::Binary, data.into(), true);
         Ok(())
+    }
+
+    /// Sends a whole message that is never compressed, even when
+    /// permessage-deflate is in force: RFC 7692 §9 warns that compressing
+    /// secrets next to data an attacker chooses leaks them (CRIME, BREACH).
+    /// Without the extension this is [`send_text`](Self::send_text) or
+    /// [`send_binary`](Self::send_binary).
+    ///
+    /// # Errors
+    /// [`SendError::InvalidUtf8`] for text that is not UTF-8, and the
+    /// errors of [`send_text`](Self::send_text).
+    pub fn send_uncompressed(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+    ) -> Result<(), SendError> {
+        let data = data.into();
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&data).is_err() {
+            return Err(SendError::InvalidUtf8);
+        }
+        self.check_data_send()?;
+        self.queue_message(kind.opcode(), data, false);
+        Ok(())
+    }
+
+    /// Queues a whole data message, compressed when permessage-deflate is
+    /// in force, `compress` allows it and the message is big enough.
+    fn queue_message(&mut self, opcode: OpCode, data: Bytes, compress: bool) {
+        #[cfg(feature = "deflate")]
+        if compress
+            && let Some(engine) = self.deflate.as_deref_mut()
+            && engine.should_compress(data.len())
+        {
+            let mut out = BytesMut::with_capacity(data.len() / 2 + 16);
+            engine.compress(&data, true, &mut out);
+            self.queue_payload(opcode, true, RSV1, out.freeze());
+            return;
+        }
+        let _ = compress;
+        self.queue_payload(opcode, true, 0, data);
     }
 
     /// Queues a message framed once for many connections
@@ -562,17 +753,21 @@ impl Connection {
         self.check_data_send()?;
         match self.role {
             Role::Server => {
-                self.flush_out_buf();
+                self.flush_out_buf(false);
                 let frame = message.wire_bytes().clone();
                 self.queued += frame.len();
-                self.out_queue.push_back(frame);
+                self.out_queue.push_back(Outgoing {
+                    bytes: frame,
+                    payload_follows: false,
+                });
             }
             Role::Client => {
                 let opcode = match message.kind() {
                     MessageKind::Text => OpCode::Text,
                     MessageKind::Binary => OpCode::Binary,
                 };
-                self.queue_frame(opcode, true, &message.payload());
+                // Uncompressed: a deflate context differs per connection.
+                self.queue_frame(opcode, true, 0, &message.payload());
             }
         }
         Ok(())
@@ -596,10 +791,10 @@ impl Connection {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
         }
-        let opcode = match self.sending {
-            Some(sending) if sending != kind => return Err(SendError::KindMismatch),
-            Some(_) => OpCode::Continuation,
-            None => kind.opcode(),
+        let (opcode, compressed) = match self.sending {
+            Some(sending) if sending.kind != kind => return Err(SendError::KindMismatch),
+            Some(sending) => (OpCode::Continuation, sending.compressed),
+            None => (kind.opcode(), self.has_deflate()),
         };
         self.check_backpressure()?;
         let data = data.into();
@@ -614,15 +809,53 @@ impl Connection {
             }
             self.send_validator = probe;
         }
-        self.sending = if fin { None } else { Some(kind) };
-        self.queue_payload(opcode, fin, data);
+        let first = self.sending.is_none();
+        self.sending = (!fin).then_some(Sending { kind, compressed });
+        // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+        let rsv = if compressed && first { RSV1 } else { 0 };
+        let payload = if compressed {
+            self.compress_piece(&data, fin)
+        } else {
+            data
+        };
+        self.queue_payload(opcode, fin, rsv, payload);
         Ok(())
+    }
+
+    #[cfg(feature = "deflate")]
+    fn has_deflate(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    #[expect(clippy::unused_self, reason = "the deflate build's signature")]
+    fn has_deflate(&self) -> bool {
+        false
+    }
+
+    /// Compresses one fragment of a message: each one is flushed, so it can
+    /// leave at once (RFC 7692 §7.2.1: only the last drops the tail).
+    #[cfg(feature = "deflate")]
+    fn compress_piece(&mut self, data: &[u8], fin: bool) -> Bytes {
+        let mut out = BytesMut::with_capacity(data.len() / 2 + 16);
+        if let Some(engine) = self.deflate.as_deref_mut() {
+            engine.compress(data, fin, &mut out);
+        }
+        out.freeze()
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    #[expect(clippy::unused_self, reason = "the deflate build's signature")]
+    fn compress_piece(&mut self, data: &[u8], _fin: bool) -> Bytes {
+        Bytes::copy_from_slice(data)
     }
 
     /// Sends a ping with up to 125 bytes of payload.
     ///
     /// # Errors
-    /// [`SendError::ControlPayloadTooLong`], [`SendError::Closed`].
+    /// [`SendError::ControlPayloadTooLong`], [`SendError::Closed`], and the
+    /// backpressure errors of [`send_text`](Self::send_text): pings count
+    /// against [`Config::max_outbound_buffer`] too.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.send_control(OpCode::Ping, payload)
     }
@@ -656,7 +889,7 @@ impl Connection {
         payload[..2].copy_from_slice(&code.0.to_be_bytes());
         payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
         self.close_sent = true;
-        self.queue_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+        self.queue_frame(OpCode::Close, true, 0, &payload[..2 + reason.len()]);
         Ok(())
     }
 
@@ -667,7 +900,10 @@ impl Connection {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
         }
-        self.queue_frame(opcode, true, payload);
+        // Pings and pongs count against the outbound limit like data, so
+        // a caller pinging faster than the transport drains is told so.
+        self.check_backpressure()?;
+        self.queue_frame(opcode, true, 0, payload);
         Ok(())
     }
 
@@ -691,23 +927,42 @@ impl Connection {
         match self.config.slow_consumer {
             SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
             SlowConsumer::Close(code) => {
-                // The Close queues behind data the peer is not reading, so
-                // it may never arrive; the transport goes at once.
+                // Behind data the peer is not reading, a Close would never
+                // arrive: the frames not yet handed out are discarded (and
+                // counted in the error), so the Close is the next thing the
+                // transport writes.
+                let discarded = self.discard_unsent();
                 if !self.close_sent {
                     self.close_sent = true;
                     let mut payload = code.0.to_be_bytes().to_vec();
                     payload.extend_from_slice(b"slow consumer");
-                    self.queue_frame(OpCode::Close, true, &payload);
+                    self.queue_frame(OpCode::Close, true, 0, &payload);
                 }
                 self.receiving = Receiving::Failed;
-                self.abandoned = true;
+                self.message = None;
+                self.in_buf = BytesMut::new();
                 Err(SendError::SlowConsumer {
                     buffered,
                     limit,
                     code,
+                    discarded,
                 })
             }
         }
+    }
+
+    /// Drops every queued frame not yet handed out by `poll_transmit`,
+    /// keeping the payload of a frame whose header already went; returns
+    /// the bytes dropped.
+    fn discard_unsent(&mut self) -> usize {
+        let keep = usize::from(self.payload_owed);
+        let mut dropped = self.out_buf.len();
+        self.out_buf.clear();
+        for item in self.out_queue.drain(keep.min(self.out_queue.len())..) {
+            dropped += item.bytes.len();
+        }
+        self.queued -= dropped;
+        dropped
     }
 
     /// Whether the outbound queue is at or over
@@ -720,20 +975,23 @@ impl Connection {
 
     /// Queues a frame whose payload is given as shared bytes: a large
     /// unmasked payload is queued as it is, never copied.
-    fn queue_payload(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
+    fn queue_payload(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
-            self.write_header(opcode, fin, payload.len());
-            self.flush_out_buf();
+            self.write_header(opcode, fin, rsv, payload.len());
+            self.flush_out_buf(true);
             self.queued += payload.len();
-            self.out_queue.push_back(payload);
+            self.out_queue.push_back(Outgoing {
+                bytes: payload,
+                payload_follows: false,
+            });
         } else {
-            self.queue_frame(opcode, fin, &payload);
+            self.queue_frame(opcode, fin, rsv, &payload);
         }
     }
 
     /// Queues a frame, copying the payload next to its header (masked on
     /// the way for a client).
-    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+    fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = match self.role {
             Role::Server => None,
             Role::Client => {
@@ -744,16 +1002,31 @@ impl Connection {
                 Some(key)
             }
         };
-        let before = self.out_buf.len();
-        self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
-        encode_frame(opcode, fin, payload, mask, &mut self.out_buf);
-        self.queued += self.out_buf.len() - before;
-    }
-
-    fn write_header(&mut self, opcode: OpCode, fin: bool, len: usize) {
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        self.out_buf.reserve(n + payload.len());
+        self.out_buf.put_slice(&head[..n]);
+        let start = self.out_buf.len();
+        self.out_buf.put_slice(payload);
+        if let Some(key) = mask {
+            // Copy, then mask the copy in place: two passes over cache-hot
+            // bytes beat a stack-buffer round trip.
+            apply_mask(&mut self.out_buf[start..], key, 0);
+        }
+        self.queued += n + payload.len();
+    }
+
+    fn write_header(&mut self, opcode: OpCode, fin: bool, rsv: u8, len: usize) {
+        let header = FrameHeader {
+            fin,
+            rsv,
             opcode,
             mask: None,
             payload_len: len as u64,
@@ -764,9 +1037,14 @@ impl Connection {
         self.queued += n;
     }
 
-    fn flush_out_buf(&mut self) {
+    /// Moves the small frames written so far into the queue, noting if
+    /// they end with the header of a payload queued next.
+    fn flush_out_buf(&mut self, payload_follows: bool) {
         if !self.out_buf.is_empty() {
-            self.out_queue.push_back(self.out_buf.split().freeze());
+            self.out_queue.push_back(Outgoing {
+                bytes: self.out_buf.split().freeze(),
+                payload_follows,
+            });
         }
     }
 
@@ -776,8 +1054,14 @@ impl Connection {
     #[must_use = "the bytes must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let bytes = match self.out_queue.pop_front() {
-            Some(bytes) => bytes,
-            None if !self.out_buf.is_empty() => self.out_buf.split().freeze(),
+            Some(item) => {
+                self.payload_owed = item.payload_follows;
+                item.bytes
+            }
+            None if !self.out_buf.is_empty() => {
+                self.payload_owed = false;
+                self.out_buf.split().freeze()
+            }
             None => {
                 if self.out_buf.capacity() > IDLE_CAPACITY {
                     self.out_buf = BytesMut::new();
@@ -808,7 +1092,11 @@ impl Connection {
         let violation = match self.timers.handle_timeout(now, phase, self.durations()) {
             None => return,
             Some(Expired::SendPing) => {
-                self.queue_frame(OpCode::Ping, true, &[]);
+                // Behind a queue the peer is not reading, another ping
+                // proves nothing; the pong deadline still runs.
+                if !self.is_backpressured() {
+                    self.queue_frame(OpCode::Ping, true, 0, &[]);
+                }
                 return;
             }
             Some(Expired::PeerUnresponsive(timeout)) => Violation::PongTimeout { timeout },
@@ -887,6 +1175,22 @@ impl Connection {
     pub fn is_close_received(&self) -> bool {
         self.receiving == Receiving::CloseReceived
     }
+}
+
+/// A chunk waiting for `poll_transmit`.
+#[derive(Debug)]
+struct Outgoing {
+    bytes: Bytes,
+    /// Ends with a frame header whose payload is the next chunk.
+    payload_follows: bool,
+}
+
+/// A fragmented message being sent.
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    kind: MessageKind,
+    /// Its first frame had RSV1: every fragment goes through the compressor.
+    compressed: bool,
 }
 
 /// The validator's unfinished code point before a piece was fed.

@@ -83,6 +83,13 @@ pub enum Violation {
     /// A new data message began before the previous one ended.
     #[error("new data frame while a fragmented message is in progress (RFC 6455 §5.4)")]
     ExpectedContinuation,
+    /// RSV1 (permessage-deflate's "compressed") on a continuation or
+    /// control frame.
+    #[error("RSV1 set on a continuation or control frame (RFC 7692 §6.1)")]
+    MisplacedCompressionBit,
+    /// A compressed message that does not inflate.
+    #[error("compressed payload is not valid DEFLATE data (RFC 7692 §7.2.2)")]
+    InvalidCompressedData,
     /// A frame over the configured frame size limit.
     #[error("frame payload of {len} bytes exceeds the limit of {limit} (max_frame_size)")]
     FrameTooLarge {
@@ -155,7 +162,7 @@ impl Violation {
             Violation::TooManyFragments { .. } | Violation::OutboundBufferFull { .. } => {
                 CloseCode::POLICY_VIOLATION
             }
-            Violation::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Violation::InvalidUtf8 | Violation::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             Violation::AbnormalClosure
             | Violation::PongTimeout { .. }
             | Violation::CloseTimeout { .. } => return None,
@@ -211,7 +218,9 @@ pub enum SendError {
         limit: usize,
     },
     /// The outbound queue was full under [`SlowConsumer::Close`](super::SlowConsumer::Close):
-    /// the connection is closed with `code`; the message was not sent.
+    /// the message was not sent, the frames not yet handed out by
+    /// `poll_transmit` were discarded (`discarded` bytes), and a Close with
+    /// `code` is the next thing to write.
     #[error(
         "{buffered} bytes queued, over the limit of {limit}: connection closed with {code} (slow consumer)"
     )]
@@ -222,5 +231,7 @@ pub enum SendError {
         limit: usize,
         /// The close code sent.
         code: CloseCode,
+        /// Bytes of queued frames dropped so the Close can go out next.
+        discarded: usize,
     },
 }

@@ -1,6 +1,6 @@
 //! Frame headers and the incremental frame decoder (RFC 6455 §5.2).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::Role;
 use super::error::{ProtocolError, Violation};
@@ -180,10 +180,17 @@ pub fn encode_frame(
         mask,
         payload_len: payload.len() as u64,
     };
+    encode_with_header(&header, payload, out);
+}
+
+/// Writes `header` and then `payload`, masked with `header.mask` if any.
+/// `header.payload_len` must be `payload.len()`.
+fn encode_with_header(header: &FrameHeader, payload: &[u8], out: &mut impl BufMut) {
+    debug_assert_eq!(header.payload_len, payload.len() as u64);
     let mut head = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut head);
     out.put_slice(&head[..n]);
-    match mask {
+    match header.mask {
         None => out.put_slice(payload),
         Some(key) => {
             // Through a small stack buffer, so any `BufMut` works and the
@@ -330,6 +337,14 @@ impl FrameDecoder {
         self.allowed_rsv = rsv & 0b111;
     }
 
+    /// Payload bytes of the current frame not yet decoded (0 between frames).
+    pub(crate) fn remaining_payload(&self) -> u64 {
+        match self.state {
+            DecodeState::Header => 0,
+            DecodeState::Payload { remaining, .. } => remaining,
+        }
+    }
+
     /// Stream offset of the next byte to be decoded.
     pub fn offset(&self) -> u64 {
         self.offset
@@ -354,7 +369,7 @@ impl FrameDecoder {
                 else {
                     return Ok(None);
                 };
-                let _ = buf.split_to(len);
+                buf.advance(len);
                 self.offset += len as u64;
                 self.state = DecodeState::Payload {
                     mask: header.mask,

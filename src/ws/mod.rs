@@ -1,12 +1,18 @@
 //! WebSocket (RFC 6455): handshake, frames and the connection state machine.
 //!
-//! - [`handshake`]: the HTTP/1.1 Upgrade, both roles.
+//! - [`handshake`]: the HTTP/1.1 Upgrade (RFC 6455 §4) and the extended
+//!   CONNECT of HTTP/2 and HTTP/3 (RFC 8441, RFC 9220), both roles.
 //! - [`FrameHeader`], [`FrameDecoder`], [`apply_mask`]: the frame layer.
-//! - [`Connection`]: what an application embeds after the handshake.
+//! - [`Connection`]: what an application embeds after the handshake, with
+//!   timers ([`Connection::handle_timeout`]), encode-once broadcast
+//!   ([`PreparedMessage`]) and backpressure ([`SlowConsumer`]).
+//! - `deflate` (feature `deflate`): permessage-deflate (RFC 7692).
 
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod frame;
 pub mod handshake;

@@ -35,9 +35,10 @@ pub trait RandomSource: Send {
     fn fill(&mut self, buf: &mut [u8]);
 }
 
-const POOL_LEN: usize = 256;
+/// 256 masking keys per system call.
+const POOL_LEN: usize = 1024;
 
-/// The operating system's CSPRNG (`getrandom`), drawn in 256-byte blocks.
+/// The operating system's CSPRNG (`getrandom`), drawn in 1 KiB blocks.
 ///
 /// # Panics
 /// Refilling panics only if the operating system cannot supply randomness at

@@ -80,6 +80,10 @@ impl Timers {
         } else {
             self.close_due = None;
         }
+        if !phase.open {
+            // Closing or closed: the close timeout is the only deadline left.
+            self.pong_due = None;
+        }
         if let (Some(due), Some(timeout)) = (self.pong_due, d.pong_timeout)
             && now >= due
         {
@@ -115,11 +119,14 @@ impl Timers {
         } else {
             None
         };
-        [close, self.pong_due, ping].into_iter().flatten().min()
+        let pong_deadline = if phase.open { self.pong_due } else { None };
+        [close, pong_deadline, ping].into_iter().flatten().min()
     }
 
     fn ping_at(&self, d: Durations) -> Option<Instant> {
-        Some(self.last_received? + d.keepalive?)
+        // A zero interval would make every deadline due at once: off.
+        let keepalive = d.keepalive.filter(|k| !k.is_zero())?;
+        Some(self.last_received? + keepalive)
     }
 }
 

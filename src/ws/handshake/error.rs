@@ -1,6 +1,7 @@
 //! What can go wrong in the opening handshake, and the answer to send.
 
 use super::client::Response;
+use super::h2::ConnectResponse;
 use super::reject::write_reject;
 
 /// A failed opening handshake: which rule broke and, for a server, the HTTP
@@ -228,17 +229,98 @@ pub enum HandshakeError {
         /// The extension's name.
         name: String,
     },
+
+    // --- Extended CONNECT over HTTP/2 and HTTP/3 (RFC 8441, RFC 9220). ---
+    /// The field section is larger than `Limits::max_head_bytes`, counted
+    /// as RFC 9113 §6.5.2 does (name + value + 32 per field) (status 431).
+    #[error(
+        "field section exceeds {limit} bytes counted per RFC 9113 §6.5.2 (Limits::max_head_bytes)"
+    )]
+    FieldSectionTooLarge {
+        /// The configured `Limits::max_head_bytes`.
+        limit: usize,
+    },
+    /// A field breaks the HTTP/2 or HTTP/3 field rules: an unknown, repeated
+    /// or misplaced pseudo-header, a name that is not a lowercase token, a
+    /// control character in a value, a bad `:scheme`, `:path` or `:status`
+    /// (status 400 on a server).
+    #[error("malformed field {name:?}: {reason}")]
+    MalformedField {
+        /// The field's name as received, lossily, cut to 64 characters.
+        name: String,
+        /// What is wrong, with the rule.
+        reason: &'static str,
+    },
+    /// A pseudo-header the message must carry is absent (status 400 on a
+    /// server).
+    #[error("missing {name} pseudo-header ({section})")]
+    MissingPseudoHeader {
+        /// `:method`, `:scheme`, `:path`, `:authority` or `:status`.
+        name: &'static str,
+        /// The rule that requires it.
+        section: &'static str,
+    },
+    /// A connection-specific field (`connection`, `upgrade`, `keep-alive`,
+    /// `proxy-connection`, `transfer-encoding`, `te` other than `trailers`)
+    /// in an HTTP/2 or HTTP/3 message (status 400).
+    #[error(
+        "connection-specific field {name:?} is not allowed in HTTP/2 or HTTP/3 (RFC 9113 §8.2.2, RFC 9114 §4.2)"
+    )]
+    ConnectionSpecificHeader {
+        /// The field's name.
+        name: String,
+    },
+    /// `:method` is not CONNECT (status 405, with `allow: CONNECT`).
+    #[error("method {method:?} is not CONNECT (RFC 8441 §4)")]
+    MethodNotConnect {
+        /// The method as sent.
+        method: String,
+    },
+    /// `:protocol` is absent (a plain CONNECT) or not exactly `websocket`
+    /// (status 400).
+    #[error(":protocol {found:?} is not websocket (RFC 8441 §4)")]
+    ConnectProtocolNotWebSocket {
+        /// The value received; `None` if absent.
+        found: Option<String>,
+    },
+    /// `sec-websocket-version` is missing or not 13 on an extended CONNECT
+    /// (status 400, answered with `sec-websocket-version: 13`; a 426 would
+    /// need `Upgrade`, which HTTP/2 forbids).
+    #[error("sec-websocket-version {found:?} is not 13 (RFC 8441 §5, RFC 6455 §4.2.1 item 6)")]
+    ConnectUnsupportedVersion {
+        /// The value received; `None` if absent.
+        found: Option<String>,
+    },
+    /// A client was about to send an extended CONNECT although the server's
+    /// SETTINGS did not carry `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`
+    /// (status 502: the server does not offer it).
+    #[error(
+        "the server did not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3)"
+    )]
+    ConnectProtocolNotEnabled,
+    /// The server answered an extended CONNECT with a status other than 200
+    /// (status 502).
+    #[error("server answered {status} instead of 200 (RFC 8441 §5)")]
+    UnexpectedConnectStatus {
+        /// The status received.
+        status: u16,
+        /// The whole answer, for redirects or authentication challenges.
+        response: Box<ConnectResponse>,
+    },
 }
 
 impl HandshakeError {
     /// The HTTP status a server answers this error with: 400 for a bad
-    /// request, 405 for a method other than GET, 426 for a version other than
-    /// 13, 431 for a head over the limits; 500 for a builder misused by the
+    /// request, 405 for a method other than GET (CONNECT over HTTP/2 and
+    /// HTTP/3), 426 for a version other than 13 (400 over HTTP/2 and HTTP/3),
+    /// 431 for a head over the limits; 500 for a builder misused by the
     /// server and 502 for a bad response found by a client (nothing is sent).
     pub fn status(&self) -> u16 {
         match self {
-            Self::HeadTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
-            Self::MethodNotGet { .. } => 405,
+            Self::HeadTooLarge { .. }
+            | Self::TooManyHeaders { .. }
+            | Self::FieldSectionTooLarge { .. } => 431,
+            Self::MethodNotGet { .. } | Self::MethodNotConnect { .. } => 405,
             Self::UnsupportedVersion { .. } => 426,
             Self::ProtocolNotOffered { .. }
             | Self::ExtensionNotOffered { .. }
@@ -252,7 +334,9 @@ impl HandshakeError {
             | Self::AcceptMismatch { .. }
             | Self::UnexpectedProtocol { .. }
             | Self::MissingProtocol
-            | Self::UnexpectedExtension { .. } => 502,
+            | Self::UnexpectedExtension { .. }
+            | Self::ConnectProtocolNotEnabled
+            | Self::UnexpectedConnectStatus { .. } => 502,
             Self::MalformedHead { .. }
             | Self::HttpVersion { .. }
             | Self::DuplicateHeader { .. }
@@ -263,7 +347,12 @@ impl HandshakeError {
             | Self::MissingKey
             | Self::InvalidKey { .. }
             | Self::InvalidProtocolHeader { .. }
-            | Self::InvalidExtensionHeader { .. } => 400,
+            | Self::InvalidExtensionHeader { .. }
+            | Self::MalformedField { .. }
+            | Self::MissingPseudoHeader { .. }
+            | Self::ConnectionSpecificHeader { .. }
+            | Self::ConnectProtocolNotWebSocket { .. }
+            | Self::ConnectUnsupportedVersion { .. } => 400,
         }
     }
 
@@ -279,6 +368,10 @@ impl HandshakeError {
             ],
             // RFC 9110 §15.5.6: a 405 MUST carry Allow.
             Self::MethodNotGet { .. } => &[("Allow", "GET")],
+            // RFC 6455 §4.2.2 over RFC 8441: name the version, without the
+            // Upgrade that HTTP/2 forbids.
+            Self::ConnectUnsupportedVersion { .. } => &[("Sec-WebSocket-Version", super::VERSION)],
+            Self::MethodNotConnect { .. } => &[("Allow", "CONNECT")],
             _ => &[],
         }
     }

@@ -4,7 +4,11 @@
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
 use super::fields::Fields;
-use super::{AcceptBuilder, ClientHandshake, HandshakeError, Request, Response};
+use super::h2::UNLIMITED;
+use super::{
+    AcceptBuilder, ClientHandshake, ConnectHandshake, ConnectReply, ConnectRequest,
+    ConnectResponse, HandshakeError, Request, Response,
+};
 
 fn version_str(v: Version) -> &'static str {
     match v {
@@ -60,7 +64,8 @@ fn check(
 /// Checks an HTTP/1.1 upgrade request that another HTTP stack parsed, with
 /// the same RFC 6455 §4.2.1 rules as [`parse_request`](super::parse_request).
 /// HTTP/2 and HTTP/3 requests fail with [`HandshakeError::HttpVersion`]:
-/// they use extended CONNECT (RFC 8441), not Upgrade.
+/// they use extended CONNECT (RFC 8441), not Upgrade: check those with
+/// [`check_http_connect_request`].
 ///
 /// # Errors
 /// As [`parse_request`](super::parse_request); answer with
@@ -202,6 +207,215 @@ impl ClientHandshake {
     ) -> Result<Response, HandshakeError> {
         let reason = resp.status().canonical_reason().unwrap_or("").to_owned();
         self.check(resp.status().as_u16(), reason, fields_of(resp.headers()))
+    }
+}
+
+/// The pseudo-headers and fields of an HTTP/2 or HTTP/3 request as the
+/// `http` crate holds them: `:method`, `:scheme`, `:authority` and `:path`
+/// from the method and URI, `:protocol` from the request extension `P`.
+fn connect_check<P>(
+    method: &Method,
+    uri: &Uri,
+    extensions: &::http::Extensions,
+    headers: &HeaderMap,
+) -> Result<ConnectRequest, HandshakeError>
+where
+    P: AsRef<[u8]> + Send + Sync + 'static,
+{
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + 5);
+    pairs.push((b":method", method.as_str().as_bytes()));
+    if let Some(p) = extensions.get::<P>() {
+        pairs.push((b":protocol", p.as_ref()));
+    }
+    if let Some(s) = uri.scheme_str() {
+        pairs.push((b":scheme", s.as_bytes()));
+    }
+    if let Some(a) = uri.authority() {
+        pairs.push((b":authority", a.as_str().as_bytes()));
+    }
+    if let Some(p) = uri.path_and_query() {
+        pairs.push((b":path", p.as_str().as_bytes()));
+    }
+    for (name, value) in headers {
+        pairs.push((name.as_str().as_bytes(), value.as_bytes()));
+    }
+    // The stack bounded the header list already (SETTINGS_MAX_HEADER_LIST_SIZE).
+    super::check_connect_request(pairs, &UNLIMITED)
+}
+
+/// Checks an extended CONNECT request (RFC 8441, RFC 9220) that an HTTP/2
+/// or HTTP/3 stack parsed, with the rules of
+/// [`check_connect_request`](super::check_connect_request).
+///
+/// `P` is the stack's type for the `:protocol` pseudo-header, read from the
+/// request's extensions: `hyper::ext::Protocol` for hyper, `h2::ext::Protocol`
+/// for the h2 crate (distinct types: hyper 1.12 wraps h2's in its own and
+/// moves the value from one to the other). Taking it as a parameter keeps
+/// those crates out of this one's dependencies (and their versions out of
+/// its API) and works with any stack whose type gives the value as bytes;
+/// for others, pass the fields to `check_connect_request`.
+///
+/// # Errors
+/// As [`check_connect_request`](super::check_connect_request); answer with
+/// [`HandshakeError::connect_reply`] and
+/// [`ConnectReply::to_http_response`].
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::handshake::{self, HandshakeError};
+///
+/// /// Stands for `hyper::ext::Protocol`.
+/// #[derive(Clone)]
+/// struct Protocol(&'static str);
+/// impl AsRef<[u8]> for Protocol {
+///     fn as_ref(&self) -> &[u8] {
+///         self.0.as_bytes()
+///     }
+/// }
+///
+/// let mut req = http::Request::connect("https://example.com/chat")
+///     .version(http::Version::HTTP_2)
+///     .header("sec-websocket-version", "13")
+///     .body(())?;
+/// // Without :protocol this is a plain CONNECT to a proxy.
+/// assert!(matches!(
+///     handshake::check_http_connect_request::<Protocol, _>(&req),
+///     Err(HandshakeError::ConnectProtocolNotWebSocket { found: None })
+/// ));
+/// req.extensions_mut().insert(Protocol("websocket"));
+/// let checked = handshake::check_http_connect_request::<Protocol, _>(&req)?;
+/// let resp = checked.accept().build()?.to_http_response();
+/// assert_eq!(resp.status(), http::StatusCode::OK);
+/// assert!(resp.headers().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_http_connect_request<P, B>(
+    req: &::http::Request<B>,
+) -> Result<ConnectRequest, HandshakeError>
+where
+    P: AsRef<[u8]> + Send + Sync + 'static,
+{
+    connect_check::<P>(req.method(), req.uri(), req.extensions(), req.headers())
+}
+
+/// As [`check_http_connect_request`], for a request already split into
+/// parts.
+///
+/// # Errors
+/// As [`check_http_connect_request`].
+pub fn check_http_connect_parts<P>(
+    parts: &::http::request::Parts,
+) -> Result<ConnectRequest, HandshakeError>
+where
+    P: AsRef<[u8]> + Send + Sync + 'static,
+{
+    connect_check::<P>(&parts.method, &parts.uri, &parts.extensions, &parts.headers)
+}
+
+impl ConnectReply {
+    /// This answer as an `http::Response`: the status, the fields and the
+    /// body (empty for the `200`). Send a `200` without ending the stream:
+    /// with hyper, return it from the service and take the stream from
+    /// `hyper::upgrade::on(request)`.
+    pub fn to_http_response(&self) -> ::http::Response<String> {
+        let mut resp = ::http::Response::new(self.body().to_owned());
+        *resp.status_mut() =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = resp.headers_mut();
+        for (name, value) in self.headers() {
+            // Every name and value was checked when the reply was built.
+            if let Ok((n, v)) = header_pair(name, value) {
+                headers.append(n, v);
+            }
+        }
+        resp
+    }
+}
+
+impl ConnectHandshake {
+    /// The request as an `http::Request` for an HTTP/2 client such as
+    /// hyper's `client::conn::http2`: method `CONNECT`, the absolute URI
+    /// (`https://example.com/chat`, from which the stack takes `:scheme`,
+    /// `:authority` and `:path`), version HTTP/2 (set HTTP/3 for an h3
+    /// stack), the fields, and `:protocol` as the extension `protocol`
+    /// makes from `"websocket"`: pass `hyper::ext::Protocol::from_static`
+    /// for hyper, `h2::ext::Protocol::from_static` for h2.
+    ///
+    /// # Errors
+    /// [`HandshakeError::ConnectProtocolNotEnabled`] unless
+    /// `connect_protocol_enabled` (hyper:
+    /// `SendRequest::is_extended_connect_protocol_enabled`);
+    /// [`HandshakeError::InvalidRequestPart`] if the URI is not one the
+    /// `http` crate accepts.
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::ws::handshake::ConnectHandshake;
+    ///
+    /// /// Stands for `hyper::ext::Protocol`.
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Protocol(&'static str);
+    ///
+    /// let hs = ConnectHandshake::new("ws://127.0.0.1:8080/echo").protocols(&["echo"]);
+    /// let req = hs.to_http_request(true, Protocol)?;
+    /// assert_eq!(req.method(), http::Method::CONNECT);
+    /// assert_eq!(req.uri(), "http://127.0.0.1:8080/echo");
+    /// assert_eq!(req.extensions().get::<Protocol>(), Some(&Protocol("websocket")));
+    /// assert_eq!(req.headers()["sec-websocket-protocol"], "echo");
+    ///
+    /// let resp = http::Response::builder()
+    ///     .header("sec-websocket-protocol", "echo")
+    ///     .body(())?;
+    /// assert_eq!(hs.check_http_response(&resp)?.protocol(), Some("echo"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_http_request<P>(
+        &self,
+        connect_protocol_enabled: bool,
+        protocol: impl FnOnce(&'static str) -> P,
+    ) -> Result<::http::Request<()>, HandshakeError>
+    where
+        P: Clone + Send + Sync + 'static,
+    {
+        if !connect_protocol_enabled {
+            return Err(HandshakeError::ConnectProtocolNotEnabled);
+        }
+        let uri: Uri = format!("{}://{}{}", self.scheme(), self.authority(), self.path())
+            .parse()
+            .map_err(|_| HandshakeError::InvalidRequestPart {
+                what: "uri",
+                reason: "not a URI the http crate accepts",
+            })?;
+        let mut req = ::http::Request::new(());
+        *req.method_mut() = Method::CONNECT;
+        *req.uri_mut() = uri;
+        *req.version_mut() = Version::HTTP_2;
+        req.extensions_mut()
+            .insert(protocol(super::CONNECT_PROTOCOL));
+        let headers = req.headers_mut();
+        for (name, value) in self.regular_fields() {
+            let (n, v) = header_pair(&name, &value)?;
+            headers.append(n, v);
+        }
+        Ok(req)
+    }
+
+    /// Checks an answer that the HTTP/2 or HTTP/3 stack parsed, with the
+    /// rules of [`check_response`](Self::check_response).
+    ///
+    /// # Errors
+    /// As [`check_response`](Self::check_response).
+    pub fn check_http_response<T>(
+        &self,
+        resp: &::http::Response<T>,
+    ) -> Result<ConnectResponse, HandshakeError> {
+        let status = resp.status();
+        let pairs = std::iter::once((&b":status"[..], status.as_str().as_bytes())).chain(
+            resp.headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())),
+        );
+        self.check_response(pairs)
     }
 }
 

@@ -14,8 +14,61 @@
 //! the same way.
 //!
 //! Subprotocol and extension negotiation does not depend on HTTP/1.1 parsing:
-//! the same checks serve the `http` crate types (feature `http`) and will serve
-//! an HTTP/2 extended CONNECT handshake (RFC 8441).
+//! the same checks serve the `http` crate types (feature `http`) and the
+//! extended CONNECT handshake of HTTP/2 and HTTP/3.
+//!
+//! # WebSocket over HTTP/2 and HTTP/3 (RFC 8441, RFC 9220)
+//!
+//! Browsers open a WebSocket on one stream of an HTTP/2 connection when the
+//! server's SETTINGS carry `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`: a
+//! `CONNECT` with `:protocol websocket`, answered by `:status 200`. The
+//! caller's stack (hyper, h2, h3, quiche) decodes the fields; these checks
+//! take them as `(name, value)` pairs, pseudo-headers first:
+//!
+//! - server: [`check_connect_request`] then [`ConnectRequest::accept`] →
+//!   [`ConnectReply`] (`:status 200`, the chosen subprotocol and
+//!   extensions; never Accept, Upgrade or Connection), or
+//!   [`HandshakeError::connect_reply`] / [`connect_reject`] to refuse;
+//! - client: [`ConnectHandshake::request_fields`], only once the server's
+//!   SETTINGS enabled extended CONNECT (the caller says so), then
+//!   [`ConnectHandshake::check_response`]: exactly 200, subprotocol and
+//!   extensions among those offered. There is no key and no accept.
+//!
+//! With the `http` feature the same checks take and give `http::Request`
+//! and `http::Response` (`check_http_connect_request`,
+//! `ConnectHandshake::to_http_request`, `ConnectReply::to_http_response`).
+//!
+//! After the `200` the stream's DATA frames carry RFC 6455 frames in both
+//! directions, byte for byte as a TCP connection would: run the same
+//! [`Connection`](crate::ws::Connection) on it, `Role::Server` on the
+//! server and `Role::Client` on the client, masking included (RFC 8441 §5).
+//! Only the transport's close differs:
+//!
+//! | TCP (RFC 6455) | HTTP/2 stream | HTTP/3 stream |
+//! |---|---|---|
+//! | bytes received → `handle_read` | DATA payload | DATA payload |
+//! | peer's FIN → `handle_eof` | peer's `END_STREAM` | peer's FIN |
+//! | `should_close_transport()` → close / shut down writing | send `END_STREAM` (an empty DATA with the flag) | FIN |
+//! | connection reset (abort) | `RST_STREAM`, `CANCEL` | `H3_REQUEST_CANCELLED` (0x010c) |
+//!
+//! An orderly close is the close handshake, then `END_STREAM`, as the TCP
+//! close follows it on HTTP/1.1: the server ends its side first (RFC 6455
+//! §7.1.1) and the client ends its own when it sees the server's
+//! `END_STREAM`. `END_STREAM` from the peer before the close handshake is
+//! reported by `poll_event` as an abnormal closure (1006), as a TCP EOF
+//! would be. An `RST_STREAM` received, or a stream error from the stack, is an
+//! abort: stop driving the `Connection` and drop it (there is no one left
+//! to send a Close to). hyper's upgraded stream reads a reset with `CANCEL`
+//! or `NO_ERROR` as the end of the stream, so it reaches `handle_eof` and
+//! comes out as 1006 unless the close handshake was done; other reset codes
+//! are I/O errors. To abort yourself (after a protocol error whose Close
+//! could not be delivered, or a timeout), reset the stream with `CANCEL`
+//! where the stack allows it, or drop it. Each WebSocket is one stream:
+//! ending it leaves the HTTP/2 connection and its other streams open.
+//!
+//! A server that speaks both HTTP/1.1 and HTTP/2 on one route picks the
+//! check by the request's version: the Upgrade for HTTP/1.1, extended
+//! CONNECT for HTTP/2 and HTTP/3. `examples/ws_h2.rs` runs it all with hyper.
 //!
 //! # Example: both roles
 //! ```
@@ -43,6 +96,7 @@ mod client;
 mod error;
 mod extensions;
 mod fields;
+mod h2;
 mod head;
 #[cfg(feature = "http")]
 mod http;
@@ -53,8 +107,14 @@ mod server;
 pub use client::{ClientHandshake, Response};
 pub use error::HandshakeError;
 pub use extensions::ExtensionOffer;
+pub use h2::{
+    CONNECT_PROTOCOL, ConnectAcceptBuilder, ConnectHandshake, ConnectReply, ConnectRequest,
+    ConnectResponse, check_connect_request, connect_reject,
+};
 #[cfg(feature = "http")]
-pub use http::{check_http_parts, check_http_request};
+pub use http::{
+    check_http_connect_parts, check_http_connect_request, check_http_parts, check_http_request,
+};
 pub use reject::encode_reject;
 pub use server::{AcceptBuilder, Request, parse_request};
 
@@ -104,8 +164,12 @@ pub fn accept_key(key: &[u8]) -> String {
 pub struct Limits {
     /// Most bytes the head (request or status line, header lines and the
     /// blank line) may take. Default 8 KiB (8192), the common proxy default.
+    /// For an extended CONNECT (HTTP/2, HTTP/3), the most the field section
+    /// may take, counted as RFC 9113 §6.5.2 does: name, value and 32 bytes
+    /// per field, pseudo-headers included.
     pub max_head_bytes: usize,
-    /// Most header fields the head may carry. Default 64.
+    /// Most header fields the head may carry (pseudo-headers included for
+    /// an extended CONNECT). Default 64.
     pub max_headers: usize,
 }
 

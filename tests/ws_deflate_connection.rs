@@ -1,0 +1,248 @@
+//! permessage-deflate through the Connection (RFC 7692 §6, §7.2): RSV1
+//! rules, the §7.2.3 examples on the wire, the inflate limit, and round
+//! trips in both roles under any chunking.
+#![cfg(feature = "deflate")]
+
+mod common;
+
+use bytes::Bytes;
+use common::{client_frame, frame, run_chunks};
+use proptest::prelude::*;
+use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
+use pushcodec::ws::handshake::ExtensionOffer;
+use pushcodec::ws::{Config, Connection, Event, MessageKind, Role, Violation};
+
+fn deflated(role: Role, offer: &str, config: Config) -> Connection {
+    let offers = ExtensionOffer::parse_list(offer).unwrap();
+    let deflate = DeflateConfig::default();
+    let (params, _) = negotiate_server(&offers, &deflate).unwrap();
+    Connection::new(role, config).with_deflate(&params, &deflate)
+}
+
+fn receive(conn: &mut Connection, wire: &[u8]) -> (Vec<Event>, Option<Violation>) {
+    conn.handle_read(wire);
+    let mut events = Vec::new();
+    loop {
+        match conn.poll_event() {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e.violation().clone())),
+        }
+    }
+}
+
+fn drain(conn: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+const HELLO: &[u8] = &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+#[test]
+fn rfc7692_7_2_3_1_compressed_hello_with_rsv1() {
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    let wire = client_frame(true, 0x40 | 0x1, HELLO);
+    for chop in [1, 3, wire.len()] {
+        let mut server2 = deflated(Role::Server, "permessage-deflate", Config::default());
+        let mut events = Vec::new();
+        for c in wire.chunks(chop) {
+            events.extend(receive(&mut server2, c).0);
+        }
+        assert_eq!(events, vec![Event::Text("Hello".into())], "chop {chop}");
+    }
+    assert_eq!(
+        receive(&mut server, &wire).0,
+        vec![Event::Text("Hello".into())]
+    );
+}
+
+#[test]
+fn rfc7692_7_2_3_1_fragmented_compressed_hello() {
+    // The compressed bytes split over two frames; RSV1 on the first only.
+    let mut wire = client_frame(false, 0x40 | 0x1, &HELLO[..3]);
+    wire.extend(client_frame(true, 0x0, &HELLO[3..]));
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    assert_eq!(
+        receive(&mut server, &wire).0,
+        vec![Event::Text("Hello".into())]
+    );
+}
+
+#[test]
+fn rfc7692_7_2_3_2_context_takeover_second_hello() {
+    let mut wire = client_frame(true, 0x41, HELLO);
+    wire.extend(client_frame(true, 0x41, &[0xf2, 0x00, 0x11, 0x00, 0x00]));
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    assert_eq!(
+        receive(&mut server, &wire).0,
+        vec![Event::Text("Hello".into()), Event::Text("Hello".into())]
+    );
+}
+
+#[test]
+fn rfc7692_7_2_3_3_and_4_stored_and_bfinal_blocks_and_empty_message() {
+    let stored = [
+        0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+    ];
+    let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+    let mut wire = client_frame(true, 0x41, &stored);
+    wire.extend(client_frame(true, 0x41, &bfinal));
+    wire.extend(client_frame(true, 0x42, &[0x00]));
+    wire.extend(client_frame(true, 0x42, &[]));
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    let (events, error) = receive(&mut server, &wire);
+    assert_eq!(error, None);
+    assert_eq!(
+        events,
+        vec![
+            Event::Text("Hello".into()),
+            Event::Text("Hello".into()),
+            Event::Binary(Bytes::new()),
+            Event::Binary(Bytes::new()),
+        ]
+    );
+}
+
+#[test]
+fn rfc7692_6_1_rsv1_only_on_the_first_data_frame() {
+    let mut wire = client_frame(false, 0x41, &HELLO[..3]);
+    wire.extend(client_frame(true, 0x40, &HELLO[3..]));
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    assert_eq!(
+        receive(&mut server, &wire).1,
+        Some(Violation::MisplacedCompressionBit)
+    );
+
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    let ping = client_frame(true, 0x40 | 0x9, b"");
+    assert_eq!(
+        receive(&mut server, &ping).1,
+        Some(Violation::MisplacedCompressionBit)
+    );
+    let close = drain(&mut server);
+    assert_eq!(
+        (close[0], &close[2..4]),
+        (0x88, &[0x03, 0xEA][..]),
+        "close 1002"
+    );
+
+    // Without the extension, RSV1 is a plain reserved-bit violation.
+    let out = run_chunks(
+        Role::Server,
+        Config::default(),
+        &[&client_frame(true, 0x41, HELLO)],
+        false,
+    );
+    assert_eq!(
+        out.error.unwrap().violation(),
+        &Violation::ReservedBits { rsv: 0b100 }
+    );
+}
+
+#[test]
+fn zip_bomb_fails_with_1009_at_the_limit() {
+    // 4 MiB of zeros compresses to a few KiB.
+    let mut client = deflated(Role::Client, "permessage-deflate", Config::default());
+    client.send_binary(vec![0u8; 4 << 20]).unwrap();
+    let wire = drain(&mut client);
+    assert!(wire.len() < 8 * 1024, "{} bytes on the wire", wire.len());
+    let mut config = Config::default();
+    config.max_message_size = 1 << 20;
+    let mut server = deflated(Role::Server, "permessage-deflate", config);
+    let (events, error) = receive(&mut server, &wire);
+    assert!(events.is_empty());
+    assert!(
+        matches!(
+            error,
+            Some(Violation::MessageTooLarge {
+                limit: 1_048_576,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(drain(&mut server)[2..4], [0x03, 0xF1], "close 1009");
+}
+
+#[test]
+fn corrupt_compressed_data_fails_with_1007() {
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    let (_, error) = receive(&mut server, &client_frame(true, 0x41, &[0xff, 0xff, 0xff]));
+    assert_eq!(error, Some(Violation::InvalidCompressedData));
+}
+
+#[test]
+fn small_and_opted_out_messages_go_uncompressed() {
+    let mut server = deflated(Role::Server, "permessage-deflate", Config::default());
+    server.send_text("tiny").unwrap();
+    assert_eq!(drain(&mut server), frame(true, 0x1, b"tiny", None));
+    let secret = "token=".repeat(100);
+    server
+        .send_uncompressed(MessageKind::Text, secret.clone())
+        .unwrap();
+    assert_eq!(
+        drain(&mut server),
+        frame(true, 0x1, secret.as_bytes(), None)
+    );
+    server.send_text(secret.clone()).unwrap();
+    let wire = drain(&mut server);
+    assert_eq!(wire[0], 0xC1, "FIN + RSV1 + text");
+    assert!(wire.len() < secret.len() / 4);
+}
+
+fn msgs() -> impl Strategy<Value = Vec<(bool, Vec<u8>, usize)>> {
+    proptest::collection::vec(
+        (
+            any::<bool>(),
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..600),
+                proptest::collection::vec(prop::sample::select(b"ab \n{}".to_vec()), 0..3000),
+            ],
+            1usize..700,
+        ),
+        1..6,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn round_trip_in_both_roles_with_and_without_context_takeover(
+        msgs in msgs(),
+        offer in prop::sample::select(vec![
+            "permessage-deflate",
+            "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+        ]),
+        chop in 1usize..5000,
+    ) {
+        for (sender_role, receiver_role) in [(Role::Client, Role::Server), (Role::Server, Role::Client)] {
+            let mut sender = deflated(sender_role, offer, Config::default());
+            let mut receiver = deflated(receiver_role, offer, Config::default());
+            let mut expected = Vec::new();
+            for (fragmented, data, frag) in &msgs {
+                if *fragmented {
+                    let pieces: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(*frag).collect() };
+                    for (i, p) in pieces.iter().enumerate() {
+                        sender.send_fragment(MessageKind::Binary, Bytes::copy_from_slice(p), i + 1 == pieces.len()).unwrap();
+                    }
+                } else {
+                    sender.send_binary(data.clone()).unwrap();
+                }
+                expected.push(Event::Binary(data.clone().into()));
+            }
+            let wire = drain(&mut sender);
+            let mut events = Vec::new();
+            for c in wire.chunks(chop) {
+                let (e, err) = receive(&mut receiver, c);
+                prop_assert_eq!(err, None);
+                events.extend(e);
+            }
+            prop_assert_eq!(events, expected);
+        }
+    }
+}
