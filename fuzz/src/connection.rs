@@ -446,6 +446,7 @@ impl Harness {
                     assert!(matches!(r, Err(SendError::ControlPayloadTooLong { .. })));
                 }
                 // Pongs are also written automatically: not in `expected`.
+                self.on_send_error(&r);
                 if r.is_ok() {
                     self.control_sent(payload.len());
                     self.note_frame(payload.len());
@@ -534,8 +535,30 @@ impl Harness {
         );
     }
 
+    /// `SlowConsumer::Close` discards the frames not yet handed out (a frame
+    /// whose header went out is finished): they leave `expected` too.
+    fn on_send_error(&mut self, r: &Result<(), SendError>) {
+        if let Err(SendError::SlowConsumer { .. }) = r {
+            let is_expected = |op: OpCode| !matches!(op, OpCode::Close | OpCode::Pong);
+            let started = self
+                .out_frames
+                .iter()
+                .filter(|f| is_expected(f.opcode))
+                .count()
+                + usize::from(
+                    self.out_current
+                        .as_ref()
+                        .is_some_and(|(h, _)| is_expected(h.opcode)),
+                );
+            assert!(started <= self.expected.len());
+            self.expected.truncate(started);
+            assert!(self.conn.is_close_sent());
+        }
+    }
+
     /// Bookkeeping after a send of a data or ping frame.
     fn sent(&mut self, r: Result<(), SendError>, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.on_send_error(&r);
         if r.is_ok() {
             self.note_frame(payload.len());
             self.expected.push(OutFrame {
