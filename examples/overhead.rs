@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --example overhead             # prints the tables
-//! cargo run --release --example overhead -- --write  # also docs/overhead.{md,svg}
+//! cargo run --release --example overhead -- --write  # also benches/overhead.{md,svg}
 //! cargo run --example overhead -- --quick            # a smoke run (CI)
 //! ```
 //!
@@ -718,10 +718,10 @@ fn main() {
     md.push_str(&memory_table(&memory()));
     print!("{md}");
     if write {
-        std::fs::create_dir_all("docs").expect("create docs/");
-        std::fs::write("docs/overhead.md", &md).expect("write docs/overhead.md");
-        std::fs::write("docs/overhead.svg", svg(&rows, &machine)).expect("write docs/overhead.svg");
-        eprintln!("wrote docs/overhead.md and docs/overhead.svg");
+        std::fs::create_dir_all("benches").expect("create benches/");
+        std::fs::write("benches/overhead.md", &md).expect("write benches/overhead.md");
+        std::fs::write("benches/overhead.svg", svg(&rows, &machine)).expect("write benches/overhead.svg");
+        eprintln!("wrote benches/overhead.md and benches/overhead.svg");
     }
     let _ = std::io::stdout().flush();
 }

@@ -21,7 +21,7 @@
 //! Needs Debian's `chromium` (`.ci/install-browser.sh`), or a browser named
 //! by `PUSHCODEC_CHROMIUM`. `PUSHCODEC_SKIP_BROWSER=1` skips the test.
 //!
-//! `PUSHCODEC_DEMO_SCREENSHOT=docs/demo.png` also saves the page as the
+//! `PUSHCODEC_DEMO_SCREENSHOT=examples/demo/screenshot.png` also saves the page as the
 //! same Chromium shows it once the self-test is done (the README's
 //! picture), taken over the DevTools protocol with the crate's own
 //! WebSocket client.

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by .ci/check-fuzz.sh and scripts/fuzz-long.sh: the dictionary of
+# Sourced by .ci/check-fuzz.sh and fuzz/fuzz-long.sh: the dictionary of
 # each fuzz target.
 fuzz_dict() {
   case "$1" in

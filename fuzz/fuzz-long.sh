@@ -3,9 +3,9 @@
 # between runs in fuzz/corpus/<target>/ (gitignored; started from the
 # committed seeds) and the target's dictionary.
 #
-#   scripts/fuzz-long.sh TARGET [SECONDS] [-- extra libFuzzer flags]
-#   scripts/fuzz-long.sh ws_connection_server 3600
-#   scripts/fuzz-long.sh sse_decoder 0 -- -runs=10000000
+#   fuzz/fuzz-long.sh TARGET [SECONDS] [-- extra libFuzzer flags]
+#   fuzz/fuzz-long.sh ws_connection_server 3600
+#   fuzz/fuzz-long.sh sse_decoder 0 -- -runs=10000000
 #
 # SECONDS defaults to 3600; 0 means no time limit (stop with -runs=N or
 # Ctrl-C). Prints libFuzzer's final stats (executions, exec/s). A finding
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=fuzz/dict/select.sh
 source fuzz/dict/select.sh
-target="${1:?usage: scripts/fuzz-long.sh TARGET [SECONDS] [-- libFuzzer flags]}"
+target="${1:?usage: fuzz/fuzz-long.sh TARGET [SECONDS] [-- libFuzzer flags]}"
 shift
 seconds=3600
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then
