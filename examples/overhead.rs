@@ -720,7 +720,8 @@ fn main() {
     if write {
         std::fs::create_dir_all("benches").expect("create benches/");
         std::fs::write("benches/overhead.md", &md).expect("write benches/overhead.md");
-        std::fs::write("benches/overhead.svg", svg(&rows, &machine)).expect("write benches/overhead.svg");
+        std::fs::write("benches/overhead.svg", svg(&rows, &machine))
+            .expect("write benches/overhead.svg");
         eprintln!("wrote benches/overhead.md and benches/overhead.svg");
     }
     let _ = std::io::stdout().flush();
