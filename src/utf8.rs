@@ -40,9 +40,9 @@ impl Utf8Bytes {
     /// The text.
     pub fn as_str(&self) -> &str {
         // Every constructor validated the bytes. Turning them back into a
-        // `str` without `unsafe` means checking again; the SIMD validator
-        // makes that a few nanoseconds for short text and tens of GB/s for
-        // long text, which keeps the crate free of `unsafe`.
+        // `str` with only safe code means checking again; the SIMD
+        // validator makes that a few nanoseconds for short text and tens
+        // of GB/s for long text.
         match simdutf8::basic::from_utf8(&self.0) {
             Ok(s) => s,
             Err(_) => unreachable!("Utf8Bytes holds valid UTF-8 by construction"),

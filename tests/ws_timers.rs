@@ -111,3 +111,31 @@ fn timers_can_be_turned_off() {
     server.handle_timeout(Instant::now());
     assert_eq!(server.poll_timeout(), None);
 }
+
+#[test]
+fn time_never_goes_backwards() {
+    let t0 = Instant::now();
+    let mut server = Connection::server(Config::default());
+    server.handle_timeout(t0 + secs(5));
+    server.handle_timeout(t0); // a clock that steps back changes nothing
+    assert_eq!(server.poll_timeout(), Some(t0 + secs(25)));
+}
+
+#[test]
+fn without_a_pong_deadline_pings_repeat_each_interval() {
+    let t0 = Instant::now();
+    let mut config = Config::default();
+    config.pong_timeout = None;
+    let mut server = Connection::server(config);
+    server.handle_timeout(t0);
+    server.handle_timeout(t0 + secs(20));
+    assert_eq!(drain(&mut server), [0x89, 0x00]);
+    assert_eq!(server.poll_timeout(), Some(t0 + secs(40)));
+    server.handle_timeout(t0 + secs(40));
+    assert_eq!(drain(&mut server), [0x89, 0x00]);
+    assert_eq!(
+        server.poll_event(),
+        Ok(None),
+        "no timeout without a deadline"
+    );
+}

@@ -13,19 +13,23 @@ use std::time::{Duration, Instant};
 /// The timer is then re-armed from that instant.
 ///
 /// # Example
+/// `t0` is whatever the caller's clock said when the stream started; the
+/// same timeline runs on a fake clock in `tests/sse_server.rs`.
 /// ```
 /// use std::time::{Duration, Instant};
 /// use pushcodec::sse::Heartbeat;
 ///
-/// let t0 = Instant::now();
-/// let mut hb = Heartbeat::new(t0);
-/// assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(15));
-/// hb.handle_output(t0 + Duration::from_secs(10)); // an event was sent
-/// assert!(!hb.handle_timeout(t0 + Duration::from_secs(15)));
-/// assert!(hb.handle_timeout(t0 + Duration::from_secs(25)));
-/// let mut out = Vec::new();
-/// pushcodec::sse::encode_comment("", &mut out); // ":\n"
-/// assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(40));
+/// fn timeline(t0: Instant) {
+///     let mut hb = Heartbeat::new(t0);
+///     assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(15));
+///     hb.handle_output(t0 + Duration::from_secs(10)); // an event was sent
+///     assert!(!hb.handle_timeout(t0 + Duration::from_secs(15)));
+///     assert!(hb.handle_timeout(t0 + Duration::from_secs(25)));
+///     let mut out = Vec::new();
+///     pushcodec::sse::encode_comment("", &mut out); // ":\n"
+///     assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(40));
+/// }
+/// # let _ = timeline;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heartbeat {

@@ -219,28 +219,32 @@ pub enum ReadyState {
 /// [`handle_timeout`](Self::handle_timeout), and start again.
 ///
 /// # Example
+/// The time comes from the caller's event loop (`start` below); the same
+/// flow runs on a fake clock in `tests/sse_reconnect.rs`.
 /// ```
 /// use std::time::{Duration, Instant};
 /// use pushcodec::sse::{BackoffConfig, Client, Item, Limits, ReadyState, ResponseVerdict};
 ///
-/// let start = Instant::now();
-/// let mut client = Client::new(Limits::default(), BackoffConfig::default());
-/// assert_eq!(client.state(), ReadyState::Connecting);
-/// assert!(client.request_headers().all(|(name, _)| name != "Last-Event-ID"));
+/// fn first_drop(start: Instant) -> Result<(), pushcodec::sse::Error> {
+///     let mut client = Client::new(Limits::default(), BackoffConfig::default());
+///     assert_eq!(client.state(), ReadyState::Connecting);
+///     assert!(client.request_headers().all(|(name, _)| name != "Last-Event-ID"));
 ///
-/// let verdict = client.handle_response(200, Some(b"text/event-stream"));
-/// assert_eq!(verdict, ResponseVerdict::Stream);
-/// for item in client.feed(b"retry: 2000\nid: 7\ndata: hi\n\n") {
-///     let _ = item?;
+///     let verdict = client.handle_response(200, Some(b"text/event-stream"));
+///     assert_eq!(verdict, ResponseVerdict::Stream);
+///     for item in client.feed(b"retry: 2000\nid: 7\ndata: hi\n\n") {
+///         let _ = item?;
+///     }
+///
+///     // The connection drops: wait, then reconnect with Last-Event-ID.
+///     let at = client.handle_disconnect(start, 0.5).expect("reconnects");
+///     assert_eq!(at, start + Duration::from_millis(2000));
+///     assert_eq!(client.poll_timeout(), Some(at));
+///     assert!(client.handle_timeout(at));
+///     assert!(client.request_headers().any(|h| h == ("Last-Event-ID", "7")));
+///     Ok(())
 /// }
-///
-/// // The connection drops: wait, then reconnect with Last-Event-ID.
-/// let at = client.handle_disconnect(start, 0.5).expect("reconnects");
-/// assert_eq!(at, start + Duration::from_millis(2000));
-/// assert_eq!(client.poll_timeout(), Some(at));
-/// assert!(client.handle_timeout(at));
-/// assert!(client.request_headers().any(|h| h == ("Last-Event-ID", "7")));
-/// # Ok::<(), pushcodec::sse::Error>(())
+/// # let _ = first_drop;
 /// ```
 #[derive(Debug)]
 pub struct Client {

@@ -4,7 +4,7 @@
 //! starts and widened to a `u64`, and the bulk is combined by XOR eight bytes at a
 //! time, a loop the compiler vectorizes. Measured on this machine kind
 //! (research notes, appendix B), this shape matches or beats the
-//! `align_to::<u32>` `unsafe` code of the peers. The phase lets a frame be
+//! `align_to::<u32>` code of the peers (which needs unchecked casts). The phase lets a frame be
 //! unmasked piece by piece as its bytes arrive.
 
 /// XORs `buf` with the masking `key`, as if `buf` started at byte `phase` of
