@@ -122,25 +122,45 @@ fn fragmented_case() -> DecodeCase {
 
 // --- decode rows -----------------------------------------------------------
 
+/// Reads straight into the connection's buffer (`read_buf`), as a socket
+/// read would: at most [`READ`] bytes and what fits in the room offered.
 /// Not inlined, so profilers can count calls and cost per iteration.
 #[inline(never)]
 fn ours_decode(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(Kind, &[u8])) {
+    let mut pos = 0;
+    while pos < wire.len() {
+        let buf = conn.read_buf();
+        let n = (buf.capacity() - buf.len()).min(READ).min(wire.len() - pos);
+        buf.extend_from_slice(&wire[pos..pos + n]);
+        pos += n;
+        drain_events(conn, &mut on);
+    }
+}
+
+/// The same through `handle_read`, which copies what the caller read.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_decode_handle_read(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(Kind, &[u8])) {
     for chunk in wire.chunks(READ) {
         conn.handle_read(chunk);
-        while let Some(event) = conn.poll_event().expect("valid input") {
-            match event {
-                // `as_bytes`, not `as_str`: no second validation.
-                Event::Text(t) => on(Kind::Text, t.as_bytes()),
-                Event::Binary(b) => on(Kind::Binary, &b),
-                Event::Ping(p) => on(Kind::Ping, &p),
-                Event::Pong(p) => on(Kind::Pong, &p),
-                other => panic!("unexpected {other:?}"),
-            }
+        drain_events(conn, &mut on);
+    }
+}
+
+fn drain_events(conn: &mut Connection, on: &mut impl FnMut(Kind, &[u8])) {
+    while let Some(event) = conn.poll_event().expect("valid input") {
+        match event {
+            // `as_bytes`, not `as_str`: no second validation.
+            Event::Text(t) => on(Kind::Text, t.as_bytes()),
+            Event::Binary(b) => on(Kind::Binary, &b),
+            Event::Ping(p) => on(Kind::Ping, &p),
+            Event::Pong(p) => on(Kind::Pong, &p),
+            other => panic!("unexpected {other:?}"),
         }
-        // Auto-pongs go to the transport, as the peers write theirs.
-        while let Some(out) = conn.poll_transmit() {
-            black_box(out);
-        }
+    }
+    // Auto-pongs go to the transport, as the peers write theirs.
+    while let Some(out) = conn.poll_transmit() {
+        black_box(out);
     }
 }
 
@@ -244,6 +264,13 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
         "pushcodec {}",
         case.name
     );
+    let mut ours_hr = Connection::server(Config::default());
+    assert_eq!(
+        collect(|on| ours_decode_handle_read(&mut ours_hr, &case.wire, on)),
+        case.expected,
+        "pushcodec handle_read {}",
+        case.name
+    );
     let (mut tung, tung_io) = tung_server();
     tung_io.0.borrow_mut().input = case.wire.clone();
     assert_eq!(
@@ -267,6 +294,9 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
     group.throughput(Throughput::Bytes(case.wire.len() as u64));
     group.bench_function("pushcodec", |b| {
         b.iter(|| ours_decode(&mut ours, &case.wire, sink))
+    });
+    group.bench_function("pushcodec_handle_read", |b| {
+        b.iter(|| ours_decode_handle_read(&mut ours_hr, &case.wire, sink))
     });
     group.bench_function("tungstenite", |b| {
         b.iter(|| tung_decode(&mut tung, &tung_io, n_all, sink))

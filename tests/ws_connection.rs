@@ -772,3 +772,41 @@ fn prepared_message_is_shared_not_copied() {
     let out = run(Role::Server, Config::default(), &wire, 0, false);
     assert_eq!(out.events, vec![Event::Binary(vec![9u8; 10_000].into())]);
 }
+
+#[test]
+fn read_buf_offers_room_for_the_rest_of_a_large_frame_so_it_arrives_in_one_piece() {
+    // 1 MiB binary in one frame, read 64 KiB at a time into `read_buf`: once
+    // the header is in, the room offered covers the rest of the frame, so
+    // the buffer never moves and the payload is handed out as read.
+    let payload: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    let wire = client_frame(true, BINARY, &payload);
+    let mut conn = Connection::server(Config::default());
+    let mut pos = 0;
+    let mut events = Vec::new();
+    while pos < wire.len() {
+        let buf = conn.read_buf();
+        let room = buf.capacity() - buf.len();
+        if pos > 0 {
+            assert!(room >= wire.len() - pos, "room {room} at {pos}");
+        }
+        let n = room.min(64 * 1024).min(wire.len() - pos);
+        buf.extend_from_slice(&wire[pos..pos + n]);
+        pos += n;
+        while let Some(event) = conn.poll_event().unwrap() {
+            events.push(event);
+        }
+    }
+    assert_eq!(events, vec![Event::Binary(Bytes::from(payload))]);
+}
+
+#[test]
+fn rfc6455_5_5_1_bytes_appended_to_read_buf_after_the_close_are_ignored() {
+    let mut conn = Connection::server(Config::default());
+    conn.read_buf()
+        .extend_from_slice(&client_frame(true, CLOSE, &close_payload(1000, "")));
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::Close(_)))));
+    conn.read_buf()
+        .extend_from_slice(&client_frame(true, TEXT, b"late"));
+    assert_eq!(conn.poll_event(), Ok(None));
+    assert_eq!(conn.read_buf().len(), 0, "dropped, not kept");
+}

@@ -25,6 +25,13 @@ const COPY_THRESHOLD: usize = 4096;
 /// An idle connection keeps buffers no larger than this.
 const IDLE_CAPACITY: usize = 8 * 1024;
 
+/// Room [`Connection::read_buf`] offers at least: enough for many small
+/// frames per read, or for the header and a first piece of a large one.
+const MIN_READ_ROOM: usize = 16 * 1024;
+
+/// `Connection::lent_len` when the receive buffer is not lent out.
+const NOT_LENT: usize = usize::MAX;
+
 /// The RSV1 bit of a frame header, as `FrameHeader::rsv` holds it.
 const RSV1: u8 = 0b100;
 
@@ -145,11 +152,14 @@ pub struct Connection {
     config: Config,
     decoder: FrameDecoder,
     in_buf: BytesMut,
+    /// Length of `in_buf` when [`read_buf`](Self::read_buf) lent it out, or
+    /// `NOT_LENT`: what was appended since is accounted on the next call.
+    lent_len: usize,
     receiving: Receiving,
     eof: bool,
     /// The header of the frame being received (its progress is the
     /// decoder's).
-    frame: Option<FrameHeader>,
+    frame: Option<FrameStarted>,
     message: Option<Incoming>,
     /// Pieces of a control frame's payload (at most 125 bytes).
     control: BytesMut,
@@ -200,6 +210,7 @@ impl Connection {
             timers: Timers::default(),
             config,
             in_buf: BytesMut::new(),
+            lent_len: NOT_LENT,
             receiving: Receiving::Open,
             eof: false,
             frame: None,
@@ -284,15 +295,77 @@ impl Connection {
     /// They are decoded as [`poll_event`](Self::poll_event) is called.
     /// Bytes after the peer's Close or a protocol error are ignored.
     pub fn handle_read(&mut self, bytes: &[u8]) {
+        self.settle_read();
         if self.receiving == Receiving::Open && !self.eof && !bytes.is_empty() {
             self.in_buf.extend_from_slice(bytes);
             self.timers.on_received();
         }
     }
 
+    /// The receive buffer, for reading from the transport straight into
+    /// it: the bytes are then copied once, by the read, where
+    /// [`handle_read`](Self::handle_read) copies what the caller read.
+    /// Append only (`BufMut::put_slice`, tokio's `AsyncReadExt::read_buf`,
+    /// or `Read::read` into `chunk_mut`) and never remove bytes; the next
+    /// `poll_event`, `handle_read`, `handle_eof` or `handle_timeout` takes
+    /// what was appended as received, as `handle_read` would.
+    ///
+    /// The spare capacity is at least 16 KiB, and while a large frame is
+    /// arriving, the rest of that frame (bounded by
+    /// [`Config::max_frame_size`], checked already), so its payload lands
+    /// in one allocation and is handed out without another copy.
+    ///
+    /// # Example
+    /// ```
+    /// use bytes::BufMut;
+    /// use pushcodec::ws::{Config, Connection, Event};
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    /// let buf = server.read_buf();
+    /// assert!(buf.capacity() - buf.len() >= wire.len());
+    /// buf.put_slice(&wire); // what `socket.read_buf(buf)` would do
+    /// assert_eq!(server.poll_event()?, Some(Event::Text("Hello".into())));
+    /// # Ok::<(), pushcodec::ws::ProtocolError>(())
+    /// ```
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.settle_read();
+        // The rest of a frame being gathered in place, and room for the
+        // next header.
+        let frame_rest = if self.decoder.is_collecting() {
+            let rest = self
+                .decoder
+                .remaining_payload()
+                .saturating_sub(self.in_buf.len() as u64);
+            usize::try_from(rest).unwrap_or(0) + MAX_HEADER_LEN
+        } else {
+            0
+        };
+        self.in_buf.reserve(frame_rest.max(MIN_READ_ROOM));
+        self.lent_len = self.in_buf.len();
+        &mut self.in_buf
+    }
+
+    /// Accounts the bytes appended to the buffer [`read_buf`](Self::read_buf)
+    /// lent out, as `handle_read` would have.
+    fn settle_read(&mut self) {
+        if self.lent_len == NOT_LENT {
+            return;
+        }
+        let before = std::mem::replace(&mut self.lent_len, NOT_LENT);
+        if self.in_buf.len() > before {
+            if self.receiving == Receiving::Open && !self.eof {
+                self.timers.on_received();
+            } else {
+                self.in_buf.truncate(before);
+            }
+        }
+    }
+
     /// The peer closed its side of the transport. Without a prior close
     /// handshake this is reported as [`Violation::AbnormalClosure`].
     pub fn handle_eof(&mut self) {
+        self.settle_read();
         self.eof = true;
     }
 
@@ -305,6 +378,7 @@ impl Connection {
     /// Close frame with its code is already queued for `poll_transmit`.
     #[must_use = "events and errors must be handled"]
     pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        self.settle_read();
         if let Some(error) = self.timer_error.take() {
             return Err(error);
         }
@@ -316,18 +390,23 @@ impl Connection {
                 self.message = None;
                 return Ok(Some(Event::MessageEnd));
             }
+            if self.frame.is_none()
+                && self.message.is_none()
+                && !self.config.stream_messages
+                && let Some(event) = self.decode_whole_message()
+            {
+                return Ok(Some(event));
+            }
+            if self.decoder.is_collecting() {
+                match self.collect_payload() {
+                    Ok(true) => {}
+                    Ok(false) => return self.need_more(),
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
             let decoded = match self.decoder.decode(&mut self.in_buf) {
                 Ok(Some(decoded)) => decoded,
-                Ok(None) => {
-                    if self.eof {
-                        let at = self.decoder.offset() + self.in_buf.len() as u64;
-                        return Err(self.fail(ProtocolError::new(Violation::AbnormalClosure, at)));
-                    }
-                    if self.in_buf.is_empty() && self.in_buf.capacity() > IDLE_CAPACITY {
-                        self.in_buf = BytesMut::new();
-                    }
-                    return Ok(None);
-                }
+                Ok(None) => return self.need_more(),
                 Err(e) => return Err(self.fail(e)),
             };
             let step = match decoded {
@@ -343,11 +422,75 @@ impl Connection {
         }
     }
 
+    /// Nothing more can be decoded from what is buffered.
+    fn need_more(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if self.eof {
+            let at = self.decoder.offset() + self.in_buf.len() as u64;
+            return Err(self.fail(ProtocolError::new(Violation::AbnormalClosure, at)));
+        }
+        if self.in_buf.is_empty() && !self.decoder.is_collecting() {
+            // An idle connection holds no heap; the allocation lives on
+            // only in the payloads handed out, if the caller keeps them.
+            self.in_buf = BytesMut::new();
+        }
+        Ok(None)
+    }
+
+    /// The common case in one step: a whole, unfragmented, uncompressed
+    /// message already buffered becomes its event with one header parse,
+    /// one unmasking pass and one split, without the per-frame steps.
+    /// Anything else (and any rule broken) is left to the step-by-step path.
+    fn decode_whole_message(&mut self) -> Option<Event> {
+        let max_message = self.config.max_message_size as u64;
+        let (header, payload) = self.decoder.decode_whole(&mut self.in_buf, |h, payload| {
+            h.fin
+                && h.rsv == 0
+                && h.payload_len <= max_message
+                && match h.opcode {
+                    OpCode::Binary => true,
+                    OpCode::Text => simdutf8::basic::from_utf8(payload).is_ok(),
+                    _ => false,
+                }
+        })?;
+        Some(if header.opcode == OpCode::Text {
+            Event::Text(Utf8Bytes::from_validated(payload))
+        } else {
+            Event::Binary(payload)
+        })
+    }
+
+    /// Unmasks (and for text validates, failing fast) the bytes of the
+    /// frame being collected that arrived since the last call; once all
+    /// are there, takes the payload in one piece. `Ok(false)`: more bytes
+    /// are needed.
+    fn collect_payload(&mut self) -> Result<bool, ProtocolError> {
+        let fresh = self.decoder.unmask_in_place(&mut self.in_buf);
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.kind == MessageKind::Text)
+        {
+            let at = self.decoder.offset() + fresh.start as u64;
+            self.validator
+                .feed(&self.in_buf[fresh])
+                .map_err(|e| ProtocolError::new(Violation::InvalidUtf8, at + e.index as u64))?;
+        }
+        let at = self.decoder.offset();
+        let Some(payload) = self.decoder.take_held(&mut self.in_buf) else {
+            return Ok(false);
+        };
+        self.take_data(payload, at, true)?;
+        Ok(true)
+    }
+
     fn on_header(&mut self, header: FrameHeader) -> Result<Option<Event>, ProtocolError> {
         // The header's first byte, for error offsets.
         let at = self.decoder.offset() - header.encoded_len() as u64;
         let violation = |v| Err(ProtocolError::new(v, at));
-        self.frame = Some(header);
+        self.frame = Some(FrameStarted {
+            opcode: header.opcode,
+            fin: header.fin,
+        });
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 // RFC 6455 §5.4: fragments of two messages never interleave.
@@ -377,6 +520,7 @@ impl Connection {
                 if self.config.stream_messages {
                     return Ok(Some(Event::MessageStart(kind)));
                 }
+                self.start_collecting(&header);
             }
             OpCode::Continuation => {
                 let Some(mut message) = self.message.take() else {
@@ -390,6 +534,7 @@ impl Connection {
                 message.fragments += 1;
                 self.account_frame(&mut message, header.payload_len, at)?;
                 self.message = Some(message);
+                self.start_collecting(&header);
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
         }
@@ -399,6 +544,25 @@ impl Connection {
             return violation(Violation::MisplacedCompressionBit);
         }
         Ok(None)
+    }
+
+    /// A data frame's payload that has not all arrived is gathered in
+    /// place, in one allocation of the announced size (bounded by
+    /// [`Config::max_frame_size`] and [`Config::max_message_size`], both
+    /// checked already), so it is copied once, by `handle_read`. Streamed
+    /// and compressed messages are taken piece by piece instead.
+    fn start_collecting(&mut self, header: &FrameHeader) {
+        if self.config.stream_messages
+            || header.rsv & RSV1 != 0
+            || self.message.as_ref().is_some_and(|m| m.compressed)
+            || header.payload_len == 0
+        {
+            return;
+        }
+        self.decoder.collect();
+        // `usize` holds it: the decoder checked it against `max_frame_size`.
+        let len = usize::try_from(header.payload_len).unwrap_or(0);
+        self.in_buf.reserve(len);
     }
 
     /// Counts a data frame's payload against the message limit before any
@@ -447,21 +611,22 @@ impl Connection {
         } else {
             piece
         };
-        self.take_data(piece, piece_offset)
+        self.take_data(piece, piece_offset, false)
     }
 
-    /// Validates (text) and keeps or streams the next piece of message
-    /// payload, as received or as inflated.
+    /// Validates (text, unless `validated`) and keeps or streams the next
+    /// piece of message payload, as received or as inflated.
     fn take_data(
         &mut self,
         piece: Bytes,
         piece_offset: u64,
+        validated: bool,
     ) -> Result<Option<Event>, ProtocolError> {
         let Some(message) = &mut self.message else {
             return Ok(None);
         };
         let kind = message.kind;
-        let held = if kind == MessageKind::Text {
+        let held = if kind == MessageKind::Text && !validated {
             // Fail fast: reject an invalid byte the moment it arrives,
             // even inside an unfinished frame (Autobahn 6.4.3, 6.4.4).
             let held = Held::from(self.validator.pending_bytes());
@@ -589,7 +754,7 @@ impl Connection {
                 if self.message.as_ref().is_some_and(|m| m.compressed) {
                     // RFC 7692 §7.2.2: the tail that ends the message.
                     let tail = self.inflate(&[], true, end)?;
-                    let part = self.take_data(tail, end)?;
+                    let part = self.take_data(tail, end, false)?;
                     if self.validator.pending() > 0
                         && self
                             .message
@@ -1085,6 +1250,7 @@ impl Connection {
     /// [`Violation::CloseTimeout`], after which
     /// [`should_close_transport`](Self::should_close_transport) is true.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle_read();
         if self.abandoned || self.receiving == Receiving::Failed || self.eof {
             return;
         }
@@ -1191,6 +1357,15 @@ struct Sending {
     kind: MessageKind,
     /// Its first frame had RSV1: every fragment goes through the compressor.
     compressed: bool,
+}
+
+/// What `Connection` keeps of the header of the frame being received:
+/// just what its payload and end need (the whole header would make the
+/// connection bigger).
+#[derive(Debug, Clone, Copy)]
+struct FrameStarted {
+    opcode: OpCode,
+    fin: bool,
 }
 
 /// The validator's unfinished code point before a piece was fed.

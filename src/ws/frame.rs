@@ -207,6 +207,14 @@ fn encode_with_header(header: &FrameHeader, payload: &[u8], out: &mut impl BufMu
     }
 }
 
+/// [`apply_mask`] with the phase kept as a `u8`.
+fn unmask(buf: &mut [u8], key: [u8; 4], phase: u8) -> u8 {
+    let next = apply_mask(buf, key, usize::from(phase));
+    #[expect(clippy::cast_possible_truncation, reason = "a phase is < 4")]
+    let next = next as u8;
+    next
+}
+
 fn parse_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, Violation> {
     let [b0, b1, ..] = *buf else {
         return Ok(None);
@@ -313,8 +321,15 @@ enum DecodeState {
     Header,
     Payload {
         mask: Option<[u8; 4]>,
-        phase: usize,
+        /// Where in the key the next payload byte is (0..4); a `u8` keeps
+        /// the state, and so `Connection`, small.
+        phase: u8,
         remaining: u64,
+        /// Payload bytes at the front of the buffer already unmasked in
+        /// place and left there ([`FrameDecoder::unmask_in_place`]).
+        held: usize,
+        /// The payload is gathered in place ([`FrameDecoder::collect`]).
+        collect: bool,
     },
 }
 
@@ -375,6 +390,8 @@ impl FrameDecoder {
                     mask: header.mask,
                     phase: 0,
                     remaining: header.payload_len,
+                    held: 0,
+                    collect: false,
                 };
                 Ok(Some(FrameEvent::Header(header)))
             }
@@ -386,25 +403,132 @@ impl FrameDecoder {
                 mask,
                 phase,
                 remaining,
+                held,
+                ..
             } => {
                 if buf.is_empty() {
                     return Ok(None);
                 }
                 let take = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
                 let mut piece = buf.split_to(take);
+                // Bytes unmasked in place earlier are not unmasked twice.
                 let phase = match mask {
-                    Some(key) => apply_mask(&mut piece, key, phase),
-                    None => phase,
+                    Some(key) if take > held => unmask(&mut piece[held..], key, phase),
+                    _ => phase,
                 };
                 self.offset += take as u64;
                 self.state = DecodeState::Payload {
                     mask,
                     phase,
                     remaining: remaining - take as u64,
+                    held: 0,
+                    collect: false,
                 };
                 Ok(Some(FrameEvent::Payload(piece.freeze())))
             }
         }
+    }
+
+    /// A whole frame at the front of `buf`, in one step: header checked,
+    /// payload unmasked in place and split off without copying. The frame
+    /// is taken only if `accept` approves its header and unmasked payload;
+    /// otherwise (and when the frame is not whole yet, or breaks a rule)
+    /// `buf` is left as it was, for [`decode`](Self::decode) to go through
+    /// step by step and report what is wrong.
+    pub(crate) fn decode_whole(
+        &mut self,
+        buf: &mut BytesMut,
+        accept: impl FnOnce(&FrameHeader, &[u8]) -> bool,
+    ) -> Option<(FrameHeader, Bytes)> {
+        if !matches!(self.state, DecodeState::Header) {
+            return None;
+        }
+        let (header, header_len) = parse_header(buf).ok().flatten()?;
+        let len = usize::try_from(header.payload_len).ok()?;
+        let end = header_len.checked_add(len)?;
+        if buf.len() < end || self.check(&header).is_err() {
+            return None;
+        }
+        let payload = &mut buf[header_len..end];
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        if !accept(&header, payload) {
+            if let Some(key) = header.mask {
+                // Masked again: the step-by-step decode starts from the wire bytes.
+                apply_mask(payload, key, 0);
+            }
+            return None;
+        }
+        self.offset += end as u64;
+        // One split for header and payload; skipping the header of the
+        // frozen `Bytes` is a pointer bump, cheaper than `BytesMut::advance`.
+        let mut frame = buf.split_to(end).freeze();
+        frame.advance(header_len);
+        Some((header, frame))
+    }
+
+    /// Gathers the current frame's payload in place from now on: the
+    /// caller drives [`unmask_in_place`](Self::unmask_in_place) and
+    /// [`take_held`](Self::take_held) until the payload is whole.
+    pub(crate) fn collect(&mut self) {
+        if let DecodeState::Payload { collect, .. } = &mut self.state {
+            *collect = true;
+        }
+    }
+
+    /// Whether the current frame's payload is being gathered in place.
+    pub(crate) fn is_collecting(&self) -> bool {
+        matches!(self.state, DecodeState::Payload { collect: true, .. })
+    }
+
+    /// Unmasks, in place, the current frame's payload bytes that arrived
+    /// since the last call, leaving them at the front of `buf` so a payload
+    /// spread over many reads is split off in one piece by
+    /// [`take_held`](Self::take_held) instead of joined from many. Returns
+    /// the range of `buf` just unmasked (empty between frames or when
+    /// nothing new arrived).
+    pub(crate) fn unmask_in_place(&mut self, buf: &mut BytesMut) -> std::ops::Range<usize> {
+        let DecodeState::Payload {
+            mask,
+            phase,
+            remaining,
+            held,
+            ..
+        } = &mut self.state
+        else {
+            return 0..0;
+        };
+        let available = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        let fresh = *held..available.max(*held);
+        if let Some(key) = *mask {
+            *phase = unmask(&mut buf[fresh.clone()], key, *phase);
+        }
+        *held = fresh.end;
+        fresh
+    }
+
+    /// The current frame's whole payload, once [`unmask_in_place`](Self::unmask_in_place)
+    /// has seen all of it; [`decode`](Self::decode) then reports the frame's end.
+    pub(crate) fn take_held(&mut self, buf: &mut BytesMut) -> Option<Bytes> {
+        let DecodeState::Payload {
+            remaining,
+            held,
+            collect,
+            ..
+        } = &mut self.state
+        else {
+            return None;
+        };
+        if *held as u64 != *remaining {
+            return None;
+        }
+        let payload = buf.split_to(*held).freeze();
+        self.offset += *held as u64;
+        *remaining = 0;
+        *held = 0;
+        *collect = false;
+        Some(payload)
     }
 
     /// RFC 6455 §5.1–§5.5 checks the header alone allows, in wire order.
@@ -575,5 +699,62 @@ mod tests {
             }
         }
         assert_eq!(got, payload);
+    }
+
+    #[test]
+    fn decode_whole_takes_only_an_accepted_whole_frame_and_leaves_the_rest_as_it_was() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        // RFC 6455 §5.7: masked "Hello", then the first byte of a next frame.
+        let wire = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x82,
+        ];
+        let mut dec = FrameDecoder::new(Role::Server, 100);
+
+        let mut partial = BytesMut::from(&wire[..10]);
+        assert!(dec.decode_whole(&mut partial, |_, _| true).is_none());
+        assert_eq!(&partial[..], &wire[..10], "a partial frame is left alone");
+
+        let mut buf = BytesMut::from(&wire[..]);
+        assert!(dec.decode_whole(&mut buf, |_, p| p == b"Hell").is_none());
+        assert_eq!(&buf[..], &wire[..], "a declined frame is masked again");
+        assert_eq!(dec.offset(), 0);
+
+        let (header, payload) = dec.decode_whole(&mut buf, |_, p| p == b"Hello").unwrap();
+        assert_eq!((header.opcode, header.mask), (OpCode::Text, Some(key)));
+        assert_eq!(&payload[..], b"Hello");
+        assert_eq!(&buf[..], &[0x82]);
+        assert_eq!(dec.offset(), 11);
+    }
+
+    #[test]
+    fn a_payload_unmasked_in_place_in_pieces_is_taken_whole_once_complete() {
+        let key = [9, 8, 7, 6];
+        let payload: Vec<u8> = (0..23).collect();
+        let mut wire = vec![0x82, 0x80 | 0x17];
+        wire.extend_from_slice(&key);
+        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        wire.extend_from_slice(&[0x82, 0x80]); // the next frame's first bytes
+        let mut dec = FrameDecoder::new(Role::Server, 100);
+        let mut buf = BytesMut::from(&wire[..6]);
+        assert!(matches!(
+            dec.decode(&mut buf),
+            Ok(Some(FrameEvent::Header(_)))
+        ));
+        dec.collect();
+        let mut seen = 0;
+        for (at, end) in [(6, 9), (9, 10), (10, 22), (22, wire.len())] {
+            buf.extend_from_slice(&wire[at..end]);
+            let fresh = dec.unmask_in_place(&mut buf);
+            assert_eq!(fresh.start, seen, "no byte is unmasked twice");
+            seen = fresh.end;
+            if end < 29 {
+                assert!(dec.take_held(&mut buf).is_none());
+            }
+        }
+        assert_eq!(&dec.take_held(&mut buf).unwrap()[..], &payload[..]);
+        assert!(!dec.is_collecting());
+        assert_eq!(dec.decode(&mut buf), Ok(Some(FrameEvent::End)));
+        assert_eq!(&buf[..], &[0x82, 0x80]);
+        assert_eq!(dec.offset(), 29);
     }
 }

@@ -24,6 +24,7 @@
 /// apply_mask(&mut payload[2..], key, phase);
 /// assert_eq!(payload, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// ```
+#[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
     let phase = phase % 4;
     let end_phase = (phase + buf.len()) % 4;

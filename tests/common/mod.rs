@@ -55,12 +55,30 @@ pub fn run(role: Role, config: Config, input: &[u8], chop: usize, echo: bool) ->
 /// Feeds the chunks one by one, draining events after each, and echoing
 /// data messages back like an echo server when `echo` is set.
 pub fn run_chunks(role: Role, config: Config, chunks: &[&[u8]], echo: bool) -> Outcome {
+    run_chunks_via(role, config, chunks, echo, false)
+}
+
+/// [`run_chunks`], appending each chunk to `Connection::read_buf` instead
+/// of passing it to `handle_read` when `via_read_buf` is set.
+pub fn run_chunks_via(
+    role: Role,
+    config: Config,
+    chunks: &[&[u8]],
+    echo: bool,
+    via_read_buf: bool,
+) -> Outcome {
     let mut conn = Connection::new(role, config);
     let mut events = Vec::new();
     let mut error = None;
     let mut written = Vec::new();
     for chunk in chunks {
-        conn.handle_read(chunk);
+        if via_read_buf {
+            let buf = conn.read_buf();
+            assert!(buf.capacity() - buf.len() >= 16 * 1024, "room offered");
+            buf.extend_from_slice(chunk);
+        } else {
+            conn.handle_read(chunk);
+        }
         loop {
             match conn.poll_event() {
                 Ok(Some(event)) => {
@@ -97,10 +115,21 @@ pub fn run_chunks(role: Role, config: Config, chunks: &[&[u8]], echo: bool) -> O
 /// whose output is unmasked) the same bytes written every time.
 pub fn run_all_chunkings(role: Role, config: &Config, input: &[u8], echo: bool) -> Outcome {
     let whole = run(role, config.clone(), input, 0, echo);
-    let mut variants = vec![(
-        "byte by byte".to_string(),
-        run(role, config.clone(), input, 1, echo),
-    )];
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    let mut variants = vec![
+        (
+            "byte by byte".to_string(),
+            run(role, config.clone(), input, 1, echo),
+        ),
+        (
+            "whole, via read_buf".to_string(),
+            run_chunks_via(role, config.clone(), &[input], echo, true),
+        ),
+        (
+            "byte by byte, via read_buf".to_string(),
+            run_chunks_via(role, config.clone(), &bytes, echo, true),
+        ),
+    ];
     for cut in 1..input.len().min(300) {
         let (a, b) = input.split_at(cut);
         variants.push((
