@@ -319,9 +319,29 @@ fn ws_decode(c: &mut Criterion) {
 
 // --- encode rows -----------------------------------------------------------
 
+/// Hands each message to the transport through the borrowed output
+/// (`pending_transmit` / `advance_transmit`), as a socket write would.
 /// Not inlined, so profilers can count calls and cost per iteration.
 #[inline(never)]
 fn ours_encode(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[u8])) {
+    for p in payloads {
+        conn.send_binary(p.clone()).expect("open connection");
+        loop {
+            let pending = conn.pending_transmit();
+            if pending.is_empty() {
+                break;
+            }
+            out(pending);
+            let written = pending.len();
+            conn.advance_transmit(written);
+        }
+    }
+}
+
+/// The same through `poll_transmit`, which hands out shared `Bytes`.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_encode_poll(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[u8])) {
     for p in payloads {
         conn.send_binary(p.clone()).expect("open connection");
         while let Some(bytes) = conn.poll_transmit() {
@@ -392,6 +412,11 @@ fn bench_encode_case(c: &mut Criterion, client: bool, size: usize, label: &str) 
     ours_encode(&mut ours, &payloads, |b| got.extend_from_slice(b));
     check_encoded("pushcodec", client, &got, &payloads, &expected_server);
 
+    let mut ours_poll = Connection::new(ours_role, Config::default());
+    let mut got = Vec::new();
+    ours_encode_poll(&mut ours_poll, &payloads, |b| got.extend_from_slice(b));
+    check_encoded("pushcodec poll", client, &got, &payloads, &expected_server);
+
     let tung_io = MockIo::new(Vec::new(), true);
     let mut tung = Tung::from_raw_socket(tung_io.clone(), tung_role, None);
     tung_encode(&mut tung, &payloads);
@@ -422,6 +447,13 @@ fn bench_encode_case(c: &mut Criterion, client: bool, size: usize, label: &str) 
     group.bench_function("pushcodec", |b| {
         b.iter(|| {
             ours_encode(&mut ours, &payloads, |bytes| {
+                black_box(bytes);
+            })
+        });
+    });
+    group.bench_function("pushcodec_poll_transmit", |b| {
+        b.iter(|| {
+            ours_encode_poll(&mut ours_poll, &payloads, |bytes| {
                 black_box(bytes);
             })
         });

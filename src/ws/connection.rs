@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::close::{ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::error::{ProtocolError, SendError, Violation};
@@ -165,7 +165,9 @@ pub struct Connection {
     control: BytesMut,
     validator: Utf8Validator,
 
-    out_buf: BytesMut,
+    /// Whole small frames not yet written: a reused `Vec`, cheaper per
+    /// frame than a `BytesMut` that hands out shared pieces.
+    out_buf: Vec<u8>,
     out_queue: VecDeque<Outgoing>,
     /// The last chunk handed out ended with the header of a frame whose
     /// payload is the next queued chunk: that chunk must go out whole.
@@ -217,7 +219,7 @@ impl Connection {
             message: None,
             control: BytesMut::new(),
             validator: Utf8Validator::new(),
-            out_buf: BytesMut::new(),
+            out_buf: Vec::new(),
             out_queue: VecDeque::new(),
             payload_owed: false,
             queued: 0,
@@ -893,6 +895,7 @@ impl Connection {
 
     /// Queues a whole data message, compressed when permessage-deflate is
     /// in force, `compress` allows it and the message is big enough.
+    #[inline]
     fn queue_message(&mut self, opcode: OpCode, data: Bytes, compress: bool) {
         #[cfg(feature = "deflate")]
         if compress
@@ -1072,6 +1075,7 @@ impl Connection {
         Ok(())
     }
 
+    #[inline]
     fn check_data_send(&mut self) -> Result<(), SendError> {
         if self.close_sent || self.receiving == Receiving::Failed {
             return Err(SendError::Closed);
@@ -1084,11 +1088,20 @@ impl Connection {
 
     /// Applies [`Config::slow_consumer`] when the outbound queue is at or
     /// over [`Config::max_outbound_buffer`].
+    #[inline]
     fn check_backpressure(&mut self) -> Result<(), SendError> {
-        let (buffered, limit) = (self.queued, self.config.max_outbound_buffer);
-        if buffered < limit {
+        if self.queued < self.config.max_outbound_buffer {
             return Ok(());
         }
+        self.apply_slow_consumer()
+    }
+
+    /// The outbound queue is full: refuse, or close (out of line, so the
+    /// check above stays a comparison on every send).
+    #[cold]
+    #[inline(never)]
+    fn apply_slow_consumer(&mut self) -> Result<(), SendError> {
+        let (buffered, limit) = (self.queued, self.config.max_outbound_buffer);
         match self.config.slow_consumer {
             SlowConsumer::Refuse => Err(SendError::Backpressure { buffered, limit }),
             SlowConsumer::Close(code) => {
@@ -1120,7 +1133,11 @@ impl Connection {
     /// keeping the payload of a frame whose header already went; returns
     /// the bytes dropped.
     fn discard_unsent(&mut self) -> usize {
-        let keep = usize::from(self.payload_owed);
+        // A chunk owed whole, and the payload its last header announces.
+        let keep = match self.out_queue.front() {
+            Some(front) if self.payload_owed => 1 + usize::from(front.payload_follows),
+            _ => 0,
+        };
         let mut dropped = self.out_buf.len();
         self.out_buf.clear();
         for item in self.out_queue.drain(keep.min(self.out_queue.len())..) {
@@ -1140,6 +1157,7 @@ impl Connection {
 
     /// Queues a frame whose payload is given as shared bytes: a large
     /// unmasked payload is queued as it is, never copied.
+    #[inline]
     fn queue_payload(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
             self.write_header(opcode, fin, rsv, payload.len());
@@ -1156,6 +1174,7 @@ impl Connection {
 
     /// Queues a frame, copying the payload next to its header (masked on
     /// the way for a client).
+    #[inline]
     fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = match self.role {
             Role::Server => None,
@@ -1167,49 +1186,79 @@ impl Connection {
                 Some(key)
             }
         };
-        let header = FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let n = header.encode(&mut head);
-        self.out_buf.reserve(n + payload.len());
-        self.out_buf.put_slice(&head[..n]);
+        self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
+        let header_len = self.put_header(opcode, fin, rsv, mask, payload.len());
         let start = self.out_buf.len();
-        self.out_buf.put_slice(payload);
+        self.out_buf.extend_from_slice(payload);
         if let Some(key) = mask {
             // Copy, then mask the copy in place: two passes over cache-hot
             // bytes beat a stack-buffer round trip.
             apply_mask(&mut self.out_buf[start..], key, 0);
         }
-        self.queued += n + payload.len();
+        self.queued += header_len + payload.len();
     }
 
+    /// Writes a frame header into `out_buf` (RFC 6455 §5.2: lengths in
+    /// their minimal encoding); returns the header's length. Plain stores,
+    /// not a `FrameHeader` round trip: this is on every send.
+    #[inline]
+    fn put_header(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv: u8,
+        mask: Option<[u8; 4]>,
+        len: usize,
+    ) -> usize {
+        let out = &mut self.out_buf;
+        let start = out.len();
+        let b0 = (u8::from(fin) << 7) | ((rsv & 0b111) << 4) | opcode.to_u8();
+        let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+        match u16::try_from(len) {
+            #[expect(clippy::cast_possible_truncation, reason = "checked: < 126")]
+            Ok(short) if short < 126 => out.extend_from_slice(&[b0, mask_bit | short as u8]),
+            Ok(medium) => {
+                let [hi, lo] = medium.to_be_bytes();
+                out.extend_from_slice(&[b0, mask_bit | 126, hi, lo]);
+            }
+            Err(_) => {
+                out.extend_from_slice(&[b0, mask_bit | 127]);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        if let Some(key) = mask {
+            out.extend_from_slice(&key);
+        }
+        out.len() - start
+    }
+
+    /// Writes the header of a frame whose payload is queued after it.
     fn write_header(&mut self, opcode: OpCode, fin: bool, rsv: u8, len: usize) {
-        let header = FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask: None,
-            payload_len: len as u64,
-        };
-        let mut bytes = [0u8; MAX_HEADER_LEN];
-        let n = header.encode(&mut bytes);
-        self.out_buf.put_slice(&bytes[..n]);
-        self.queued += n;
+        self.out_buf.reserve(MAX_HEADER_LEN);
+        self.queued += self.put_header(opcode, fin, rsv, None, len);
     }
 
     /// Moves the small frames written so far into the queue, noting if
     /// they end with the header of a payload queued next.
     fn flush_out_buf(&mut self, payload_follows: bool) {
         if !self.out_buf.is_empty() {
+            let bytes = self.take_out_buf();
             self.out_queue.push_back(Outgoing {
-                bytes: self.out_buf.split().freeze(),
+                bytes,
                 payload_follows,
             });
+        }
+    }
+
+    /// What `out_buf` holds, as shared bytes: small contents are copied so
+    /// the buffer is reused; large ones are moved without a copy.
+    fn take_out_buf(&mut self) -> Bytes {
+        if self.out_buf.len() <= COPY_THRESHOLD {
+            let bytes = Bytes::copy_from_slice(&self.out_buf);
+            self.out_buf.clear();
+            bytes
+        } else {
+            Bytes::from(std::mem::take(&mut self.out_buf))
         }
     }
 
@@ -1225,17 +1274,131 @@ impl Connection {
             }
             None if !self.out_buf.is_empty() => {
                 self.payload_owed = false;
-                self.out_buf.split().freeze()
+                self.take_out_buf()
             }
             None => {
                 if self.out_buf.capacity() > IDLE_CAPACITY {
-                    self.out_buf = BytesMut::new();
+                    self.out_buf = Vec::new();
                 }
                 return None;
             }
         };
         self.queued -= bytes.len();
         Some(bytes)
+    }
+
+    /// The next bytes to write to the transport, borrowed: write what the
+    /// transport takes, then report it with
+    /// [`advance_transmit`](Self::advance_transmit). Empty when nothing is
+    /// queued. The same bytes, in the same order, as
+    /// [`poll_transmit`](Self::poll_transmit) hands out (the two may be
+    /// mixed), without handing out shared buffers: the connection reuses
+    /// its buffer for small frames.
+    ///
+    /// # Example
+    /// ```
+    /// use std::io::Write;
+    /// use pushcodec::ws::{Config, Connection};
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("Hello")?;
+    /// let mut socket = Vec::new(); // any `Write`, or an async writer
+    /// loop {
+    ///     let pending = server.pending_transmit();
+    ///     if pending.is_empty() {
+    ///         break;
+    ///     }
+    ///     let written = socket.write(pending)?;
+    ///     server.advance_transmit(written);
+    /// }
+    /// assert_eq!(socket, b"\x81\x05Hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use = "the bytes must be written to the transport"]
+    #[inline]
+    pub fn pending_transmit(&self) -> &[u8] {
+        match self.out_queue.front() {
+            Some(item) => &item.bytes,
+            None => &self.out_buf,
+        }
+    }
+
+    /// Reports that the first `n` bytes of
+    /// [`pending_transmit`](Self::pending_transmit) were written (more than
+    /// it holds counts as all of it). A frame written in part is then owed
+    /// whole: a later Close never cuts it.
+    #[inline]
+    pub fn advance_transmit(&mut self, n: usize) {
+        // The common case inline: every small frame written at once.
+        if n >= self.out_buf.len() && self.out_queue.is_empty() {
+            self.queued -= self.out_buf.len();
+            self.out_buf.clear();
+            if self.out_buf.capacity() > IDLE_CAPACITY {
+                self.out_buf = Vec::new();
+            }
+            return;
+        }
+        self.advance_transmit_in_part(n);
+    }
+
+    /// [`advance_transmit`](Self::advance_transmit) past queued chunks or
+    /// into the middle of a frame.
+    #[inline(never)]
+    fn advance_transmit_in_part(&mut self, n: usize) {
+        let Some(front) = self.out_queue.front_mut() else {
+            let n = n.min(self.out_buf.len());
+            if n == self.out_buf.len() {
+                // All written: the buffer is reused from its start.
+                self.out_buf.clear();
+                if self.out_buf.capacity() > IDLE_CAPACITY {
+                    self.out_buf = Vec::new();
+                }
+            } else if n > 0 {
+                // Only whole frames are ever in `out_buf`: the frame written
+                // in part moves to the queue, to be finished before anything
+                // a `SlowConsumer::Close` might discard.
+                let end = frame_end_after(&self.out_buf, n);
+                if end == n {
+                    self.out_buf.drain(..n);
+                } else {
+                    let rest = Bytes::copy_from_slice(&self.out_buf[n..end]);
+                    self.out_buf.drain(..end);
+                    self.out_queue.push_back(Outgoing {
+                        bytes: rest,
+                        payload_follows: false,
+                    });
+                    self.payload_owed = true;
+                }
+            }
+            self.queued -= n;
+            return;
+        };
+        let n = n.min(front.bytes.len());
+        if n == front.bytes.len() {
+            self.payload_owed = front.payload_follows;
+            self.out_queue.pop_front();
+        } else if n > 0 {
+            // Unless it is owed already, the chunk starts at a frame
+            // boundary: the rest of a frame written in part becomes owed
+            // whole, split from any whole frames after it.
+            let end = if self.payload_owed {
+                front.bytes.len()
+            } else {
+                frame_end_after(&front.bytes, n)
+            };
+            if end < front.bytes.len() && end > n {
+                let mut rest = front.bytes.split_to(end);
+                rest.advance(n);
+                self.out_queue.push_front(Outgoing {
+                    bytes: rest,
+                    payload_follows: false,
+                });
+            } else {
+                front.bytes.advance(n);
+            }
+            self.payload_owed = end > n;
+        }
+        self.queued -= n;
     }
 
     /// Passes the time: stamps the bytes received since the last call and
@@ -1366,6 +1529,24 @@ struct Sending {
 struct FrameStarted {
     opcode: OpCode,
     fin: bool,
+}
+
+/// The end of the frame that holds byte `n` of `chunk`, which starts at a
+/// frame boundary and holds frames this connection encoded; `n` itself when
+/// it falls on a boundary, the chunk's end for a header whose payload is
+/// queued after it.
+fn frame_end_after(chunk: &[u8], n: usize) -> usize {
+    let mut end = 0;
+    while end < n {
+        match FrameHeader::parse(&chunk[end..]) {
+            Ok(Some((header, header_len))) => {
+                let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+                end = end.saturating_add(header_len).saturating_add(len);
+            }
+            _ => return chunk.len(),
+        }
+    }
+    end.min(chunk.len())
 }
 
 /// The validator's unfinished code point before a piece was fed.
