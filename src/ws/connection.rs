@@ -1219,10 +1219,10 @@ impl Connection {
             Ok(short) if short < 126 => out.extend_from_slice(&[b0, mask_bit | short as u8]),
             Ok(medium) => {
                 let [hi, lo] = medium.to_be_bytes();
-                out.extend_from_slice(&[b0, mask_bit | 126, hi, lo]);
+                out.extend_from_slice(&[b0, mask_bit | 0x7E, hi, lo]);
             }
             Err(_) => {
-                out.extend_from_slice(&[b0, mask_bit | 127]);
+                out.extend_from_slice(&[b0, mask_bit | 0x7F]);
                 out.extend_from_slice(&(len as u64).to_be_bytes());
             }
         }
