@@ -1,0 +1,712 @@
+//! permessage-deflate (RFC 7692) beside Node `ws`, in the same run (issue
+//! 10): compressed text throughput on a JSON-like stream, the bytes it
+//! saves, and the memory of an idle compressed connection.
+//!
+//! The stream: 1000 chat and ticker events of 100–2000 bytes (seeded, the
+//! same every run). One iteration = the whole stream, with the connection
+//! kept across iterations (its compression context too, when taken over).
+//!
+//! - `deflate_compress/*`: a server sends every event as a compressed text
+//!   message (level 6, 15-bit window, every message compressed). pushcodec:
+//!   `send_text` then drain `poll_transmit`. Node: `ws`'s `Sender` with its
+//!   `PerMessageDeflate`, into an in-memory sink.
+//! - `deflate_decode/*`: a server receives the stream as masked, compressed
+//!   client frames in reads of at most 64 KiB and materializes every message
+//!   (inflated, UTF-8 validated). pushcodec: `handle_read` then drain
+//!   `poll_event`. Node: `ws`'s `Receiver`.
+//! - `*_context_takeover` / `*_no_context_takeover`: the contexts are kept
+//!   across messages, or reset after each one in both directions.
+//!
+//! The Node rows run in one long-lived `node tests/interop/ws/deflate_peer.js`
+//! (see that file for exactly what it times); criterion's `iter_custom` takes
+//! the time Node measured with `process.hrtime.bigint()` for the batches. If
+//! `node` or `ws` is missing, those rows are skipped with a note on stderr.
+//!
+//! Before timing, every row's output is checked: pushcodec's wire inflates
+//! back to the exact stream (through flate2 directly, not our engine); Node's
+//! wire decodes through a pushcodec client to the same messages; both decode
+//! rows produce the exact messages. Once per run a report (bytes on the wire,
+//! memory per idle connection) is printed to stderr.
+//!
+//! `cargo bench --bench deflate` (all), `cargo bench --bench deflate -- --test`
+//! (checks only).
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use common::{READ, XorShift, config};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use flate2::{Decompress, FlushDecompress};
+use pushcodec::Utf8Bytes;
+use pushcodec::ws::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate, negotiate_server};
+use pushcodec::ws::handshake::ExtensionOffer;
+use pushcodec::ws::{Config, Connection, Event, Role};
+
+// --- counting allocator (for the memory report) -----------------------------
+
+/// Counts live heap bytes of this thread; the report measures on the main
+/// thread. A thread-local add per allocation: negligible next to deflate.
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
+}
+
+// SAFETY: forwards to `System` unchanged, only counting sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as isize));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - layout.size() as isize);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+// --- the stream --------------------------------------------------------------
+
+const EVENTS: usize = 1000;
+
+const WORDS: [&str; 32] = [
+    "the", "deploy", "is", "green", "again", "👍", "can", "you", "check", "größe", "of", "that",
+    "build", "ça", "marche", "now", "lunch", "at", "noon?", "PR", "#4711", "looks", "good", "to",
+    "me", "🎉", "merged", "thanks", "naïve", "rebase", "please", "✓",
+];
+const USERS: [&str; 8] = [
+    "alice",
+    "bob",
+    "chloé",
+    "dmitri",
+    "eve",
+    "françois",
+    "grace",
+    "jürgen",
+];
+const ROOMS: [&str; 4] = ["general", "ops", "random", "release-2026.11"];
+const SYMBOLS: [&str; 5] = ["BTC-USD", "ETH-USD", "SOL-USD", "EUR-USD", "AAPL"];
+
+fn pick<'a>(rng: &mut XorShift, from: &[&'a str]) -> &'a str {
+    from[rng.next_u32() as usize % from.len()]
+}
+
+/// A chat message whose text grows word by word up to about `target` bytes.
+fn chat(seq: usize, target: usize, rng: &mut XorShift) -> String {
+    let uid = rng.next_u32() % 10_000;
+    let mut s = format!(
+        "{{\"type\":\"chat.message\",\"seq\":{seq},\"room\":\"{}\",\"user\":{{\"id\":{uid},\
+         \"name\":\"{}\",\"avatar\":\"https://cdn.example.com/a/{uid}.png\"}},\"text\":\"",
+        pick(rng, &ROOMS),
+        pick(rng, &USERS),
+    );
+    let tail = format!(
+        "\",\"ts\":\"2026-11-25T19:{:02}:{:02}.{:03}Z\"}}",
+        rng.next_u32() % 60,
+        rng.next_u32() % 60,
+        rng.next_u32() % 1000
+    );
+    let mut first = true;
+    loop {
+        let w = pick(rng, &WORDS);
+        if s.len() + w.len() + 1 + tail.len() > target && !first {
+            break;
+        }
+        if !first {
+            s.push(' ');
+        }
+        s.push_str(w);
+        first = false;
+    }
+    s + &tail
+}
+
+/// A ticker update with trades appended up to about `target` bytes.
+fn ticker(seq: usize, target: usize, rng: &mut XorShift) -> String {
+    let base = 100 + rng.next_u32() % 50_000;
+    let mut s = format!(
+        "{{\"type\":\"ticker\",\"seq\":{seq},\"symbol\":\"{}\",\"bid\":\"{base}.{:02}\",\
+         \"ask\":\"{base}.{:02}\",\"volume_24h\":\"{}.{:04}\",\"trades\":[",
+        pick(rng, &SYMBOLS),
+        rng.next_u32() % 100,
+        rng.next_u32() % 100,
+        rng.next_u32() % 1_000_000,
+        rng.next_u32() % 10_000,
+    );
+    let mut first = true;
+    loop {
+        let t = format!(
+            "{}{{\"id\":{},\"px\":\"{base}.{:02}\",\"qty\":\"0.{:04}\",\"side\":\"{}\",\"t\":{}}}",
+            if first { "" } else { "," },
+            9_000_000 + rng.next_u32() % 1_000_000,
+            rng.next_u32() % 100,
+            rng.next_u32() % 10_000,
+            if rng.next_u32() % 2 == 0 {
+                "buy"
+            } else {
+                "sell"
+            },
+            1_795_000_000_000u64 + u64::from(rng.next_u32() % 1_000_000),
+        );
+        if s.len() + t.len() + 2 > target && !first {
+            break;
+        }
+        s.push_str(&t);
+        first = false;
+    }
+    s + "]}"
+}
+
+/// The deterministic stream: 1000 events of 100–2000 bytes, two in three
+/// chat messages, the rest ticker updates.
+fn stream() -> Vec<Utf8Bytes> {
+    let mut rng = XorShift(0x5EED_DEF1_A7E0_0010);
+    (0..EVENTS)
+        .map(|seq| {
+            let target = 100 + rng.next_u32() as usize % 1901;
+            let s = if rng.next_u32() % 3 == 0 {
+                ticker(seq, target, &mut rng)
+            } else {
+                chat(seq, target, &mut rng)
+            };
+            Utf8Bytes::from(s)
+        })
+        .collect()
+}
+
+// --- pushcodec's side --------------------------------------------------------
+
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Both directions keep or both reset their contexts; every message is
+/// compressed (as the Node rows, threshold 0); level 6, 15-bit windows.
+fn negotiated(nct: bool, bits: u8) -> (DeflateParams, DeflateConfig) {
+    let mut offer =
+        format!("permessage-deflate; server_max_window_bits={bits}; client_max_window_bits={bits}");
+    if nct {
+        offer.push_str("; server_no_context_takeover; client_no_context_takeover");
+    }
+    let mut config = DeflateConfig::default();
+    config.min_compress_size = 0;
+    config.server_max_window_bits = bits;
+    config.client_max_window_bits = bits;
+    let offers = ExtensionOffer::parse_list(&offer).expect("valid offer");
+    let (params, _) = negotiate_server(&offers, &config).expect("accepted");
+    (params, config)
+}
+
+fn connection(role: Role, nct: bool) -> Connection {
+    let (params, config) = negotiated(nct, 15);
+    Connection::new(role, Config::default()).with_deflate(&params, &config)
+}
+
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_send(conn: &mut Connection, msgs: &[Utf8Bytes], mut out: impl FnMut(&[u8])) {
+    for m in msgs {
+        conn.send_text(m.clone()).expect("open connection");
+        while let Some(bytes) = conn.poll_transmit() {
+            out(&bytes);
+        }
+    }
+}
+
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_decode(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(&[u8])) {
+    for chunk in wire.chunks(READ) {
+        conn.handle_read(chunk);
+        while let Some(event) = conn.poll_event().expect("valid input") {
+            match event {
+                // `as_bytes`, not `as_str`: no second validation.
+                Event::Text(t) => on(t.as_bytes()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        while let Some(out) = conn.poll_transmit() {
+            black_box(out);
+        }
+    }
+}
+
+/// `(first byte, unmasked payload)` of each frame in `buf` (test-only,
+/// trusts lengths).
+fn frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let mut at = 2;
+        let len = match buf[1] & 0x7F {
+            126 => {
+                at += 2;
+                u16::from_be_bytes([buf[2], buf[3]]) as usize
+            }
+            127 => {
+                at += 8;
+                u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize
+            }
+            n => n as usize,
+        };
+        let mut key = None;
+        if buf[1] & 0x80 != 0 {
+            key = Some([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+            at += 4;
+        }
+        let mut payload = buf[at..at + len].to_vec();
+        if let Some(k) = key {
+            payload
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b ^= k[i % 4]);
+        }
+        out.push((buf[0], payload));
+        buf = &buf[at + len..];
+    }
+    out
+}
+
+/// Inflates compressed server frames with flate2 directly (not through our
+/// engine), checking that each is one whole compressed text message.
+fn inflate_independently(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
+    let mut d = Decompress::new(false);
+    frames(wire)
+        .into_iter()
+        .map(|(b0, mut payload)| {
+            assert_eq!(b0, 0x80 | 0x40 | 0x1, "FIN, RSV1 and text on every frame");
+            payload.extend_from_slice(&TAIL);
+            let mut out = Vec::with_capacity(4096);
+            let start = d.total_in();
+            while d.total_in() - start < payload.len() as u64 {
+                out.reserve(4096);
+                let used = (d.total_in() - start) as usize;
+                d.decompress_vec(&payload[used..], &mut out, FlushDecompress::Sync)
+                    .expect("valid deflate data");
+            }
+            if nct {
+                d.reset(false);
+            }
+            out
+        })
+        .collect()
+}
+
+/// Decodes server frames through a pushcodec client with the same
+/// agreement (our inflater).
+fn decode_as_client(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
+    let mut client = connection(Role::Client, nct);
+    client.handle_read(wire);
+    let mut got = Vec::new();
+    while let Some(event) = client.poll_event().expect("valid server frames") {
+        match event {
+            Event::Text(t) => got.push(t.as_bytes().to_vec()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    got
+}
+
+fn as_vecs(msgs: &[Utf8Bytes]) -> Vec<Vec<u8>> {
+    msgs.iter().map(|m| m.as_bytes().to_vec()).collect()
+}
+
+// --- Node's side -------------------------------------------------------------
+
+/// One `node deflate_peer.js`, alive for the whole run.
+struct NodePeer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    version: String,
+}
+
+impl NodePeer {
+    /// Starts the peer, or says why not (the rows are then skipped).
+    fn start() -> Result<NodePeer, String> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/ws");
+        if !dir.join("node_modules/ws/package.json").exists() {
+            return Err(format!(
+                "{} has no ws (run .ci/install-ws-interop.sh)",
+                dir.join("node_modules").display()
+            ));
+        }
+        let mut child = Command::new("node")
+            .arg(dir.join("deflate_peer.js"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run `node`: {e}"))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped");
+        let mut peer = NodePeer {
+            child,
+            stdin,
+            stdout,
+            version: String::new(),
+        };
+        let hello = peer
+            .try_call("{\"op\":\"hello\"}", &[])
+            .map_err(|e| format!("deflate_peer.js did not answer: {e}"))?;
+        peer.version = String::from_utf8_lossy(&hello).into_owned();
+        Ok(peer)
+    }
+
+    fn try_call(&mut self, json: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let total = 4 + json.len() + data.len();
+        let mut req = Vec::with_capacity(4 + total);
+        req.extend_from_slice(&(total as u32).to_le_bytes());
+        req.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        req.extend_from_slice(json.as_bytes());
+        req.extend_from_slice(data);
+        let stdin = self.stdin.as_mut().expect("open until drop");
+        stdin.write_all(&req)?;
+        stdin.flush()?;
+        let mut len = [0u8; 4];
+        self.stdout.read_exact(&mut len)?;
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        self.stdout.read_exact(&mut body)?;
+        Ok(body)
+    }
+
+    /// Once the peer runs, a failure is a broken row: panic.
+    fn call(&mut self, json: &str, data: &[u8]) -> Vec<u8> {
+        self.try_call(json, data)
+            .unwrap_or_else(|e| panic!("deflate_peer.js failed on {json}: {e}"))
+    }
+
+    fn load(&mut self, msgs: &[Utf8Bytes], wires: &[(bool, Vec<u8>)]) {
+        let mut data = Vec::new();
+        for m in msgs {
+            data.extend_from_slice(&(m.len() as u32).to_le_bytes());
+            data.extend_from_slice(m.as_bytes());
+        }
+        self.call("{\"op\":\"load\"}", &data);
+        for (nct, wire) in wires {
+            self.call(&format!("{{\"op\":\"wire\",\"nct\":{nct}}}"), wire);
+        }
+    }
+
+    /// Runs `iters` batches of a row; returns Node's time for them and the
+    /// first batch's output when `collect`.
+    fn run(
+        &mut self,
+        row: &str,
+        nct: bool,
+        iters: u64,
+        fresh: bool,
+        collect: bool,
+    ) -> (Duration, Vec<u8>) {
+        let reply = self.call(
+            &format!(
+                "{{\"op\":\"run\",\"row\":\"{row}\",\"nct\":{nct},\"iters\":{iters},\
+                 \"fresh\":{fresh},\"collect\":{collect}}}"
+            ),
+            &[],
+        );
+        let ns = u64::from_le_bytes(reply[..8].try_into().unwrap());
+        (Duration::from_nanos(ns), reply[8..].to_vec())
+    }
+}
+
+impl Drop for NodePeer {
+    fn drop(&mut self) {
+        // Closing stdin ends the peer; wait so no zombie is left.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn split_messages(mut buf: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+        out.push(buf[4..4 + len].to_vec());
+        buf = &buf[4 + len..];
+    }
+    out
+}
+
+// --- the report ----------------------------------------------------------------
+
+fn header_len(payload: usize) -> usize {
+    match payload {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    }
+}
+
+/// size_of, heap when new, and heap idle after one compressed message each
+/// way, of a server `Connection` with deflate agreed at `bits`; and the
+/// heap of the engine alone (`PerMessageDeflate`) after the same.
+fn idle_memory(msg: &Utf8Bytes, bits: u8, nct: bool) -> (usize, isize, isize, isize) {
+    let (params, config) = negotiated(nct, bits);
+    // The client's frame is made before counting starts.
+    let mut client = Connection::client(Config::default()).with_deflate(&params, &config);
+    client.send_text(msg.clone()).expect("open");
+    let mut wire = Vec::new();
+    while let Some(b) = client.poll_transmit() {
+        wire.extend_from_slice(&b);
+    }
+    drop(client);
+
+    let base = live();
+    let mut conn = Connection::server(Config::default()).with_deflate(&params, &config);
+    let heap_new = live() - base;
+    conn.handle_read(&wire);
+    match conn.poll_event().expect("valid frame") {
+        Some(Event::Text(t)) => assert_eq!(t.as_bytes(), msg.as_bytes()),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(conn.poll_event().expect("valid frame").is_none());
+    conn.send_text(msg.clone()).expect("open");
+    while let Some(b) = conn.poll_transmit() {
+        assert_eq!(b[0], 0xC1, "compressed");
+    }
+    let heap_idle = live() - base;
+    drop(conn);
+
+    let payload = frames(&wire).swap_remove(0).1;
+    let base = live();
+    let mut engine = PerMessageDeflate::new(&params, Role::Server, &config);
+    let mut out = bytes::BytesMut::new();
+    engine.compress(msg.as_bytes(), true, &mut out);
+    let mut text = bytes::BytesMut::new();
+    engine
+        .inflate(&payload, true, msg.len(), &mut text)
+        .expect("valid");
+    assert_eq!(&text[..], msg.as_bytes());
+    drop((out, text));
+    let engine_heap = live() - base;
+    (
+        std::mem::size_of::<Connection>(),
+        heap_new,
+        heap_idle,
+        engine_heap,
+    )
+}
+
+/// Prints the bytes and memory tables once per run.
+fn report(msgs: &[Utf8Bytes], ours: &[(bool, Vec<u8>)], node: &[(bool, Vec<u8>)], node_note: &str) {
+    let raw: usize = msgs.iter().map(Utf8Bytes::len).sum();
+    let frames_plain: usize = msgs.iter().map(|m| m.len() + header_len(m.len())).sum();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\npermessage-deflate report ({EVENTS} events, server -> client frames, level 6, \
+         15-bit windows, every message compressed; Node: {node_note})\n"
+    );
+    let _ = writeln!(
+        s,
+        "| context | raw payload | uncompressed frames | pushcodec wire | Node ws wire | pushcodec ÷ raw | Node ws ÷ raw | pushcodec ÷ Node ws |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (nct, wire) in ours {
+        let node_len = node.iter().find(|(n, _)| n == nct).map(|(_, w)| w.len());
+        let ratio = |n: usize| format!("{:.3}", n as f64 / raw as f64);
+        let _ = writeln!(
+            s,
+            "| {} | {raw} | {frames_plain} | {} | {} | {} | {} | {} |",
+            if *nct {
+                "no context takeover"
+            } else {
+                "context takeover"
+            },
+            wire.len(),
+            node_len.map_or("n/a".into(), |n| n.to_string()),
+            ratio(wire.len()),
+            node_len.map_or("n/a".into(), ratio),
+            node_len.map_or("n/a".into(), |n| format!(
+                "{:.3}",
+                wire.len() as f64 / n as f64
+            )),
+        );
+    }
+    let big = msgs
+        .iter()
+        .find(|m| (1000..1100).contains(&m.len()))
+        .expect("a message of about 1 KiB");
+    let _ = writeln!(
+        s,
+        "\nMemory of an idle server `Connection` with permessage-deflate agreed (heap by a \
+         counting allocator; \"idle\" = after receiving and sending one compressed {} B message, \
+         all outputs dropped; \"engine alone\" = `PerMessageDeflate` after the same):\n",
+        big.len()
+    );
+    let _ = writeln!(
+        s,
+        "| server window | context | size_of | heap, new | heap, idle | of which engine alone |\n|---|---|---|---|---|---|"
+    );
+    for bits in [15u8, 12, 9] {
+        for nct in [false, true] {
+            let (size, new, idle, engine) = idle_memory(big, bits, nct);
+            let _ = writeln!(
+                s,
+                "| {bits} | {} | {size} B | {new} B | {idle} B | {engine} B |",
+                if nct {
+                    "no context takeover"
+                } else {
+                    "context takeover"
+                },
+            );
+        }
+    }
+    eprintln!("{s}");
+}
+
+// --- the benches ---------------------------------------------------------------
+
+fn context_name(nct: bool) -> &'static str {
+    if nct {
+        "no_context_takeover"
+    } else {
+        "context_takeover"
+    }
+}
+
+fn deflate(c: &mut Criterion) {
+    let msgs = stream();
+    let expected = as_vecs(&msgs);
+    let raw: u64 = msgs.iter().map(|m| m.len() as u64).sum();
+
+    let mut node = match NodePeer::start() {
+        Ok(peer) => Some(peer),
+        Err(why) => {
+            eprintln!("deflate bench: skipping the node_ws rows: {why}");
+            None
+        }
+    };
+
+    // Inputs of the decode rows: masked compressed client frames, made by
+    // a pushcodec client (Node's decode of them checks them independently).
+    let wires: Vec<(bool, Vec<u8>)> = [false, true]
+        .into_iter()
+        .map(|nct| {
+            let mut client = connection(Role::Client, nct);
+            let mut wire = Vec::new();
+            ours_send(&mut client, &msgs, |b| wire.extend_from_slice(b));
+            (nct, wire)
+        })
+        .collect();
+    if let Some(peer) = node.as_mut() {
+        peer.load(&msgs, &wires);
+    }
+
+    // Check every row once, outside the timed loop, and keep the wire of a
+    // fresh connection for the report.
+    let mut ours_wire = Vec::new();
+    let mut node_wire = Vec::new();
+    for nct in [false, true] {
+        let mut server = connection(Role::Server, nct);
+        let mut wire = Vec::new();
+        ours_send(&mut server, &msgs, |b| wire.extend_from_slice(b));
+        assert!(
+            inflate_independently(&wire, nct) == expected,
+            "pushcodec compress {}: the wire does not inflate to the stream",
+            context_name(nct)
+        );
+        ours_wire.push((nct, wire));
+
+        let mut server = connection(Role::Server, nct);
+        let mut got = Vec::new();
+        ours_decode(&mut server, &wires[usize::from(nct)].1, |m| {
+            got.push(m.to_vec())
+        });
+        assert!(got == expected, "pushcodec decode {}", context_name(nct));
+
+        if let Some(peer) = node.as_mut() {
+            let (_, wire) = peer.run("compress", nct, 1, true, true);
+            assert!(
+                frames(&wire).iter().all(|(b0, _)| *b0 == 0xC1),
+                "Node compress {}: every frame a compressed text message",
+                context_name(nct)
+            );
+            assert!(
+                decode_as_client(&wire, nct) == expected,
+                "Node compress {}: the wire does not decode to the stream",
+                context_name(nct)
+            );
+            node_wire.push((nct, wire));
+            let (_, out) = peer.run("decode", nct, 1, true, true);
+            assert!(
+                split_messages(&out) == expected,
+                "Node decode {}",
+                context_name(nct)
+            );
+        }
+    }
+    let node_note = node
+        .as_ref()
+        .map_or("not run".to_string(), |p| p.version.clone());
+    report(&msgs, &ours_wire, &node_wire, &node_note);
+
+    for nct in [false, true] {
+        let mut group = c.benchmark_group(format!("deflate_compress/{}", context_name(nct)));
+        group.throughput(Throughput::Bytes(raw));
+        group.sampling_mode(SamplingMode::Flat);
+        let mut server = connection(Role::Server, nct);
+        group.bench_function("pushcodec", |b| {
+            b.iter(|| {
+                ours_send(&mut server, &msgs, |bytes| {
+                    black_box(bytes);
+                })
+            })
+        });
+        if let Some(peer) = node.as_mut() {
+            group.bench_function("node_ws", |b| {
+                b.iter_custom(|iters| peer.run("compress", nct, iters, false, false).0)
+            });
+        }
+        group.finish();
+    }
+    for nct in [false, true] {
+        let wire = &wires[usize::from(nct)].1;
+        let mut group = c.benchmark_group(format!("deflate_decode/{}", context_name(nct)));
+        group.throughput(Throughput::Bytes(raw));
+        group.sampling_mode(SamplingMode::Flat);
+        let mut server = connection(Role::Server, nct);
+        group.bench_function("pushcodec", |b| {
+            b.iter(|| {
+                ours_decode(&mut server, wire, |m| {
+                    black_box(m);
+                })
+            })
+        });
+        if let Some(peer) = node.as_mut() {
+            group.bench_function("node_ws", |b| {
+                b.iter_custom(|iters| peer.run("decode", nct, iters, false, false).0)
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = deflate
+}
+criterion_main!(benches);
