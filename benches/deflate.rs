@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use common::{READ, XorShift, config};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use flate2::{Decompress, FlushDecompress};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use pushcodec::Utf8Bytes;
 use pushcodec::ws::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;
@@ -292,11 +292,18 @@ fn frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
 /// Inflates compressed server frames with flate2 directly (not through our
 /// engine), checking that each is one whole compressed text message.
 fn inflate_independently(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
+    let payloads = frames(wire).into_iter().map(|(b0, payload)| {
+        assert_eq!(b0, 0x80 | 0x40 | 0x1, "FIN, RSV1 and text on every frame");
+        payload
+    });
+    inflate_payloads(payloads, nct)
+}
+
+/// Inflates permessage-deflate payloads (without their tail) with flate2.
+fn inflate_payloads(payloads: impl Iterator<Item = Vec<u8>>, nct: bool) -> Vec<Vec<u8>> {
     let mut d = Decompress::new(false);
-    frames(wire)
-        .into_iter()
-        .map(|(b0, mut payload)| {
-            assert_eq!(b0, 0x80 | 0x40 | 0x1, "FIN, RSV1 and text on every frame");
+    payloads
+        .map(|mut payload| {
             payload.extend_from_slice(&TAIL);
             let mut out = Vec::with_capacity(4096);
             let start = d.total_in();
@@ -312,6 +319,70 @@ fn inflate_independently(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
             out
         })
         .collect()
+}
+
+// --- limit rows: the backend alone ---------------------------------------------
+
+/// flate2 (zlib-rs) alone: each message compressed with a sync flush and
+/// its tail cut, as the engine does, without framing or buffers handed out.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn flate2_compress(
+    c: &mut Compress,
+    msgs: &[Utf8Bytes],
+    nct: bool,
+    out: &mut Vec<u8>,
+    mut sink: impl FnMut(&[u8]),
+) {
+    for m in msgs {
+        let m = m.as_bytes();
+        out.clear();
+        let start = c.total_in();
+        loop {
+            out.reserve(m.len() / 2 + 64);
+            let used = (c.total_in() - start) as usize;
+            c.compress_vec(&m[used..], out, FlushCompress::Sync)
+                .expect("compress");
+            if c.total_in() - start == m.len() as u64 && out.len() < out.capacity() {
+                break;
+            }
+        }
+        sink(&out[..out.len() - TAIL.len()]);
+        if nct {
+            c.reset();
+        }
+    }
+}
+
+/// flate2 (zlib-rs) alone: each payload (tail appended beforehand)
+/// inflated into a reused buffer; no UTF-8 validation, nothing handed out.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn flate2_inflate(
+    d: &mut Decompress,
+    payloads: &[Vec<u8>],
+    nct: bool,
+    out: &mut Vec<u8>,
+    mut on: impl FnMut(&[u8]),
+) {
+    for p in payloads {
+        out.clear();
+        let start = d.total_in();
+        while d.total_in() - start < p.len() as u64 {
+            out.reserve(4096);
+            let used = (d.total_in() - start) as usize;
+            d.decompress_vec(&p[used..], out, FlushDecompress::Sync)
+                .expect("valid deflate data");
+        }
+        on(out);
+        if nct {
+            d.reset(false);
+        }
+    }
+}
+
+fn compressor() -> Compress {
+    Compress::new_with_window_bits(Compression::new(6), false, 15)
 }
 
 /// Decodes server frames through a pushcodec client with the same
@@ -407,6 +478,13 @@ impl NodePeer {
         self.call("{\"op\":\"load\"}", &data);
         for (nct, wire) in wires {
             self.call(&format!("{{\"op\":\"wire\",\"nct\":{nct}}}"), wire);
+            let mut list = Vec::new();
+            for (_, mut p) in frames(wire) {
+                p.extend_from_slice(&TAIL);
+                list.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                list.extend_from_slice(&p);
+            }
+            self.call(&format!("{{\"op\":\"payloads\",\"nct\":{nct}}}"), &list);
         }
     }
 
@@ -595,7 +673,9 @@ fn deflate(c: &mut Criterion) {
     let mut node = match NodePeer::start() {
         Ok(peer) => Some(peer),
         Err(why) => {
-            eprintln!("deflate bench: skipping the node_ws rows: {why}");
+            eprintln!(
+                "deflate bench: skipping the Node rows (node_ws, limit_node_zlib_sync): {why}"
+            );
             None
         }
     };
@@ -614,6 +694,19 @@ fn deflate(c: &mut Criterion) {
     if let Some(peer) = node.as_mut() {
         peer.load(&msgs, &wires);
     }
+    // The same payloads unmasked, tail appended, for the limit rows.
+    let client_payloads: Vec<Vec<Vec<u8>>> = wires
+        .iter()
+        .map(|(_, wire)| {
+            frames(wire)
+                .into_iter()
+                .map(|(_, mut p)| {
+                    p.extend_from_slice(&TAIL);
+                    p
+                })
+                .collect()
+        })
+        .collect();
 
     // Check every row once, outside the timed loop, and keep the wire of a
     // fresh connection for the report.
@@ -637,7 +730,35 @@ fn deflate(c: &mut Criterion) {
         });
         assert!(got == expected, "pushcodec decode {}", context_name(nct));
 
+        let mut got = Vec::new();
+        flate2_compress(&mut compressor(), &msgs, nct, &mut Vec::new(), |p| {
+            got.push(p.to_vec())
+        });
+        assert!(
+            inflate_payloads(got.into_iter(), nct) == expected,
+            "limit_flate2 compress"
+        );
+        let mut got = Vec::new();
+        let payloads = &client_payloads[usize::from(nct)];
+        flate2_inflate(
+            &mut Decompress::new(false),
+            payloads,
+            nct,
+            &mut Vec::new(),
+            |m| got.push(m.to_vec()),
+        );
+        assert!(got == expected, "limit_flate2 inflate");
+
         if let Some(peer) = node.as_mut() {
+            if nct {
+                let (_, out) = peer.run("zlib_compress", nct, 1, true, true);
+                assert!(
+                    inflate_payloads(split_messages(&out).into_iter(), nct) == expected,
+                    "node_zlib_sync compress"
+                );
+                let (_, out) = peer.run("zlib_decode", nct, 1, true, true);
+                assert!(split_messages(&out) == expected, "node_zlib_sync decode");
+            }
             let (_, wire) = peer.run("compress", nct, 1, true, true);
             assert!(
                 frames(&wire).iter().all(|(b0, _)| *b0 == 0xC1),
@@ -680,6 +801,19 @@ fn deflate(c: &mut Criterion) {
                 b.iter_custom(|iters| peer.run("compress", nct, iters, false, false).0)
             });
         }
+        let (mut c, mut out) = (compressor(), Vec::new());
+        group.bench_function("limit_flate2", |b| {
+            b.iter(|| {
+                flate2_compress(&mut c, &msgs, nct, &mut out, |p| {
+                    black_box(p);
+                })
+            })
+        });
+        if let (Some(peer), true) = (node.as_mut(), nct) {
+            group.bench_function("limit_node_zlib_sync", |b| {
+                b.iter_custom(|iters| peer.run("zlib_compress", nct, iters, false, false).0)
+            });
+        }
         group.finish();
     }
     for nct in [false, true] {
@@ -698,6 +832,20 @@ fn deflate(c: &mut Criterion) {
         if let Some(peer) = node.as_mut() {
             group.bench_function("node_ws", |b| {
                 b.iter_custom(|iters| peer.run("decode", nct, iters, false, false).0)
+            });
+        }
+        let (mut d, mut out) = (Decompress::new(false), Vec::new());
+        let payloads = &client_payloads[usize::from(nct)];
+        group.bench_function("limit_flate2", |b| {
+            b.iter(|| {
+                flate2_inflate(&mut d, payloads, nct, &mut out, |m| {
+                    black_box(m);
+                })
+            })
+        });
+        if let (Some(peer), true) = (node.as_mut(), nct) {
+            group.bench_function("limit_node_zlib_sync", |b| {
+                b.iter_custom(|iters| peer.run("zlib_decode", nct, iters, false, false).0)
             });
         }
         group.finish();

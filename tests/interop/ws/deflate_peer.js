@@ -21,18 +21,27 @@
 // `threshold: 0` so that every message is compressed, as pushcodec's rows do. Node's zlib calls
 // run on libuv's thread pool, as they do under ws in production.
 //
+// Only in the no-context-takeover groups, a limit row without ws:
+//   zlib_compress / zlib_decode  Node's zlib alone, synchronously on the main thread, one
+//             `zlib.deflateRawSync(msg, {finishFlush: Z_SYNC_FLUSH})` (minus the 4-byte tail) or
+//             `zlib.inflateRawSync(payload + tail)` per message: the same compression work with a
+//             fresh context per message, without ws's framing, queueing and thread-pool round
+//             trips. (Node has no synchronous API that keeps a context between calls.)
+//
 // Protocol: each request is [u32 LE length][u32 LE JSON length][JSON][binary data]; each reply is
 // [u32 LE length][body]. Requests:
 //   {"op":"hello"}                                  -> JSON {"ws": version, "node": version}
 //   {"op":"load"} + messages as [u32 LE len][bytes]...
 //   {"op":"wire","nct":bool} + masked client frames -> the decode input for that setting
-//   {"op":"run","row":"compress"|"decode","nct":bool,"iters":n,"fresh":bool,"collect":bool}
+//   {"op":"payloads","nct":bool} + compressed payloads with the tail, as [u32 LE len][bytes]...
+//   {"op":"run","row":"compress"|"decode"|"zlib_compress"|"zlib_decode","nct":bool,"iters":n,"fresh":bool,"collect":bool}
 //     -> [u64 LE nanoseconds for n batches][collected output of the first batch]
-//     (compress: the wire bytes; decode: each message as [u32 LE len][bytes]). `fresh` starts a
+//     (compress: the wire bytes; decode and zlib_*: each message as [u32 LE len][bytes]). `fresh` starts a
 //     new connection for the row (the bench's check does); otherwise the row's connection lives
 //     on across calls, as pushcodec's does across criterion's iterations.
 'use strict';
 const path = require('path');
+const zlib = require('zlib');
 const WS_DIR = path.join(__dirname, 'node_modules', 'ws');
 const { Sender, Receiver, PerMessageDeflate } = require(WS_DIR);
 
@@ -41,6 +50,7 @@ const MAX_PAYLOAD = 64 << 20; // pushcodec's default max_message_size
 
 let messages = [];
 const wires = { true: null, false: null };
+const payloads = { true: [], false: [] };
 const rows = new Map();
 
 function extension(nct) {
@@ -116,10 +126,41 @@ function decodeRow(nct) {
   };
 }
 
+function zlibRow(row, nct) {
+  const sync = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  return {
+    batch(out) {
+      if (row === 'zlib_compress') {
+        for (const m of messages) {
+          const c = zlib.deflateRawSync(m, sync);
+          const wire = c.subarray(0, c.length - 4);
+          if (out) out.push(Buffer.from(wire));
+        }
+      } else {
+        for (const p of payloads[nct]) {
+          const m = zlib.inflateRawSync(p, sync);
+          if (out) out.push(m);
+        }
+      }
+    },
+  };
+}
+
+function splitList(data) {
+  const list = [];
+  for (let off = 0; off < data.length; ) {
+    const len = data.readUInt32LE(off);
+    list.push(data.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+  return list;
+}
+
 async function run(req) {
   const key = `${req.row}:${req.nct}`;
   if (req.fresh || !rows.has(key)) {
-    rows.set(key, req.row === 'compress' ? compressRow(req.nct) : decodeRow(req.nct));
+    const make = { compress: compressRow, decode: decodeRow }[req.row];
+    rows.set(key, make ? make(req.nct) : zlibRow(req.row, req.nct));
   }
   const row = rows.get(key);
   const collected = [];
@@ -132,6 +173,10 @@ async function run(req) {
       await row.batch();
       ns += process.hrtime.bigint() - t0;
       row.sink.collect = null;
+    } else if (req.row.startsWith('zlib_')) {
+      const t0 = process.hrtime.bigint();
+      row.batch(collect);
+      ns += process.hrtime.bigint() - t0;
     } else {
       row.state.out = collect;
       const wire = Buffer.from(wires[req.nct]); // untimed: the Receiver unmasks in place
@@ -159,16 +204,13 @@ async function handle(req, data) {
       return Buffer.from(
         JSON.stringify({ ws: require(path.join(WS_DIR, 'package.json')).version, node: process.versions.node }),
       );
-    case 'load': {
-      messages = [];
-      for (let off = 0; off < data.length; ) {
-        const len = data.readUInt32LE(off);
-        messages.push(data.subarray(off + 4, off + 4 + len));
-        off += 4 + len;
-      }
+    case 'load':
+      messages = splitList(Buffer.from(data));
       rows.clear();
       return Buffer.alloc(0);
-    }
+    case 'payloads':
+      payloads[req.nct] = splitList(Buffer.from(data));
+      return Buffer.alloc(0);
     case 'wire':
       wires[req.nct] = Buffer.from(data);
       return Buffer.alloc(0);
