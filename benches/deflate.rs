@@ -43,7 +43,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use common::{READ, XorShift, config};
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use pushcodec::Utf8Bytes;
 use pushcodec::ws::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate, negotiate_server};
@@ -488,8 +491,9 @@ impl NodePeer {
         }
     }
 
-    /// Runs `iters` batches of a row; returns Node's time for them and the
-    /// first batch's output when `collect`.
+    /// Runs `iters` batches of a row; returns Node's wall time for them,
+    /// the process's CPU time over the call (all threads) and the first
+    /// batch's output when `collect`.
     fn run(
         &mut self,
         row: &str,
@@ -497,7 +501,7 @@ impl NodePeer {
         iters: u64,
         fresh: bool,
         collect: bool,
-    ) -> (Duration, Vec<u8>) {
+    ) -> (Duration, Duration, Vec<u8>) {
         let reply = self.call(
             &format!(
                 "{{\"op\":\"run\",\"row\":\"{row}\",\"nct\":{nct},\"iters\":{iters},\
@@ -505,8 +509,10 @@ impl NodePeer {
             ),
             &[],
         );
-        let ns = u64::from_le_bytes(reply[..8].try_into().unwrap());
-        (Duration::from_nanos(ns), reply[8..].to_vec())
+        let ns = |at: usize| {
+            Duration::from_nanos(u64::from_le_bytes(reply[at..at + 8].try_into().unwrap()))
+        };
+        (ns(0), ns(8), reply[16..].to_vec())
     }
 }
 
@@ -588,8 +594,13 @@ fn idle_memory(msg: &Utf8Bytes, bits: u8, nct: bool) -> (usize, isize, isize, is
     )
 }
 
-/// Prints the bytes and memory tables once per run.
-fn report(msgs: &[Utf8Bytes], ours: &[(bool, Vec<u8>)], node: &[(bool, Vec<u8>)], node_note: &str) {
+/// The bytes and memory tables, printed once per run.
+fn report(
+    msgs: &[Utf8Bytes],
+    ours: &[(bool, Vec<u8>)],
+    node: &[(bool, Vec<u8>)],
+    node_note: &str,
+) -> String {
     let raw: usize = msgs.iter().map(Utf8Bytes::len).sum();
     let frames_plain: usize = msgs.iter().map(|m| m.len() + header_len(m.len())).sum();
     let mut s = String::new();
@@ -608,11 +619,7 @@ fn report(msgs: &[Utf8Bytes], ours: &[(bool, Vec<u8>)], node: &[(bool, Vec<u8>)]
         let _ = writeln!(
             s,
             "| {} | {raw} | {frames_plain} | {} | {} | {} | {} | {} |",
-            if *nct {
-                "no context takeover"
-            } else {
-                "context takeover"
-            },
+            context_name(*nct),
             wire.len(),
             node_len.map_or("n/a".into(), |n| n.to_string()),
             ratio(wire.len()),
@@ -644,15 +651,11 @@ fn report(msgs: &[Utf8Bytes], ours: &[(bool, Vec<u8>)], node: &[(bool, Vec<u8>)]
             let _ = writeln!(
                 s,
                 "| {bits} | {} | {size} B | {new} B | {idle} B | {engine} B |",
-                if nct {
-                    "no context takeover"
-                } else {
-                    "context takeover"
-                },
+                context_name(nct),
             );
         }
     }
-    eprintln!("{s}");
+    s
 }
 
 // --- the benches ---------------------------------------------------------------
@@ -665,11 +668,111 @@ fn context_name(nct: bool) -> &'static str {
     }
 }
 
+fn sink(b: &[u8]) {
+    black_box(b);
+}
+
+fn collect(run: impl FnOnce(&mut dyn FnMut(&[u8]))) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    run(&mut |b| got.push(b.to_vec()));
+    got
+}
+
+/// Checks every row once, outside the timed loop; returns the wire of a
+/// fresh connection of pushcodec and of Node for each setting.
+fn check_rows(
+    msgs: &[Utf8Bytes],
+    wires: &[(bool, Vec<u8>)],
+    payloads: &[Vec<Vec<u8>>],
+    mut node: Option<&mut NodePeer>,
+) -> (Vec<(bool, Vec<u8>)>, Vec<(bool, Vec<u8>)>) {
+    let expected = as_vecs(msgs);
+    let (mut ours_wire, mut node_wire) = (Vec::new(), Vec::new());
+    for nct in [false, true] {
+        let name = context_name(nct);
+        let mut server = connection(Role::Server, nct);
+        let wire = collect(|on| ours_send(&mut server, msgs, on)).concat();
+        let ok = inflate_independently(&wire, nct) == expected;
+        assert!(
+            ok,
+            "pushcodec compress {name}: the wire does not inflate to the stream"
+        );
+        ours_wire.push((nct, wire));
+        let mut server = connection(Role::Server, nct);
+        let got = collect(|on| ours_decode(&mut server, &wires[usize::from(nct)].1, on));
+        assert!(got == expected, "pushcodec decode {name}");
+
+        let got = collect(|on| flate2_compress(&mut compressor(), msgs, nct, &mut Vec::new(), on));
+        let ok = inflate_payloads(got.into_iter(), nct) == expected;
+        assert!(ok, "limit_flate2 compress {name}");
+        let mut d = Decompress::new(false);
+        let got = collect(|on| {
+            flate2_inflate(
+                &mut d,
+                &payloads[usize::from(nct)],
+                nct,
+                &mut Vec::new(),
+                on,
+            )
+        });
+        assert!(got == expected, "limit_flate2 inflate {name}");
+
+        let Some(peer) = node.as_deref_mut() else {
+            continue;
+        };
+        if nct {
+            let (_, _, out) = peer.run("zlib_compress", nct, 1, true, true);
+            let ok = inflate_payloads(split_messages(&out).into_iter(), nct) == expected;
+            assert!(ok, "limit_node_zlib_sync compress {name}");
+            let (_, _, out) = peer.run("zlib_decode", nct, 1, true, true);
+            assert!(
+                split_messages(&out) == expected,
+                "limit_node_zlib_sync decode {name}"
+            );
+        }
+        let (_, _, wire) = peer.run("compress", nct, 1, true, true);
+        let ok = frames(&wire).iter().all(|(b0, _)| *b0 == 0xC1);
+        assert!(
+            ok,
+            "node_ws compress {name}: every frame a compressed text message"
+        );
+        let ok = decode_as_client(&wire, nct) == expected;
+        assert!(
+            ok,
+            "node_ws compress {name}: the wire does not decode to the stream"
+        );
+        node_wire.push((nct, wire));
+        let (_, _, out) = peer.run("decode", nct, 1, true, true);
+        assert!(split_messages(&out) == expected, "node_ws decode {name}");
+    }
+    (ours_wire, node_wire)
+}
+
+/// Node's wall and CPU time per batch of each ws row (its zlib work runs on
+/// the thread pool, so the two differ); only under `cargo bench`.
+fn node_cpu(peer: &mut NodePeer) -> String {
+    let mut s = String::from(
+        "\nNode ws per batch, 10 batches after the check (CPU = user + system of the node \
+         process, all threads):\n\n| row | wall | CPU |\n|---|---|---|\n",
+    );
+    for row in ["compress", "decode"] {
+        for nct in [false, true] {
+            let (wall, cpu, _) = peer.run(row, nct, 10, false, false);
+            let _ = writeln!(
+                s,
+                "| deflate_{row}/{}/node_ws | {:.1} ms | {:.1} ms |",
+                context_name(nct),
+                wall.as_secs_f64() * 100.0,
+                cpu.as_secs_f64() * 100.0
+            );
+        }
+    }
+    s
+}
+
 fn deflate(c: &mut Criterion) {
     let msgs = stream();
-    let expected = as_vecs(&msgs);
     let raw: u64 = msgs.iter().map(|m| m.len() as u64).sum();
-
     let mut node = match NodePeer::start() {
         Ok(peer) => Some(peer),
         Err(why) => {
@@ -681,108 +784,43 @@ fn deflate(c: &mut Criterion) {
     };
 
     // Inputs of the decode rows: masked compressed client frames, made by
-    // a pushcodec client (Node's decode of them checks them independently).
+    // a pushcodec client (Node's decode of them checks them independently);
+    // for the limit rows, their payloads unmasked with the tail appended.
     let wires: Vec<(bool, Vec<u8>)> = [false, true]
         .into_iter()
         .map(|nct| {
             let mut client = connection(Role::Client, nct);
-            let mut wire = Vec::new();
-            ours_send(&mut client, &msgs, |b| wire.extend_from_slice(b));
-            (nct, wire)
+            (
+                nct,
+                collect(|on| ours_send(&mut client, &msgs, on)).concat(),
+            )
+        })
+        .collect();
+    let payloads: Vec<Vec<Vec<u8>>> = wires
+        .iter()
+        .map(|(_, wire)| {
+            frames(wire)
+                .into_iter()
+                .map(|(_, p)| [&p[..], &TAIL].concat())
+                .collect()
         })
         .collect();
     if let Some(peer) = node.as_mut() {
         peer.load(&msgs, &wires);
     }
-    // The same payloads unmasked, tail appended, for the limit rows.
-    let client_payloads: Vec<Vec<Vec<u8>>> = wires
-        .iter()
-        .map(|(_, wire)| {
-            frames(wire)
-                .into_iter()
-                .map(|(_, mut p)| {
-                    p.extend_from_slice(&TAIL);
-                    p
-                })
-                .collect()
-        })
-        .collect();
 
-    // Check every row once, outside the timed loop, and keep the wire of a
-    // fresh connection for the report.
-    let mut ours_wire = Vec::new();
-    let mut node_wire = Vec::new();
-    for nct in [false, true] {
-        let mut server = connection(Role::Server, nct);
-        let mut wire = Vec::new();
-        ours_send(&mut server, &msgs, |b| wire.extend_from_slice(b));
-        assert!(
-            inflate_independently(&wire, nct) == expected,
-            "pushcodec compress {}: the wire does not inflate to the stream",
-            context_name(nct)
-        );
-        ours_wire.push((nct, wire));
-
-        let mut server = connection(Role::Server, nct);
-        let mut got = Vec::new();
-        ours_decode(&mut server, &wires[usize::from(nct)].1, |m| {
-            got.push(m.to_vec())
-        });
-        assert!(got == expected, "pushcodec decode {}", context_name(nct));
-
-        let mut got = Vec::new();
-        flate2_compress(&mut compressor(), &msgs, nct, &mut Vec::new(), |p| {
-            got.push(p.to_vec())
-        });
-        assert!(
-            inflate_payloads(got.into_iter(), nct) == expected,
-            "limit_flate2 compress"
-        );
-        let mut got = Vec::new();
-        let payloads = &client_payloads[usize::from(nct)];
-        flate2_inflate(
-            &mut Decompress::new(false),
-            payloads,
-            nct,
-            &mut Vec::new(),
-            |m| got.push(m.to_vec()),
-        );
-        assert!(got == expected, "limit_flate2 inflate");
-
-        if let Some(peer) = node.as_mut() {
-            if nct {
-                let (_, out) = peer.run("zlib_compress", nct, 1, true, true);
-                assert!(
-                    inflate_payloads(split_messages(&out).into_iter(), nct) == expected,
-                    "node_zlib_sync compress"
-                );
-                let (_, out) = peer.run("zlib_decode", nct, 1, true, true);
-                assert!(split_messages(&out) == expected, "node_zlib_sync decode");
-            }
-            let (_, wire) = peer.run("compress", nct, 1, true, true);
-            assert!(
-                frames(&wire).iter().all(|(b0, _)| *b0 == 0xC1),
-                "Node compress {}: every frame a compressed text message",
-                context_name(nct)
-            );
-            assert!(
-                decode_as_client(&wire, nct) == expected,
-                "Node compress {}: the wire does not decode to the stream",
-                context_name(nct)
-            );
-            node_wire.push((nct, wire));
-            let (_, out) = peer.run("decode", nct, 1, true, true);
-            assert!(
-                split_messages(&out) == expected,
-                "Node decode {}",
-                context_name(nct)
-            );
-        }
-    }
-    let node_note = node
+    let (ours_wire, node_wire) = check_rows(&msgs, &wires, &payloads, node.as_mut());
+    let note = node
         .as_ref()
         .map_or("not run".to_string(), |p| p.version.clone());
-    report(&msgs, &ours_wire, &node_wire, &node_note);
+    let mut text = report(&msgs, &ours_wire, &node_wire, &note);
+    if let Some(peer) = node
+        .as_mut()
+        .filter(|_| std::env::args().any(|a| a == "--bench"))
+    {
+        text.push_str(&node_cpu(peer));
+    }
+    eprintln!("{text}");
 
     for nct in [false, true] {
         let mut group = c.benchmark_group(format!("deflate_compress/{}", context_name(nct)));
@@ -790,65 +828,50 @@ fn deflate(c: &mut Criterion) {
         group.sampling_mode(SamplingMode::Flat);
         let mut server = connection(Role::Server, nct);
         group.bench_function("pushcodec", |b| {
-            b.iter(|| {
-                ours_send(&mut server, &msgs, |bytes| {
-                    black_box(bytes);
-                })
-            })
+            b.iter(|| ours_send(&mut server, &msgs, sink))
         });
-        if let Some(peer) = node.as_mut() {
-            group.bench_function("node_ws", |b| {
-                b.iter_custom(|iters| peer.run("compress", nct, iters, false, false).0)
-            });
-        }
         let (mut c, mut out) = (compressor(), Vec::new());
         group.bench_function("limit_flate2", |b| {
-            b.iter(|| {
-                flate2_compress(&mut c, &msgs, nct, &mut out, |p| {
-                    black_box(p);
-                })
-            })
+            b.iter(|| flate2_compress(&mut c, &msgs, nct, &mut out, sink))
         });
-        if let (Some(peer), true) = (node.as_mut(), nct) {
-            group.bench_function("limit_node_zlib_sync", |b| {
-                b.iter_custom(|iters| peer.run("zlib_compress", nct, iters, false, false).0)
-            });
-        }
+        node_rows(&mut group, node.as_mut(), "compress", nct);
         group.finish();
     }
     for nct in [false, true] {
-        let wire = &wires[usize::from(nct)].1;
+        let (wire, payloads) = (&wires[usize::from(nct)].1, &payloads[usize::from(nct)]);
         let mut group = c.benchmark_group(format!("deflate_decode/{}", context_name(nct)));
         group.throughput(Throughput::Bytes(raw));
         group.sampling_mode(SamplingMode::Flat);
         let mut server = connection(Role::Server, nct);
         group.bench_function("pushcodec", |b| {
-            b.iter(|| {
-                ours_decode(&mut server, wire, |m| {
-                    black_box(m);
-                })
-            })
+            b.iter(|| ours_decode(&mut server, wire, sink))
         });
-        if let Some(peer) = node.as_mut() {
-            group.bench_function("node_ws", |b| {
-                b.iter_custom(|iters| peer.run("decode", nct, iters, false, false).0)
-            });
-        }
         let (mut d, mut out) = (Decompress::new(false), Vec::new());
-        let payloads = &client_payloads[usize::from(nct)];
         group.bench_function("limit_flate2", |b| {
-            b.iter(|| {
-                flate2_inflate(&mut d, payloads, nct, &mut out, |m| {
-                    black_box(m);
-                })
-            })
+            b.iter(|| flate2_inflate(&mut d, payloads, nct, &mut out, sink))
         });
-        if let (Some(peer), true) = (node.as_mut(), nct) {
-            group.bench_function("limit_node_zlib_sync", |b| {
-                b.iter_custom(|iters| peer.run("zlib_decode", nct, iters, false, false).0)
-            });
-        }
+        node_rows(&mut group, node.as_mut(), "decode", nct);
         group.finish();
+    }
+}
+
+/// The Node rows of a group: ws, and (without context takeover) Node's
+/// zlib alone; the time is what Node measured.
+fn node_rows(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    node: Option<&mut NodePeer>,
+    row: &str,
+    nct: bool,
+) {
+    let Some(peer) = node else { return };
+    group.bench_function("node_ws", |b| {
+        b.iter_custom(|iters| peer.run(row, nct, iters, false, false).0)
+    });
+    if nct {
+        let zlib = format!("zlib_{row}");
+        group.bench_function("limit_node_zlib_sync", |b| {
+            b.iter_custom(|iters| peer.run(&zlib, nct, iters, false, false).0)
+        });
     }
 }
 

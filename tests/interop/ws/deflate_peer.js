@@ -35,7 +35,8 @@
 //   {"op":"wire","nct":bool} + masked client frames -> the decode input for that setting
 //   {"op":"payloads","nct":bool} + compressed payloads with the tail, as [u32 LE len][bytes]...
 //   {"op":"run","row":"compress"|"decode"|"zlib_compress"|"zlib_decode","nct":bool,"iters":n,"fresh":bool,"collect":bool}
-//     -> [u64 LE nanoseconds for n batches][collected output of the first batch]
+//     -> [u64 LE nanoseconds for n batches][u64 LE nanoseconds of process CPU time (user + system,
+//        all threads) over the same calls][collected output of the first batch]
 //     (compress: the wire bytes; decode and zlib_*: each message as [u32 LE len][bytes]). `fresh` starts a
 //     new connection for the row (the bench's check does); otherwise the row's connection lives
 //     on across calls, as pushcodec's does across criterion's iterations.
@@ -165,6 +166,7 @@ async function run(req) {
   const row = rows.get(key);
   const collected = [];
   let ns = 0n;
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < req.iters; i++) {
     const collect = req.collect && i === 0 ? collected : null;
     if (req.row === 'compress') {
@@ -186,8 +188,11 @@ async function run(req) {
       row.state.out = null;
     }
   }
-  const head = Buffer.alloc(8);
+  // CPU time of the whole process (all threads, the thread pool's too), untimed copies included.
+  const cpu = process.cpuUsage(cpu0);
+  const head = Buffer.alloc(16);
   head.writeBigUInt64LE(ns);
+  head.writeBigUInt64LE(BigInt(cpu.user + cpu.system) * 1000n, 8);
   if (req.row === 'compress') return Buffer.concat([head, ...collected]);
   const parts = [head];
   for (const m of collected) {
