@@ -97,26 +97,15 @@ fn live() -> isize {
 
 const EVENTS: usize = 1000;
 
-const WORDS: [&str; 32] = [
-    "the", "deploy", "is", "green", "again", "👍", "can", "you", "check", "größe", "of", "that",
-    "build", "ça", "marche", "now", "lunch", "at", "noon?", "PR", "#4711", "looks", "good", "to",
-    "me", "🎉", "merged", "thanks", "naïve", "rebase", "please", "✓",
-];
-const USERS: [&str; 8] = [
-    "alice",
-    "bob",
-    "chloé",
-    "dmitri",
-    "eve",
-    "françois",
-    "grace",
-    "jürgen",
-];
-const ROOMS: [&str; 4] = ["general", "ops", "random", "release-2026.11"];
-const SYMBOLS: [&str; 5] = ["BTC-USD", "ETH-USD", "SOL-USD", "EUR-USD", "AAPL"];
+const WORDS: &str = "the deploy is green again 👍 can you check größe of that build ça marche now \
+                     lunch at noon? PR #4711 looks good to me 🎉 merged thanks naïve rebase please ✓";
+const USERS: &str = "alice bob chloé dmitri eve françois grace jürgen";
+const ROOMS: &str = "general ops random release-2026.11";
+const SYMBOLS: &str = "BTC-USD ETH-USD SOL-USD EUR-USD AAPL";
 
-fn pick<'a>(rng: &mut XorShift, from: &[&'a str]) -> &'a str {
-    from[rng.next_u32() as usize % from.len()]
+fn pick<'a>(rng: &mut XorShift, from: &'a str) -> &'a str {
+    let n = rng.next_u32() as usize % from.split_whitespace().count();
+    from.split_whitespace().nth(n).unwrap_or_default()
 }
 
 /// A chat message whose text grows word by word up to about `target` bytes.
@@ -125,8 +114,8 @@ fn chat(seq: usize, target: usize, rng: &mut XorShift) -> String {
     let mut s = format!(
         "{{\"type\":\"chat.message\",\"seq\":{seq},\"room\":\"{}\",\"user\":{{\"id\":{uid},\
          \"name\":\"{}\",\"avatar\":\"https://cdn.example.com/a/{uid}.png\"}},\"text\":\"",
-        pick(rng, &ROOMS),
-        pick(rng, &USERS),
+        pick(rng, ROOMS),
+        pick(rng, USERS),
     );
     let tail = format!(
         "\",\"ts\":\"2026-11-25T19:{:02}:{:02}.{:03}Z\"}}",
@@ -136,7 +125,7 @@ fn chat(seq: usize, target: usize, rng: &mut XorShift) -> String {
     );
     let mut first = true;
     loop {
-        let w = pick(rng, &WORDS);
+        let w = pick(rng, WORDS);
         if s.len() + w.len() + 1 + tail.len() > target && !first {
             break;
         }
@@ -155,7 +144,7 @@ fn ticker(seq: usize, target: usize, rng: &mut XorShift) -> String {
     let mut s = format!(
         "{{\"type\":\"ticker\",\"seq\":{seq},\"symbol\":\"{}\",\"bid\":\"{base}.{:02}\",\
          \"ask\":\"{base}.{:02}\",\"volume_24h\":\"{}.{:04}\",\"trades\":[",
-        pick(rng, &SYMBOLS),
+        pick(rng, SYMBOLS),
         rng.next_u32() % 100,
         rng.next_u32() % 100,
         rng.next_u32() % 1_000_000,
@@ -169,11 +158,7 @@ fn ticker(seq: usize, target: usize, rng: &mut XorShift) -> String {
             9_000_000 + rng.next_u32() % 1_000_000,
             rng.next_u32() % 100,
             rng.next_u32() % 10_000,
-            if rng.next_u32() % 2 == 0 {
-                "buy"
-            } else {
-                "sell"
-            },
+            pick(rng, "buy sell"),
             1_795_000_000_000u64 + u64::from(rng.next_u32() % 1_000_000),
         );
         if s.len() + t.len() + 2 > target && !first {
@@ -274,18 +259,16 @@ fn frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
             }
             n => n as usize,
         };
-        let mut key = None;
+        let mut key = [0; 4];
         if buf[1] & 0x80 != 0 {
-            key = Some([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+            key.copy_from_slice(&buf[at..at + 4]);
             at += 4;
         }
         let mut payload = buf[at..at + len].to_vec();
-        if let Some(k) = key {
-            payload
-                .iter_mut()
-                .enumerate()
-                .for_each(|(i, b)| *b ^= k[i % 4]);
-        }
+        payload
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b ^= key[i % 4]);
         out.push((buf[0], payload));
         buf = &buf[at + len..];
     }
@@ -304,24 +287,9 @@ fn inflate_independently(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
 
 /// Inflates permessage-deflate payloads (without their tail) with flate2.
 fn inflate_payloads(payloads: impl Iterator<Item = Vec<u8>>, nct: bool) -> Vec<Vec<u8>> {
+    let with_tail: Vec<Vec<u8>> = payloads.map(|p| [&p[..], &TAIL].concat()).collect();
     let mut d = Decompress::new(false);
-    payloads
-        .map(|mut payload| {
-            payload.extend_from_slice(&TAIL);
-            let mut out = Vec::with_capacity(4096);
-            let start = d.total_in();
-            while d.total_in() - start < payload.len() as u64 {
-                out.reserve(4096);
-                let used = (d.total_in() - start) as usize;
-                d.decompress_vec(&payload[used..], &mut out, FlushDecompress::Sync)
-                    .expect("valid deflate data");
-            }
-            if nct {
-                d.reset(false);
-            }
-            out
-        })
-        .collect()
+    collect(|on| flate2_inflate(&mut d, &with_tail, nct, &mut Vec::new(), on))
 }
 
 // --- limit rows: the backend alone ---------------------------------------------
@@ -391,16 +359,7 @@ fn compressor() -> Compress {
 /// Decodes server frames through a pushcodec client with the same
 /// agreement (our inflater).
 fn decode_as_client(wire: &[u8], nct: bool) -> Vec<Vec<u8>> {
-    let mut client = connection(Role::Client, nct);
-    client.handle_read(wire);
-    let mut got = Vec::new();
-    while let Some(event) = client.poll_event().expect("valid server frames") {
-        match event {
-            Event::Text(t) => got.push(t.as_bytes().to_vec()),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    got
+    collect(|on| ours_decode(&mut connection(Role::Client, nct), wire, on))
 }
 
 fn as_vecs(msgs: &[Utf8Bytes]) -> Vec<Vec<u8>> {
@@ -473,20 +432,17 @@ impl NodePeer {
     }
 
     fn load(&mut self, msgs: &[Utf8Bytes], wires: &[(bool, Vec<u8>)]) {
-        let mut data = Vec::new();
-        for m in msgs {
-            data.extend_from_slice(&(m.len() as u32).to_le_bytes());
-            data.extend_from_slice(m.as_bytes());
-        }
-        self.call("{\"op\":\"load\"}", &data);
+        self.call(
+            "{\"op\":\"load\"}",
+            &prefixed(msgs.iter().map(|m| &m.as_bytes()[..])),
+        );
         for (nct, wire) in wires {
             self.call(&format!("{{\"op\":\"wire\",\"nct\":{nct}}}"), wire);
-            let mut list = Vec::new();
-            for (_, mut p) in frames(wire) {
-                p.extend_from_slice(&TAIL);
-                list.extend_from_slice(&(p.len() as u32).to_le_bytes());
-                list.extend_from_slice(&p);
-            }
+            let payloads: Vec<Vec<u8>> = frames(wire)
+                .into_iter()
+                .map(|(_, p)| [&p[..], &TAIL].concat())
+                .collect();
+            let list = prefixed(payloads.iter().map(|p| &p[..]));
             self.call(&format!("{{\"op\":\"payloads\",\"nct\":{nct}}}"), &list);
         }
     }
@@ -524,6 +480,17 @@ impl Drop for NodePeer {
     }
 }
 
+/// Items as `[u32 LE length][bytes]`, back to back.
+fn prefixed<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in items {
+        out.extend_from_slice(&(i.len() as u32).to_le_bytes());
+        out.extend_from_slice(i);
+    }
+    out
+}
+
+/// The reverse of [`prefixed`].
 fn split_messages(mut buf: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while !buf.is_empty() {
