@@ -177,7 +177,7 @@ fn stream() -> Vec<Utf8Bytes> {
     (0..EVENTS)
         .map(|seq| {
             let target = 100 + rng.next_u32() as usize % 1901;
-            let s = if rng.next_u32() % 3 == 0 {
+            let s = if rng.next_u32().is_multiple_of(3) {
                 ticker(seq, target, &mut rng)
             } else {
                 chat(seq, target, &mut rng)
@@ -645,6 +645,9 @@ fn collect(run: impl FnOnce(&mut dyn FnMut(&[u8]))) -> Vec<Vec<u8>> {
     got
 }
 
+/// Wire bytes per setting (`true`: no context takeover).
+type Wires = Vec<(bool, Vec<u8>)>;
+
 /// Checks every row once, outside the timed loop; returns the wire of a
 /// fresh connection of pushcodec and of Node for each setting.
 fn check_rows(
@@ -652,7 +655,7 @@ fn check_rows(
     wires: &[(bool, Vec<u8>)],
     payloads: &[Vec<Vec<u8>>],
     mut node: Option<&mut NodePeer>,
-) -> (Vec<(bool, Vec<u8>)>, Vec<(bool, Vec<u8>)>) {
+) -> (Wires, Wires) {
     let expected = as_vecs(msgs);
     let (mut ours_wire, mut node_wire) = (Vec::new(), Vec::new());
     for nct in [false, true] {
