@@ -795,7 +795,7 @@ fn deflate(c: &mut Criterion) {
     for nct in [false, true] {
         let mut group = c.benchmark_group(format!("deflate_compress/{}", context_name(nct)));
         group.throughput(Throughput::Bytes(raw));
-        group.sampling_mode(SamplingMode::Flat);
+        slow_rows(&mut group);
         let mut server = connection(Role::Server, nct);
         group.bench_function("pushcodec", |b| {
             b.iter(|| ours_send(&mut server, &msgs, sink))
@@ -811,7 +811,7 @@ fn deflate(c: &mut Criterion) {
         let (wire, payloads) = (&wires[usize::from(nct)].1, &payloads[usize::from(nct)]);
         let mut group = c.benchmark_group(format!("deflate_decode/{}", context_name(nct)));
         group.throughput(Throughput::Bytes(raw));
-        group.sampling_mode(SamplingMode::Flat);
+        slow_rows(&mut group);
         let mut server = connection(Role::Server, nct);
         group.bench_function("pushcodec", |b| {
             b.iter(|| ours_decode(&mut server, wire, sink))
@@ -823,6 +823,14 @@ fn deflate(c: &mut Criterion) {
         node_rows(&mut group, node.as_mut(), "decode", nct);
         group.finish();
     }
+}
+
+/// One iteration takes 3–100 ms: flat sampling, and enough time that a
+/// Node sample spans a few batches.
+fn slow_rows(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(2));
 }
 
 /// The Node rows of a group: ws, and (without context takeover) Node's
