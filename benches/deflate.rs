@@ -26,7 +26,8 @@
 //! back to the exact stream (through flate2 directly, not our engine); Node's
 //! wire decodes through a pushcodec client to the same messages; both decode
 //! rows produce the exact messages. Once per run a report (bytes on the wire,
-//! memory per idle connection) is printed to stderr.
+//! memory per idle connection; under `cargo bench` also Node's wall and CPU
+//! time per batch) is printed to stderr. Results: benches/README.md.
 //!
 //! `cargo bench --bench deflate` (all), `cargo bench --bench deflate -- --test`
 //! (checks only).
@@ -244,7 +245,8 @@ fn ours_decode(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(&[u8])) {
 }
 
 /// `(first byte, unmasked payload)` of each frame in `buf` (test-only,
-/// trusts lengths).
+/// trusts lengths). Not `common::parse_frames`: the checks need RSV1,
+/// which that one drops.
 fn frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
     while !buf.is_empty() {
