@@ -41,10 +41,11 @@
 //! Each context is created at its first compressed message, and dropped at
 //! the end of every message when that direction has no context takeover
 //! (RFC 7692 §7.1.1: that is what the parameters are for). So an idle
-//! connection holds 0 bytes with `server_no_context_takeover` and
-//! `client_no_context_takeover` both agreed, only the row's compressor or
-//! inflater with one of them, and nothing before its first compressed
-//! message. The price of dropping is one allocation per message per
+//! connection's engine holds no deflate context (0 bytes) with
+//! `server_no_context_takeover` and `client_no_context_takeover` both
+//! agreed, only the row's compressor or inflater with one of them, and
+//! none before its first compressed message; `Connection::with_deflate`
+//! boxes the engine's own state (under 400 bytes) from the start. The price of dropping is one allocation per message per
 //! direction. Inflating allocates nothing else: output goes through a stack
 //! buffer into the caller's `BytesMut`.
 
