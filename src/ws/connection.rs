@@ -1178,13 +1178,10 @@ impl Connection {
     fn queue_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = match self.role {
             Role::Server => None,
-            Role::Client => {
-                let mut key = [0u8; 4];
-                self.rng
-                    .get_or_insert_with(|| Box::new(OsRandom::new()))
-                    .fill(&mut key);
-                Some(key)
-            }
+            Role::Client => Some(match &mut self.rng {
+                Some(rng) => rng.mask_key(),
+                None => OsRandom::new().mask_key(),
+            }),
         };
         self.out_buf.reserve(MAX_HEADER_LEN + payload.len());
         let header_len = self.put_header(opcode, fin, rsv, mask, payload.len());

@@ -3,8 +3,12 @@
 //! RFC 6455 §10.3 asks for keys an attacker cannot predict, so the default
 //! source is the operating system's CSPRNG. One `getrandom` call per 4-byte
 //! key would put a syscall on every client frame, so [`OsRandom`] draws a
-//! block at a time and hands it out in pieces; every byte is still straight
-//! from the OS and none is handed out twice.
+//! 4 KiB block at a time into a pool per thread and hands it out in pieces;
+//! every byte is still straight from the OS and none is handed out twice.
+//! The pool is per thread, not per connection, so an idle client
+//! connection holds no randomness of its own.
+
+use std::cell::RefCell;
 
 /// A source of random bytes for masking keys and handshake nonces.
 ///
@@ -33,67 +37,136 @@
 pub trait RandomSource: Send {
     /// Fills `buf` entirely with random bytes.
     fn fill(&mut self, buf: &mut [u8]);
+
+    /// A fresh masking key (RFC 6455 §5.3). The default takes it from
+    /// [`fill`](Self::fill); a source can answer faster.
+    fn mask_key(&mut self) -> [u8; 4] {
+        let mut key = [0u8; 4];
+        self.fill(&mut key);
+        key
+    }
 }
 
-/// 256 masking keys per system call.
-const POOL_LEN: usize = 1024;
+/// 1024 masking keys per system call.
+const POOL_LEN: usize = 4096;
 
-/// The operating system's CSPRNG (`getrandom`), drawn in 1 KiB blocks.
+/// Random bytes from the OS not yet handed out, for this thread.
+struct Pool {
+    bytes: [u8; POOL_LEN],
+    next: usize,
+}
+
+impl Pool {
+    /// Refills from the OS when empty.
+    fn ensure(&mut self) {
+        if self.next == POOL_LEN {
+            getrandom::fill(&mut self.bytes).expect("the OS random source failed");
+            self.next = 0;
+        }
+    }
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = const {
+        RefCell::new(Pool { bytes: [0; POOL_LEN], next: POOL_LEN })
+    };
+}
+
+/// The operating system's CSPRNG (`getrandom`), drawn in 4 KiB blocks into
+/// a pool per thread. A handle: it holds no state, so boxing it allocates
+/// nothing.
 ///
 /// # Panics
 /// Refilling panics only if the operating system cannot supply randomness at
 /// all (`getrandom` failing), which no supported platform does after boot;
 /// a connection must not go on with predictable mask keys.
+///
+/// # Example
+/// ```
+/// use pushcodec::ws::{OsRandom, RandomSource};
+///
+/// let mut rng = OsRandom::new();
+/// let (a, b) = (rng.mask_key(), rng.mask_key());
+/// assert!(a != b || a != [0; 4]); // 2^-32 chance of a false alarm
+/// ```
+#[derive(Clone, Copy, Default)]
 pub struct OsRandom {
-    pool: [u8; POOL_LEN],
-    next: usize,
+    _private: (),
 }
 
 impl OsRandom {
-    /// A source whose first draw reads from the operating system.
-    pub fn new() -> Self {
-        OsRandom {
-            pool: [0; POOL_LEN],
-            next: POOL_LEN,
-        }
-    }
-}
-
-impl Default for OsRandom {
-    fn default() -> Self {
-        Self::new()
+    /// A handle on this thread's pool; the first draw reads from the OS.
+    pub const fn new() -> Self {
+        OsRandom { _private: () }
     }
 }
 
 impl std::fmt::Debug for OsRandom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print pooled bytes: they are future mask keys.
         f.debug_struct("OsRandom").finish_non_exhaustive()
     }
 }
 
 impl RandomSource for OsRandom {
-    fn fill(&mut self, mut buf: &mut [u8]) {
-        while !buf.is_empty() {
-            if self.next == POOL_LEN {
-                getrandom::fill(&mut self.pool).expect("the OS random source failed");
-                self.next = 0;
+    fn fill(&mut self, buf: &mut [u8]) {
+        POOL.with_borrow_mut(|pool| {
+            let mut done = 0;
+            while done < buf.len() {
+                pool.ensure();
+                let n = (buf.len() - done).min(POOL_LEN - pool.next);
+                let taken = &mut pool.bytes[pool.next..pool.next + n];
+                buf[done..done + n].copy_from_slice(taken);
+                // Wipe what was handed out so a later leak of the pool does
+                // not reveal keys already in use.
+                taken.fill(0);
+                pool.next += n;
+                done += n;
             }
-            let n = buf.len().min(POOL_LEN - self.next);
-            let (head, rest) = buf.split_at_mut(n);
-            head.copy_from_slice(&self.pool[self.next..self.next + n]);
-            // Wipe what was handed out so a later leak of this struct does
-            // not reveal keys already in use.
-            self.pool[self.next..self.next + n].fill(0);
-            self.next += n;
-            buf = rest;
-        }
+        });
+    }
+
+    #[inline]
+    fn mask_key(&mut self) -> [u8; 4] {
+        POOL.with_borrow_mut(|pool| {
+            if POOL_LEN - pool.next < 4 {
+                // Fewer than 4 left (after fills of other lengths): drop
+                // them, wiped, and refill.
+                pool.bytes[pool.next..].fill(0);
+                pool.next = POOL_LEN;
+                pool.ensure();
+            }
+            let at = pool.next;
+            let mut key = [0u8; 4];
+            key.copy_from_slice(&pool.bytes[at..at + 4]);
+            pool.bytes[at..at + 4].fill(0);
+            pool.next = at + 4;
+            key
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mask_keys_and_odd_fills_share_the_pool_without_repeats_across_refills() {
+        let mut rng = OsRandom::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut repeats = 0;
+        // Over three refills, with odd-length fills misaligning the pool.
+        for i in 0..3 * POOL_LEN / 4 {
+            if i % 100 == 0 {
+                let mut odd = [0u8; 7];
+                rng.fill(&mut odd);
+            }
+            if !seen.insert(rng.mask_key()) {
+                repeats += 1;
+            }
+        }
+        // ~3000 keys of 32 bits: a repeat has odds of about 1 in 1000.
+        assert!(repeats <= 1, "{repeats} repeated keys");
+    }
 
     #[test]
     fn os_random_hands_out_distinct_bytes_across_refills() {
