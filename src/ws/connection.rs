@@ -29,6 +29,10 @@ const IDLE_CAPACITY: usize = 8 * 1024;
 /// frames per read, or for the header and a first piece of a large one.
 const MIN_READ_ROOM: usize = 16 * 1024;
 
+/// The most room [`Connection::read_buf`] offers between frames on the
+/// strength of the last frame's size.
+const MAX_READ_HINT: u64 = 1 << 20;
+
 /// `Connection::lent_len` when the receive buffer is not lent out.
 const NOT_LENT: usize = usize::MAX;
 
@@ -155,6 +159,10 @@ pub struct Connection {
     /// Length of `in_buf` when [`read_buf`](Self::read_buf) lent it out, or
     /// `NOT_LENT`: what was appended since is accounted on the next call.
     lent_len: usize,
+    /// Recent data frames' payload length (capped, halved by each smaller
+    /// one): [`read_buf`](Self::read_buf) offers that much room between
+    /// frames, so a stream of large frames is not copied twice at each start.
+    read_hint: u32,
     receiving: Receiving,
     eof: bool,
     /// The header of the frame being received (its progress is the
@@ -213,6 +221,7 @@ impl Connection {
             config,
             in_buf: BytesMut::new(),
             lent_len: NOT_LENT,
+            read_hint: 0,
             receiving: Receiving::Open,
             eof: false,
             frame: None,
@@ -312,10 +321,12 @@ impl Connection {
     /// `poll_event`, `handle_read`, `handle_eof` or `handle_timeout` takes
     /// what was appended as received, as `handle_read` would.
     ///
-    /// The spare capacity is at least 16 KiB, and while a large frame is
-    /// arriving, the rest of that frame (bounded by
+    /// The spare capacity is at least 16 KiB between frames; while a frame
+    /// is arriving, the rest of that frame and a next header (bounded by
     /// [`Config::max_frame_size`], checked already), so its payload lands
-    /// in one allocation and is handed out without another copy.
+    /// in one allocation and is handed out without another copy; between
+    /// frames, about as much as the recent frames took (up to 1 MiB), so a
+    /// stream of large frames starts each one in room enough for it.
     ///
     /// # Example
     /// ```
@@ -334,16 +345,19 @@ impl Connection {
         self.settle_read();
         // The rest of a frame being gathered in place, and room for the
         // next header.
-        let frame_rest = if self.decoder.is_collecting() {
+        let room = if self.decoder.is_collecting() {
             let rest = self
                 .decoder
                 .remaining_payload()
                 .saturating_sub(self.in_buf.len() as u64);
+            // Exactly: more would move what is buffered to a bigger
+            // allocation, a second copy of the frame's start.
             usize::try_from(rest).unwrap_or(0) + MAX_HEADER_LEN
         } else {
-            0
+            // Between frames: as much as recent frames took.
+            (self.read_hint as usize + MAX_HEADER_LEN).max(MIN_READ_ROOM)
         };
-        self.in_buf.reserve(frame_rest.max(MIN_READ_ROOM));
+        self.in_buf.reserve(room);
         self.lent_len = self.in_buf.len();
         &mut self.in_buf
     }
@@ -454,6 +468,11 @@ impl Connection {
                     _ => false,
                 }
         })?;
+        // Smaller frames wear the read hint down, so one large message
+        // does not make every later read ask for its size.
+        #[expect(clippy::cast_possible_truncation, reason = "at most MAX_READ_HINT")]
+        let len = payload.len().min(MAX_READ_HINT as usize) as u32;
+        self.read_hint = len.max(self.read_hint / 2);
         Some(if header.opcode == OpCode::Text {
             Event::Text(Utf8Bytes::from_validated(payload))
         } else {
@@ -562,9 +581,12 @@ impl Connection {
             return;
         }
         self.decoder.collect();
+        let len = u32::try_from(header.payload_len.min(MAX_READ_HINT)).unwrap_or(0);
+        self.read_hint = len.max(self.read_hint / 2);
         // `usize` holds it: the decoder checked it against `max_frame_size`.
         let len = usize::try_from(header.payload_len).unwrap_or(0);
-        self.in_buf.reserve(len);
+        // Room for what has not arrived yet: the start may be buffered.
+        self.in_buf.reserve(len.saturating_sub(self.in_buf.len()));
     }
 
     /// Counts a data frame's payload against the message limit before any
