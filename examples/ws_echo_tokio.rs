@@ -144,16 +144,17 @@ async fn serve(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
         if conn.should_close_transport() {
             return linger_close(stream).await;
         }
-        // Wait for bytes or the connection's next deadline, whichever is first.
-        let read = stream.read(&mut buf);
-        let read = match conn.poll_timeout() {
+        // Wait for bytes or the connection's next deadline, whichever is
+        // first. The bytes land straight in the connection's buffer
+        // (`read_buf`), copied once; ws_echo shows `handle_read`.
+        let deadline = conn.poll_timeout();
+        let read = stream.read_buf(conn.read_buf());
+        let read = match deadline {
             Some(at) => tokio::time::timeout_at(at.into(), read).await.ok(),
             None => Some(read.await),
         };
-        match read.transpose()? {
-            Some(0) => conn.handle_eof(),
-            Some(n) => conn.handle_read(&buf[..n]),
-            None => {}
+        if read.transpose()? == Some(0) {
+            conn.handle_eof();
         }
         conn.handle_timeout(Instant::now());
     }
@@ -166,11 +167,20 @@ fn deflate_config() -> DeflateConfig {
     DeflateConfig::default()
 }
 
+/// Writes from the connection's borrowed output (ws_echo shows the owned
+/// `poll_transmit`), reporting each partial write.
 async fn transmit(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {
-    while let Some(bytes) = conn.poll_transmit() {
-        stream.write_all(&bytes).await?;
+    loop {
+        let pending = conn.pending_transmit();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let written = stream.write(pending).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        conn.advance_transmit(written);
     }
-    Ok(())
 }
 
 /// The server closes TCP first (RFC 6455 §7.1.1): send our FIN, then read

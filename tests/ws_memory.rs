@@ -14,6 +14,9 @@ struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
+/// The counter is global: tests that read it run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 // SAFETY: forwards to the system allocator unchanged; only counts bytes.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
@@ -34,6 +37,7 @@ static ALLOCATOR: Counting = Counting;
 
 #[test]
 fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
+    let _serial = SERIAL.lock().unwrap();
     let before = LIVE.load(Ordering::SeqCst);
     let mut server = Connection::server(Config::default());
     assert_eq!(
@@ -65,4 +69,30 @@ fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
     }
     let idle = LIVE.load(Ordering::SeqCst) - baseline;
     assert!(idle <= 16 * 1024, "idle connection holds {idle} bytes");
+
+    // Once a drained connection's time passes, it holds nothing at all:
+    // the input buffer went back when drained, the output one goes now.
+    server.handle_timeout(std::time::Instant::now());
+    let idle = LIVE.load(Ordering::SeqCst) - baseline;
+    assert_eq!(idle, 0, "idle connection holds {idle} bytes");
+}
+
+#[test]
+fn rfc6455_5_5_2_an_answered_ping_leaves_no_heap_behind() {
+    let _serial = SERIAL.lock().unwrap();
+    let mut server = Connection::server(Config::default());
+    let baseline = LIVE.load(Ordering::SeqCst);
+    server
+        .read_buf()
+        .extend_from_slice(&client_frame(true, 0x9, b"are you there"));
+    assert!(matches!(server.poll_event(), Ok(Some(Event::Ping(_)))));
+    assert_eq!(server.poll_event(), Ok(None));
+    let mut wire = Vec::new();
+    while let Some(bytes) = server.poll_transmit() {
+        wire.extend_from_slice(&bytes);
+    }
+    assert_eq!(&wire[..2], &[0x8A, 13]);
+    drop(wire);
+    server.handle_timeout(std::time::Instant::now());
+    assert_eq!(LIVE.load(Ordering::SeqCst) - baseline, 0);
 }

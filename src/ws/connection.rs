@@ -755,7 +755,7 @@ impl Connection {
         let end = self.decoder.offset();
         match header.opcode {
             OpCode::Ping => {
-                let payload = self.control.split().freeze();
+                let payload = std::mem::take(&mut self.control).freeze();
                 if self.config.auto_pong && !self.close_sent {
                     if self.queued >= self.config.max_outbound_buffer {
                         return Err(ProtocolError::new(
@@ -769,7 +769,9 @@ impl Connection {
                 }
                 Ok(Some(Event::Ping(payload)))
             }
-            OpCode::Pong => Ok(Some(Event::Pong(self.control.split().freeze()))),
+            OpCode::Pong => Ok(Some(Event::Pong(
+                std::mem::take(&mut self.control).freeze(),
+            ))),
             OpCode::Close => self.on_close(end),
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 if !header.fin {
@@ -818,7 +820,7 @@ impl Connection {
     }
 
     fn on_close(&mut self, end: u64) -> Result<Option<Event>, ProtocolError> {
-        let payload = self.control.split().freeze();
+        let payload = std::mem::take(&mut self.control).freeze();
         let at = end - payload.len() as u64;
         let close = parse_close_payload(&payload).map_err(|e| {
             let violation = match e {
@@ -1427,12 +1429,23 @@ impl Connection {
     /// [`poll_timeout`](Self::poll_timeout)'s instant arrives; then drain
     /// `poll_event` and `poll_transmit` as after any input.
     ///
+    /// A connection with nothing left to write also gives back its output
+    /// buffer here, so an idle connection holds no heap (the input buffer
+    /// goes back as soon as it is drained).
+    ///
     /// A keepalive ping is queued for `poll_transmit`; a missed deadline
     /// comes out of `poll_event` as [`Violation::PongTimeout`] or
     /// [`Violation::CloseTimeout`], after which
     /// [`should_close_transport`](Self::should_close_transport) is true.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.settle_read();
+        if self.out_queue.is_empty() && self.out_buf.is_empty() {
+            // Everything was written: the output buffers go back, so an
+            // idle connection holds no heap. A busy one keeps them from
+            // send to send, between the calls here.
+            self.out_buf = Vec::new();
+            self.out_queue = VecDeque::new();
+        }
         if self.abandoned || self.receiving == Receiving::Failed || self.eof {
             return;
         }
