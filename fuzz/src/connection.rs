@@ -141,6 +141,12 @@ pub enum Action {
         /// How many times its payload is repeated.
         times: u8,
     },
+    /// Raw bytes from the peer, appended to `read_buf` (at most the room
+    /// offered, as a socket read would; the rest is dropped).
+    ReadIntoBuf(Blob),
+    /// `pending_transmit`, then `advance_transmit` of at most n bytes
+    /// (0: all of it), as a partial socket write.
+    TransmitPartial(u16),
 }
 
 /// A frame the peer sends, built by the harness so the fuzzer reaches the
@@ -385,6 +391,8 @@ impl Harness {
             Action::Eof => self.conn.handle_eof(),
             Action::PollEvents(n) => self.poll_events(*n),
             Action::Transmit(n) => self.transmit(*n),
+            Action::ReadIntoBuf(bytes) => self.read_into_buf(&bytes.0),
+            Action::TransmitPartial(n) => self.transmit_partial(*n),
             Action::SendText(Text(text)) => {
                 let r = self.conn.send_text(text.clone());
                 self.sent(r, OpCode::Text, true, text.as_bytes());
@@ -492,6 +500,33 @@ impl Harness {
     fn read(&mut self, bytes: &[u8]) {
         self.read += bytes.len() as u64;
         self.conn.handle_read(bytes);
+    }
+
+    fn read_into_buf(&mut self, bytes: &[u8]) {
+        let buf = self.conn.read_buf();
+        let room = buf.capacity() - buf.len();
+        assert!(room >= MAX_HEADER_LEN, "read_buf offers {room} bytes");
+        let n = bytes.len().min(room);
+        buf.extend_from_slice(&bytes[..n]);
+        self.read += n as u64;
+    }
+
+    fn transmit_partial(&mut self, n: u16) {
+        let before = self.conn.buffered_amount();
+        let pending = self.conn.pending_transmit();
+        if pending.is_empty() {
+            assert_eq!(before, 0, "bytes buffered but none pending");
+            return;
+        }
+        let n = if n == 0 {
+            pending.len()
+        } else {
+            usize::from(n).min(pending.len())
+        };
+        self.out_buf.extend_from_slice(&pending[..n]);
+        self.conn.advance_transmit(n);
+        assert_eq!(self.conn.buffered_amount(), before - n);
+        self.decode_output();
     }
 
     fn control_sent(&mut self, payload_len: usize) {
