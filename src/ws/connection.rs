@@ -466,6 +466,12 @@ impl Connection {
                 && h.payload_len <= max_message
                 && match h.opcode {
                     OpCode::Binary => true,
+                    // Under 64 bytes simdutf8 falls back to the byte-wise
+                    // check; short texts are mostly ASCII, which a word-wise
+                    // test settles first.
+                    OpCode::Text if payload.len() < 64 => {
+                        payload.is_ascii() || std::str::from_utf8(payload).is_ok()
+                    }
                     OpCode::Text => simdutf8::basic::from_utf8(payload).is_ok(),
                     _ => false,
                 }
