@@ -171,7 +171,8 @@ enum Line {
 /// any points gives the same items.
 ///
 /// Between events, once a chunk is used up, the decoder holds no buffer
-/// of its own: only the last event id, in an allocation of its exact size.
+/// of its own: only the last event id, in an allocation of its exact size
+/// (see [`with_idle_release`](Self::with_idle_release)).
 ///
 /// # Example
 /// ```
@@ -234,6 +235,8 @@ pub struct Decoder {
     id_in_block: bool,
     /// Ignoring lines until the next blank line, after a limit error.
     skipping: bool,
+    /// Let go of the buffers between events (see `with_idle_release`).
+    idle_release: bool,
     out: VecDeque<Result<Item, Error>>,
 }
 
@@ -326,6 +329,7 @@ impl Decoder {
             last_event_id: Utf8Bytes::new(),
             id_in_block: false,
             skipping: false,
+            idle_release: true,
             out: VecDeque::new(),
         }
     }
@@ -336,6 +340,24 @@ impl Decoder {
     #[must_use]
     pub fn with_comments(mut self, report: bool) -> Self {
         self.comments = report;
+        self
+    }
+
+    /// Whether to let go of the buffers between events (on by default).
+    ///
+    /// On: when a chunk is used up between two events, the decoder drops
+    /// its data and value buffers and keeps only the last event id, in an
+    /// allocation of its exact size, so an idle decoder holds no other
+    /// heap. The next event then allocates its buffers afresh: a stream fed
+    /// one event per chunk pays a few allocations per event.
+    ///
+    /// Off: the buffers are kept and reused (events split off them share
+    /// one block), so steady-state decoding allocates almost nothing per
+    /// event whatever the chunking, at the cost of holding the last blocks
+    /// (about 9 KiB) while idle.
+    #[must_use]
+    pub fn with_idle_release(mut self, release: bool) -> Self {
+        self.idle_release = release;
         self
     }
 
@@ -423,6 +445,10 @@ impl Decoder {
     /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
     /// `*pos`. `valid` caches the length of the chunk's valid UTF-8 prefix,
     /// found when a whole line first needs it.
+    #[expect(
+        clippy::inline_always,
+        reason = "measured: inlined into Feed::next, the event is built in place (-8% instructions)"
+    )]
     #[inline(always)]
     fn step(
         &mut self,
@@ -436,7 +462,23 @@ impl Decoder {
         };
         let at = start + *pos as u64;
         let Some(i) = find_eol(rest) else {
-            self.line_bytes(rest, at, valid.is_some_and(|v| chunk.len() <= v));
+            let valid = valid.is_some_and(|v| chunk.len() <= v);
+            let line_len = self.line_len.saturating_add(rest.len());
+            if matches!(
+                self.line,
+                Line::Value {
+                    field: Field::Data,
+                    strip: false
+                }
+            ) && !self.skipping
+                && line_len <= self.limits.max_line_len
+            {
+                // More of a data value that spans chunks (small chunks).
+                self.line_len = line_len;
+                self.push_data(rest, at, valid);
+            } else {
+                self.line_bytes(rest, at, valid);
+            }
             *pos = chunk.len();
             return Step::More;
         };
@@ -492,10 +534,11 @@ impl Decoder {
             [b'd', b'a', b't', b'a', b':', ..] => (Field::Data, 4),
             [b'i', b'd', b':', ..] => (Field::Id, 2),
             [b'e', b'v', b'e', b'n', b't', b':', ..] => (Field::Event, 5),
-            _ => match memchr(b':', line) {
-                Some(c) => (Field::from_name(&line[..c]), c),
-                // §9.2.6: a line without a colon is a field with an empty value.
-                None => {
+            _ => {
+                if let Some(c) = memchr(b':', line) {
+                    (Field::from_name(&line[..c]), c)
+                } else {
+                    // §9.2.6: a line without a colon is a field with an empty value.
                     let field = Field::from_name(line);
                     if field == Field::Data {
                         let _ = self.start_data_line(at + line.len() as u64);
@@ -504,14 +547,11 @@ impl Decoder {
                     }
                     return None;
                 }
-            },
+            }
         };
         let rest = line.get(colon + 1..).unwrap_or_default();
         // §9.2.6: one leading space (U+0020 only) is removed from the value.
-        let value = match rest {
-            [b' ', value @ ..] => value,
-            value => value,
-        };
+        let value = rest.strip_prefix(b" ").unwrap_or(rest);
         if field == Field::Data {
             if self.start_data_line(at + colon as u64) {
                 let value_at = at + (line.len() - value.len()) as u64;
@@ -600,7 +640,7 @@ impl Decoder {
             && !self.has_data
             && self.event_type.is_empty()
             && self.value.is_empty();
-        if !between_events {
+        if !between_events || !self.idle_release {
             return;
         }
         if self.data.capacity() != 0 {
@@ -962,6 +1002,7 @@ pub struct Feed<'d, 'c> {
 }
 
 impl Feed<'_, '_> {
+    #[expect(clippy::inline_always, reason = "as Decoder::step")]
     #[inline(always)]
     fn advance(&mut self) -> Step {
         let step = self
@@ -1095,5 +1136,135 @@ mod tests {
         };
         assert_eq!(ev.data(), "0123456789");
         assert_eq!(dec.buffered_len(), 0);
+    }
+
+    /// An event as written: id, type, data lines.
+    type Raw<'a> = (Vec<u8>, Vec<u8>, Vec<&'a [u8]>);
+
+    /// Events as (type, data, id) from `wire` fed in the given pieces.
+    fn decode_in(wire: &[u8], cuts: &[usize]) -> Vec<(String, String, String)> {
+        let mut dec = Decoder::new(Limits::default());
+        let mut got = Vec::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain([&wire.len()]) {
+            for item in dec.feed(&wire[start..end]) {
+                let Ok(Item::Event(ev)) = item else {
+                    panic!("unexpected {item:?}");
+                };
+                got.push((ev.event_type().into(), ev.data().into(), ev.id().into()));
+            }
+            start = end;
+        }
+        got
+    }
+
+    #[test]
+    fn utf8_shortcuts_agree_with_lossy_decoding_at_every_split() {
+        // §9.2.6 decodes the stream as UTF-8 with U+FFFD replacement. Values
+        // inside a chunk's valid prefix skip validation, pieces of long
+        // lines go through the incremental validator, short events are
+        // checked at dispatch: every chunking must give the same text
+        // (debug builds also assert each shortcut's claim of validity).
+        let pad = "é✓".repeat(20);
+        let long = format!("{pad}\u{1F642}").repeat(12);
+        let events: Vec<Raw<'_>> = vec![
+            (
+                format!("ü{pad}").into_bytes(),
+                format!("t{pad}").into_bytes(),
+                vec![pad.as_bytes(), b"a\xFFb"],
+            ),
+            (
+                b"7".to_vec(),
+                b"t\xE2\x82".to_vec(),
+                vec![b"x\xE2\x82", b"y"],
+            ),
+            (
+                b"8".to_vec(),
+                b"delta".to_vec(),
+                vec![long.as_bytes(), b"\xC0"],
+            ),
+            (b"9".to_vec(), b"delta".to_vec(), vec![long.as_bytes()]),
+        ];
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        for (id, event_type, data) in &events {
+            for (name, value) in [(&b"id: "[..], id), (b"event: ", event_type)] {
+                wire.extend_from_slice(name);
+                wire.extend_from_slice(value);
+                wire.push(b'\n');
+            }
+            for line in data {
+                wire.extend_from_slice(b"data: ");
+                wire.extend_from_slice(line);
+                wire.push(b'\n');
+            }
+            wire.push(b'\n');
+            expected.push((lossy(event_type), lossy(&data.join(&b'\n')), lossy(id)));
+        }
+        assert_eq!(decode_in(&wire, &[]), expected);
+        for size in [1, 2, 3, 7, 63, 64, 65, 100, 1000, 4096] {
+            let cuts: Vec<usize> = (size..wire.len()).step_by(size).collect();
+            assert_eq!(decode_in(&wire, &cuts), expected, "chunks of {size}");
+        }
+        for cut in 0..=wire.len() {
+            assert_eq!(decode_in(&wire, &[cut]), expected, "split at {cut}");
+        }
+    }
+
+    #[test]
+    fn idle_decoder_holds_only_the_last_id() {
+        let wire = b"id: 42\nevent: delta\ndata: one\ndata: two\n\n";
+        let mut dec = Decoder::new(Limits::default());
+        let ev = dec.feed(wire).next();
+        assert!(matches!(ev, Some(Ok(Item::Event(_)))));
+        drop(ev);
+        assert_eq!((dec.data.capacity(), dec.value.capacity()), (0, 0));
+        assert!(dec.last_type.is_empty() && !dec.id_in_block);
+        assert_eq!(
+            (dec.last_event_id().as_str(), dec.id_buffer.as_str()),
+            ("42", "42")
+        );
+        // Mid-event at the end of a chunk: the buffers stay.
+        dec.feed(b"data: a");
+        assert!(dec.data.capacity() > 0);
+        dec.feed(b"b\n\n");
+        assert!(
+            matches!(dec.next_item(), Some(Ok(Item::Event(ev))) if ev.data() == "ab" && ev.id() == "42")
+        );
+        assert_eq!(dec.data.capacity(), 0);
+
+        let mut keep = Decoder::new(Limits::default()).with_idle_release(false);
+        keep.feed(wire);
+        assert!(keep.data.capacity() > 0 && keep.value.capacity() > 0);
+        let Some(Ok(Item::Event(ev))) = keep.next_item() else {
+            panic!("no event");
+        };
+        assert_eq!(
+            (ev.event_type(), ev.data(), ev.id()),
+            ("delta", "one\ntwo", "42")
+        );
+    }
+
+    #[test]
+    fn repeated_type_and_id_share_the_previous_text() {
+        let mut dec = Decoder::new(Limits::default()).with_idle_release(false);
+        dec.feed(b"id: 1\nevent: delta\ndata: a\n\nid: 1\nevent: delta\ndata: b\n\n");
+        let mut evs = Vec::new();
+        while let Some(Ok(Item::Event(ev))) = dec.next_item() {
+            evs.push(ev);
+        }
+        let [a, b] = &evs[..] else {
+            panic!("two events expected");
+        };
+        assert_eq!(
+            a.event_type_text().as_bytes().as_ptr(),
+            b.event_type_text().as_bytes().as_ptr()
+        );
+        assert_eq!(
+            a.id_text().as_bytes().as_ptr(),
+            b.id_text().as_bytes().as_ptr()
+        );
+        assert_eq!((b.event_type(), b.data(), b.id()), ("delta", "b", "1"));
     }
 }

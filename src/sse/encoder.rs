@@ -165,14 +165,20 @@ impl<'a> EventRef<'a> {
 /// As [`encode_event`].
 pub fn validate_event(event: &EventRef<'_>) -> Result<(), EncodeError> {
     if let Some(t) = event.event_type
-        && let Some(index) = find_short(t.as_bytes(), |b| b == b'\r' || b == b'\n')
-            .unwrap_or_else(|| memchr2(b'\r', b'\n', t.as_bytes()))
+        && let Some(index) = find_stop(
+            t.as_bytes(),
+            |b| b == b'\r' || b == b'\n',
+            |t| memchr2(b'\r', b'\n', t),
+        )
     {
         return Err(EncodeError::EventTypeLineBreak { index });
     }
     if let Some(id) = event.id
-        && let Some(index) = find_short(id.as_bytes(), |b| b == b'\r' || b == b'\n' || b == 0)
-            .unwrap_or_else(|| memchr3(b'\r', b'\n', 0, id.as_bytes()))
+        && let Some(index) = find_stop(
+            id.as_bytes(),
+            |b| b == b'\r' || b == b'\n' || b == 0,
+            |id| memchr3(b'\r', b'\n', 0, id),
+        )
     {
         return Err(if id.as_bytes()[index] == 0 {
             EncodeError::IdNul { index }
@@ -187,10 +193,18 @@ pub fn validate_event(event: &EventRef<'_>) -> Result<(), EncodeError> {
 /// byte faster than a SIMD search can set up.
 const SHORT_FIELD: usize = 16;
 
-/// `Some(position)` of the first byte matching `stop` in a short value, or
-/// `None` to say "use the SIMD search" for a long one.
-fn find_short(value: &[u8], stop: impl Fn(u8) -> bool) -> Option<Option<usize>> {
-    (value.len() < SHORT_FIELD).then(|| value.iter().position(|&b| stop(b)))
+/// Position of the first byte matching `stop`: a byte loop for a short
+/// value, the same search with `simd` for a long one.
+fn find_stop(
+    value: &[u8],
+    stop: impl Fn(u8) -> bool,
+    simd: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    if value.len() < SHORT_FIELD {
+        value.iter().position(|&b| stop(b))
+    } else {
+        simd(value)
+    }
 }
 
 /// Writes one event: `id`, `event`, `retry`, one `data` line per line of
