@@ -229,9 +229,13 @@ pub struct Decoder {
     last_type: Utf8Bytes,
     /// The spec's "last event ID buffer".
     id_buffer: Utf8Bytes,
-    /// The event source's "last event ID string" (set at each blank line).
+    /// An `id` line changed `id_buffer` since the last blank line.
+    id_pending: bool,
+    /// While `id_pending`, the event source's "last event ID string" (set
+    /// at each blank line); otherwise empty, and the string is `id_buffer`
+    /// (one shared reference fewer to take and drop per event).
     last_event_id: Utf8Bytes,
-    /// `id_buffer` or `last_event_id` may share a block of `value`.
+    /// `id_buffer` may share a block of `value`.
     id_in_block: bool,
     /// Ignoring lines until the next blank line, after a limit error.
     skipping: bool,
@@ -326,6 +330,7 @@ impl Decoder {
             event_type: Utf8Bytes::new(),
             last_type: Utf8Bytes::new(),
             id_buffer: Utf8Bytes::new(),
+            id_pending: false,
             last_event_id: Utf8Bytes::new(),
             id_in_block: false,
             skipping: false,
@@ -364,8 +369,9 @@ impl Decoder {
     /// Starts from a known last event id, as a reconnecting client does.
     #[must_use]
     pub fn with_last_event_id(mut self, id: Utf8Bytes) -> Self {
-        self.id_buffer = id.clone();
-        self.last_event_id = id;
+        self.id_buffer = id;
+        self.id_pending = false;
+        self.last_event_id = Utf8Bytes::new();
         self.id_in_block = false;
         self
     }
@@ -379,7 +385,11 @@ impl Decoder {
     /// the blank line that ends its event, whether or not the event had
     /// data (§9.2.6). This is what a reconnect sends as `Last-Event-ID`.
     pub fn last_event_id(&self) -> &Utf8Bytes {
-        &self.last_event_id
+        if self.id_pending {
+            &self.last_event_id
+        } else {
+            &self.id_buffer
+        }
     }
 
     /// Bytes held by the decoder itself (partial BOM, field values, the
@@ -457,61 +467,70 @@ impl Decoder {
         start: u64,
         valid: &mut Option<usize>,
     ) -> Step {
-        let Some(rest) = chunk.get(*pos..).filter(|r| !r.is_empty()) else {
-            return Step::Done;
-        };
-        let at = start + *pos as u64;
-        let Some(i) = find_eol(rest) else {
-            let valid = valid.is_some_and(|v| chunk.len() <= v);
-            let line_len = self.line_len.saturating_add(rest.len());
-            if matches!(
-                self.line,
-                Line::Value {
-                    field: Field::Data,
-                    strip: false
-                }
-            ) && !self.skipping
-                && line_len <= self.limits.max_line_len
-            {
-                // More of a data value that spans chunks (small chunks).
-                self.line_len = line_len;
-                self.push_data(rest, at, valid);
+        // Whole lines are decoded in this loop until one gives an item: the
+        // iterator's round trip is paid per item, not per line.
+        loop {
+            let Some(rest) = chunk.get(*pos..).filter(|r| !r.is_empty()) else {
+                return Step::Done;
+            };
+            let at = start + *pos as u64;
+            let Some(i) = find_eol(rest) else {
+                self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
+                *pos = chunk.len();
+                return Step::More;
+            };
+            let line = &rest[..i];
+            let end = *pos + i;
+            let whole = matches!(self.line, Line::Start)
+                && self.line_len == 0
+                && !self.skipping
+                && i <= self.limits.max_line_len;
+            let item = if whole {
+                // The whole line is in this chunk: no state machine.
+                let valid =
+                    !line.is_empty() && end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
+                self.whole_line(line, at, valid)
             } else {
-                self.line_bytes(rest, at, valid);
+                self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
+                self.end_line(at + i as u64)
+            };
+            *pos = end + 1;
+            if rest[i] == b'\r' {
+                match chunk.get(*pos) {
+                    Some(b'\n') => *pos += 1,
+                    Some(_) => {}
+                    None => self.pending_cr = true,
+                }
             }
-            *pos = chunk.len();
-            return Step::More;
-        };
-        let line = &rest[..i];
-        let end = *pos + i;
-        let item = if matches!(self.line, Line::Start)
-            && self.line_len == 0
-            && !self.skipping
-            && i <= self.limits.max_line_len
-        {
-            // The whole line is in this chunk: no state machine.
-            let valid =
-                !line.is_empty() && end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
-            self.whole_line(line, at, valid)
-        } else {
-            self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
-            self.end_line(at + i as u64)
-        };
-        *pos = end + 1;
-        if rest[i] == b'\r' {
-            match chunk.get(*pos) {
-                Some(b'\n') => *pos += 1,
-                Some(_) => {}
-                None => self.pending_cr = true,
+            match item {
+                Some(ev) if self.out.is_empty() => return Step::Item(Ok(Item::Event(ev))),
+                Some(ev) => {
+                    self.out.push_back(Ok(Item::Event(ev)));
+                    return Step::More;
+                }
+                None if !self.out.is_empty() => return Step::More,
+                None => {}
             }
         }
-        match item {
-            Some(ev) if self.out.is_empty() => Step::Item(Ok(Item::Event(ev))),
-            Some(ev) => {
-                self.out.push_back(Ok(Item::Event(ev)));
-                Step::More
+    }
+
+    /// Bytes of a line whose end is not in this chunk.
+    fn partial_line(&mut self, rest: &[u8], at: u64, valid: bool) {
+        let line_len = self.line_len.saturating_add(rest.len());
+        if matches!(
+            self.line,
+            Line::Value {
+                field: Field::Data,
+                strip: false
             }
-            None => Step::More,
+        ) && !self.skipping
+            && line_len <= self.limits.max_line_len
+        {
+            // More of a data value that spans chunks (small chunks).
+            self.line_len = line_len;
+            self.push_data(rest, at, valid);
+        } else {
+            self.line_bytes(rest, at, valid);
         }
     }
 
@@ -577,8 +596,8 @@ impl Decoder {
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id => {
                 if value != self.id_buffer.as_bytes() && !value.contains(&0) {
-                    self.id_buffer = self.block_text(value, valid);
-                    self.id_in_block = true;
+                    let id = self.block_text(value, valid);
+                    self.set_id(id);
                 }
             }
             Field::Retry => {
@@ -615,7 +634,7 @@ impl Decoder {
         let dropped = self.has_data
             || self.line_len > 0
             || !self.event_type.is_empty()
-            || self.id_buffer != self.last_event_id
+            || (self.id_pending && self.id_buffer != self.last_event_id)
             || matches!(self.bom, Some(n) if n > 0);
         self.offset = 0;
         self.bom = Some(0);
@@ -624,7 +643,10 @@ impl Decoder {
         self.line_len = 0;
         self.clear_value();
         self.reset_event();
-        self.id_buffer = self.last_event_id.clone();
+        if self.id_pending {
+            self.id_buffer = std::mem::take(&mut self.last_event_id);
+            self.id_pending = false;
+        }
         self.skipping = false;
         self.settle();
         dropped
@@ -636,6 +658,7 @@ impl Decoder {
     /// that.
     fn settle(&mut self) {
         let between_events = self.line == Line::Start
+            && !self.id_pending
             && self.line_len == 0
             && !self.has_data
             && self.event_type.is_empty()
@@ -652,19 +675,10 @@ impl Decoder {
         self.last_type = Utf8Bytes::new();
         if self.id_in_block {
             self.id_in_block = false;
-            let own = |id: &Utf8Bytes| {
-                if id.is_empty() {
-                    Utf8Bytes::new()
-                } else {
-                    Utf8Bytes::from_validated(Bytes::copy_from_slice(id.as_bytes()))
-                }
-            };
-            self.last_event_id = own(&self.last_event_id);
-            self.id_buffer = if self.id_buffer == self.last_event_id {
-                own(&self.last_event_id)
-            } else {
-                own(&self.id_buffer)
-            };
+            if !self.id_buffer.is_empty() {
+                let own = Bytes::copy_from_slice(self.id_buffer.as_bytes());
+                self.id_buffer = Utf8Bytes::from_validated(own);
+            }
         }
     }
 
@@ -937,8 +951,8 @@ impl Decoder {
                 if self.value.contains(&0) || self.value[..] == self.id_buffer.as_bytes()[..] {
                     self.clear_value();
                 } else {
-                    self.id_buffer = self.take_value();
-                    self.id_in_block = true;
+                    let id = self.take_value();
+                    self.set_id(id);
                 }
             }
             Field::Retry => {
@@ -951,6 +965,17 @@ impl Decoder {
         }
     }
 
+    /// An `id` line sets the last event ID buffer (§9.2.6).
+    fn set_id(&mut self, id: Utf8Bytes) {
+        let old = std::mem::replace(&mut self.id_buffer, id);
+        if !self.id_pending {
+            // The committed id lives on until the blank line.
+            self.last_event_id = old;
+            self.id_pending = true;
+        }
+        self.id_in_block = true;
+    }
+
     fn clear_value(&mut self) {
         self.value.clear();
         self.value_valid = true;
@@ -961,10 +986,9 @@ impl Decoder {
     fn blank_line(&mut self) -> Option<Event> {
         // Step 1: the last event id string takes the buffer's value, even
         // when no event is dispatched.
-        if self.last_event_id.as_bytes().as_ptr() != self.id_buffer.as_bytes().as_ptr()
-            || self.last_event_id.len() != self.id_buffer.len()
-        {
-            self.last_event_id = self.id_buffer.clone();
+        if self.id_pending {
+            self.last_event_id = Utf8Bytes::new();
+            self.id_pending = false;
         }
         if self.skipping {
             self.skipping = false;
@@ -1266,5 +1290,28 @@ mod tests {
             b.id_text().as_bytes().as_ptr()
         );
         assert_eq!((b.event_type(), b.data(), b.id()), ("delta", "b", "1"));
+    }
+
+    #[test]
+    fn last_event_id_changes_only_at_the_blank_line() {
+        // §9.2.6: the id field sets the buffer; the blank line commits it.
+        let mut dec = Decoder::new(Limits::default()).with_last_event_id(Utf8Bytes::from("0"));
+        dec.feed(b"id: 1\n");
+        assert_eq!(dec.last_event_id(), "0");
+        dec.feed(b"id: 2\n");
+        assert_eq!(dec.last_event_id(), "0");
+        dec.feed(b"\n");
+        assert_eq!(dec.last_event_id(), "2");
+        dec.feed(b"id: 3\ndata: x\n");
+        assert!(dec.finish(), "the unterminated event is dropped");
+        assert_eq!(dec.last_event_id(), "2");
+        dec.feed(b"data: y\n\n");
+        let Some(Ok(Item::Event(ev))) = dec.next_item() else {
+            panic!("no event");
+        };
+        assert_eq!((ev.data(), ev.id()), ("y", "2"));
+        // An id line equal to the committed one changes nothing.
+        dec.feed(b"id: 2\n");
+        assert!(!dec.finish());
     }
 }
