@@ -267,8 +267,15 @@ const VALIDATE_EVENT: usize = 1024;
 
 /// Position of the first CR or LF.
 fn find_eol(bytes: &[u8]) -> Option<usize> {
+    if let Some(b'\n' | b'\r') = bytes.first() {
+        // A blank line: one in every event.
+        return Some(0);
+    }
     if bytes.len() < SHORT_SCAN {
-        bytes.iter().position(|&b| b == b'\r' || b == b'\n')
+        // Text bytes are almost all above CR: one compare each.
+        bytes
+            .iter()
+            .position(|&b| b <= b'\r' && (b == b'\r' || b == b'\n'))
     } else {
         memchr2(b'\r', b'\n', bytes)
     }
@@ -477,7 +484,12 @@ impl Decoder {
             let Some(i) = find_eol(rest) else {
                 self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
                 *pos = chunk.len();
-                return Step::More;
+                // The chunk is used up: say so now unless an error is queued.
+                return if self.out.is_empty() {
+                    Step::Done
+                } else {
+                    Step::More
+                };
             };
             let line = &rest[..i];
             let end = *pos + i;
@@ -572,7 +584,16 @@ impl Decoder {
         // §9.2.6: one leading space (U+0020 only) is removed from the value.
         let value = rest.strip_prefix(b" ").unwrap_or(rest);
         if field == Field::Data {
-            if self.start_data_line(at + colon as u64) {
+            let join = usize::from(self.has_data);
+            if self.data.len() + join + value.len() <= self.limits.max_event_data {
+                // Within the data limit: the LF join and the value in one go.
+                self.reserve_data(join + value.len());
+                if self.has_data {
+                    self.join_data_line();
+                }
+                self.has_data = true;
+                self.append_data(value, valid);
+            } else if self.start_data_line(at + colon as u64) {
                 let value_at = at + (line.len() - value.len()) as u64;
                 self.push_data(value, value_at, valid);
             }
@@ -829,16 +850,21 @@ impl Decoder {
                 });
                 return false;
             }
-            if self.data_utf8.pending() > 0 {
-                // The previous line ended inside a code point.
-                self.data_valid = false;
-                self.data_utf8.reset();
-            }
             self.reserve_data(1);
-            self.data.put_u8(b'\n');
+            self.join_data_line();
         }
         self.has_data = true;
         true
+    }
+
+    /// The LF that joins a data line to the previous one (room reserved).
+    fn join_data_line(&mut self) {
+        if self.data_utf8.pending() > 0 {
+            // The previous line ended inside a code point.
+            self.data_valid = false;
+            self.data_utf8.reset();
+        }
+        self.data.put_u8(b'\n');
     }
 
     fn push_value(&mut self, seg: &[u8], valid: bool) {
@@ -872,6 +898,11 @@ impl Decoder {
             return;
         }
         self.reserve_data(seg.len());
+        self.append_data(seg, valid);
+    }
+
+    /// Appends to the data buffer (room reserved, limit checked).
+    fn append_data(&mut self, seg: &[u8], valid: bool) {
         if self.data_valid && !(valid && self.data_utf8.pending() == 0) {
             if seg.len() < VALIDATE_CHUNK && self.data.len() < VALIDATE_EVENT {
                 // Cheaper to check the whole (short) data once at dispatch.
@@ -1061,6 +1092,9 @@ impl Iterator for Feed<'_, '_> {
 impl Drop for Feed<'_, '_> {
     #[inline(never)]
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         loop {
             match self.advance() {
                 Step::Done => return,
@@ -1313,5 +1347,21 @@ mod tests {
         // An id line equal to the committed one changes nothing.
         dec.feed(b"id: 2\n");
         assert!(!dec.finish());
+    }
+
+    #[test]
+    fn an_error_in_a_chunk_tail_is_yielded_by_the_iterator() {
+        let mut dec = Decoder::new(Limits::default().max_line_len(16));
+        let got: Vec<_> = dec.feed(b"data: 0123456789abcdef").collect();
+        assert_eq!(
+            got,
+            [Err(Error::LineTooLong {
+                limit: 16,
+                offset: 16
+            })]
+        );
+        let got: Vec<_> = dec.feed(b"more\n\ndata: ok\n\n").collect();
+        assert!(matches!(&got[..], [Ok(Item::Event(ev))] if ev.data() == "ok"));
+        assert_eq!(dec.feed(b"").next(), None);
     }
 }
