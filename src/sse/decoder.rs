@@ -171,8 +171,9 @@ enum Line {
 /// any points gives the same items.
 ///
 /// Between events, once a chunk is used up, the decoder holds no buffer
-/// of its own: only the last event id, in an allocation of its exact size
-/// (see [`with_idle_release`](Self::with_idle_release)).
+/// of its own: only the last event id and event type, each in an
+/// allocation of its exact size (see
+/// [`with_idle_release`](Self::with_idle_release)).
 ///
 /// # Example
 /// ```
@@ -227,6 +228,13 @@ pub struct Decoder {
     /// The last event type read: a stream repeats its types, and an equal
     /// value shares it instead of copying and validating again.
     last_type: Utf8Bytes,
+    /// `last_type` shares a block of `value`.
+    type_in_block: bool,
+    /// The event being read is the first since the buffers were let go:
+    /// its values get allocations of their exact size rather than new
+    /// blocks (a stream that goes idle after each event then pays fewer
+    /// allocations per event).
+    after_idle: bool,
     /// The spec's "last event ID buffer".
     id_buffer: Utf8Bytes,
     /// An `id` line changed `id_buffer` since the last blank line.
@@ -336,6 +344,8 @@ impl Decoder {
             has_data: false,
             event_type: Utf8Bytes::new(),
             last_type: Utf8Bytes::new(),
+            type_in_block: false,
+            after_idle: false,
             id_buffer: Utf8Bytes::new(),
             id_pending: false,
             last_event_id: Utf8Bytes::new(),
@@ -358,10 +368,11 @@ impl Decoder {
     /// Whether to let go of the buffers between events (on by default).
     ///
     /// On: when a chunk is used up between two events, the decoder drops
-    /// its data and value buffers and keeps only the last event id, in an
-    /// allocation of its exact size, so an idle decoder holds no other
-    /// heap. The next event then allocates its buffers afresh: a stream fed
-    /// one event per chunk pays a few allocations per event.
+    /// its data and value buffers and keeps only the last event id and
+    /// event type, each in an allocation of its exact size, so an idle
+    /// decoder holds no other heap. The next event's data and id then get
+    /// allocations of their exact size: a stream fed one event per chunk
+    /// pays about three allocations per event.
     ///
     /// Off: the buffers are kept and reused (events split off them share
     /// one block), so steady-state decoding allocates almost nothing per
@@ -587,6 +598,10 @@ impl Decoder {
             let join = usize::from(self.has_data);
             if self.data.len() + join + value.len() <= self.limits.max_event_data {
                 // Within the data limit: the LF join and the value in one go.
+                if self.after_idle && self.data.capacity() == 0 {
+                    // Likely the event's only data line: its exact size.
+                    self.data.reserve(value.len());
+                }
                 self.reserve_data(join + value.len());
                 if self.has_data {
                     self.join_data_line();
@@ -610,15 +625,17 @@ impl Decoder {
                 if value == self.last_type.as_bytes() {
                     self.event_type = self.last_type.clone();
                 } else {
-                    self.event_type = self.block_text(value, valid);
+                    let (text, in_block) = self.block_text(value, valid);
+                    self.event_type = text;
                     self.last_type = self.event_type.clone();
+                    self.type_in_block = in_block;
                 }
             }
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id => {
                 if value != self.id_buffer.as_bytes() && !value.contains(&0) {
-                    let id = self.block_text(value, valid);
-                    self.set_id(id);
+                    let (id, in_block) = self.block_text(value, valid);
+                    self.set_id(id, in_block);
                 }
             }
             Field::Retry => {
@@ -631,13 +648,18 @@ impl Decoder {
     }
 
     /// `value` as shared text, split off the value block (no allocation per
-    /// line). `self.value` is empty whenever this is called.
-    fn block_text(&mut self, value: &[u8], valid: bool) -> Utf8Bytes {
+    /// line), or in an exact-size allocation of its own after idle; says
+    /// whether it shares the block. `self.value` is empty whenever this is
+    /// called.
+    fn block_text(&mut self, value: &[u8], valid: bool) -> (Utf8Bytes, bool) {
         if value.is_empty() {
-            return Utf8Bytes::new();
+            return (Utf8Bytes::new(), false);
+        }
+        if self.after_idle && self.value.capacity() == 0 {
+            return (text(Bytes::copy_from_slice(value), valid), false);
         }
         self.push_value(value, valid);
-        self.take_value()
+        (self.take_value(), true)
     }
 
     /// Takes the value buffer's bytes as text.
@@ -693,13 +715,20 @@ impl Decoder {
         if self.value.capacity() != 0 {
             self.value = BytesMut::new();
         }
-        self.last_type = Utf8Bytes::new();
-        if self.id_in_block {
-            self.id_in_block = false;
-            if !self.id_buffer.is_empty() {
-                let own = Bytes::copy_from_slice(self.id_buffer.as_bytes());
-                self.id_buffer = Utf8Bytes::from_validated(own);
+        self.after_idle = true;
+        let own = |text: &Utf8Bytes| {
+            if text.is_empty() {
+                Utf8Bytes::new()
+            } else {
+                Utf8Bytes::from_validated(Bytes::copy_from_slice(text.as_bytes()))
             }
+        };
+        if std::mem::take(&mut self.id_in_block) {
+            self.id_buffer = own(&self.id_buffer);
+        }
+        // Kept, at its own size: the next event most likely repeats it.
+        if std::mem::take(&mut self.type_in_block) {
+            self.last_type = own(&self.last_type);
         }
     }
 
@@ -976,6 +1005,7 @@ impl Decoder {
                 } else {
                     self.event_type = self.take_value();
                     self.last_type = self.event_type.clone();
+                    self.type_in_block = true;
                 }
             }
             Field::Id => {
@@ -983,7 +1013,7 @@ impl Decoder {
                     self.clear_value();
                 } else {
                     let id = self.take_value();
-                    self.set_id(id);
+                    self.set_id(id, true);
                 }
             }
             Field::Retry => {
@@ -997,14 +1027,14 @@ impl Decoder {
     }
 
     /// An `id` line sets the last event ID buffer (§9.2.6).
-    fn set_id(&mut self, id: Utf8Bytes) {
+    fn set_id(&mut self, id: Utf8Bytes, in_block: bool) {
         let old = std::mem::replace(&mut self.id_buffer, id);
         if !self.id_pending {
             // The committed id lives on until the blank line.
             self.last_event_id = old;
             self.id_pending = true;
         }
-        self.id_in_block = true;
+        self.id_in_block = in_block;
     }
 
     fn clear_value(&mut self) {
@@ -1033,7 +1063,15 @@ impl Decoder {
         }
         let valid = std::mem::replace(&mut self.data_valid, true) && self.data_utf8.pending() == 0;
         self.data_utf8.reset();
-        let data = text(self.data.split().freeze(), valid);
+        let data = if self.after_idle && self.data.len() == self.data.capacity() {
+            // A buffer of the exact size goes with the event as it is (a
+            // block stays for the next event, which reclaims it).
+            std::mem::take(&mut self.data).freeze()
+        } else {
+            self.data.split().freeze()
+        };
+        let data = text(data, valid);
+        self.after_idle = false;
         let event_type = std::mem::take(&mut self.event_type);
         self.has_data = false;
         Some(Event::new(event_type, data, self.id_buffer.clone()))
@@ -1271,14 +1309,15 @@ mod tests {
     }
 
     #[test]
-    fn idle_decoder_holds_only_the_last_id() {
+    fn idle_decoder_holds_only_the_last_id_and_type() {
         let wire = b"id: 42\nevent: delta\ndata: one\ndata: two\n\n";
         let mut dec = Decoder::new(Limits::default());
         let ev = dec.feed(wire).next();
         assert!(matches!(ev, Some(Ok(Item::Event(_)))));
         drop(ev);
         assert_eq!((dec.data.capacity(), dec.value.capacity()), (0, 0));
-        assert!(dec.last_type.is_empty() && !dec.id_in_block);
+        assert!(!dec.type_in_block && !dec.id_in_block && dec.after_idle);
+        assert_eq!(dec.last_type.as_str(), "delta");
         assert_eq!(
             (dec.last_event_id().as_str(), dec.id_buffer.as_str()),
             ("42", "42")
