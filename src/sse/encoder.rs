@@ -107,9 +107,51 @@ impl<'a> EventRef<'a> {
     /// # Errors
     /// As [`encode_event`].
     pub fn to_bytes(&self) -> Result<Bytes, EncodeError> {
+        validate_event(self)?;
+        let data = self.data.as_bytes();
+        // One scan of the data: single-line data (the common case) needs no
+        // other, and its exact size is known, so the result is one
+        // allocation of exactly that size (no spare capacity to track).
+        let Some(first_break) = memchr2(b'\r', b'\n', data) else {
+            let len = self.head_len() + field_len(b"data", data) + 1;
+            let mut out = Vec::with_capacity(len);
+            self.put_head(&mut out);
+            put_field(&mut out, b"data", data);
+            out.push(b'\n');
+            debug_assert_eq!(out.len(), len);
+            return Ok(Bytes::from(out));
+        };
         let mut out = BytesMut::with_capacity(self.encoded_len_hint());
-        encode_event(self, &mut out)?;
+        self.put_head(&mut out);
+        put_field(&mut out, b"data", &data[..first_break]);
+        put_lines(&mut out, b"data", line_rest(data, first_break));
+        out.put_u8(b'\n');
         Ok(out.freeze())
+    }
+
+    /// Writes the fields before the data (already validated).
+    fn put_head(&self, out: &mut impl BufMut) {
+        if let Some(id) = self.id {
+            put_field(out, b"id", id.as_bytes());
+        }
+        if let Some(t) = self.event_type {
+            put_field(out, b"event", t.as_bytes());
+        }
+        if let Some(ms) = self.retry {
+            put_retry(out, ms);
+        }
+    }
+
+    /// Encoded length of the fields [`put_head`](Self::put_head) writes.
+    fn head_len(&self) -> usize {
+        self.id.map_or(0, |id| field_len(b"id", id.as_bytes()))
+            + self
+                .event_type
+                .map_or(0, |t| field_len(b"event", t.as_bytes()))
+            + self.retry.map_or(0, |ms| {
+                let (start, digits) = retry_digits(ms);
+                field_len(b"retry", &digits[start..])
+            })
     }
 
     fn encoded_len_hint(&self) -> usize {
@@ -123,12 +165,20 @@ impl<'a> EventRef<'a> {
 /// As [`encode_event`].
 pub fn validate_event(event: &EventRef<'_>) -> Result<(), EncodeError> {
     if let Some(t) = event.event_type
-        && let Some(index) = memchr2(b'\r', b'\n', t.as_bytes())
+        && let Some(index) = find_stop(
+            t.as_bytes(),
+            |b| b == b'\r' || b == b'\n',
+            |t| memchr2(b'\r', b'\n', t),
+        )
     {
         return Err(EncodeError::EventTypeLineBreak { index });
     }
     if let Some(id) = event.id
-        && let Some(index) = memchr3(b'\r', b'\n', 0, id.as_bytes())
+        && let Some(index) = find_stop(
+            id.as_bytes(),
+            |b| b == b'\r' || b == b'\n' || b == 0,
+            |id| memchr3(b'\r', b'\n', 0, id),
+        )
     {
         return Err(if id.as_bytes()[index] == 0 {
             EncodeError::IdNul { index }
@@ -137,6 +187,24 @@ pub fn validate_event(event: &EventRef<'_>) -> Result<(), EncodeError> {
         });
     }
     Ok(())
+}
+
+/// Types and ids are short: below this length a byte loop finds a stop
+/// byte faster than a SIMD search can set up.
+const SHORT_FIELD: usize = 16;
+
+/// Position of the first byte matching `stop`: a byte loop for a short
+/// value, the same search with `simd` for a long one.
+fn find_stop(
+    value: &[u8],
+    stop: impl Fn(u8) -> bool,
+    simd: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    if value.len() < SHORT_FIELD {
+        value.iter().position(|&b| stop(b))
+    } else {
+        simd(value)
+    }
 }
 
 /// Writes one event: `id`, `event`, `retry`, one `data` line per line of
@@ -163,15 +231,7 @@ pub fn validate_event(event: &EventRef<'_>) -> Result<(), EncodeError> {
 /// ```
 pub fn encode_event(event: &EventRef<'_>, out: &mut impl BufMut) -> Result<(), EncodeError> {
     validate_event(event)?;
-    if let Some(id) = event.id {
-        put_field(out, b"id", id.as_bytes());
-    }
-    if let Some(t) = event.event_type {
-        put_field(out, b"event", t.as_bytes());
-    }
-    if let Some(ms) = event.retry {
-        put_retry(out, ms);
-    }
+    event.put_head(out);
     put_lines(out, b"data", event.data.as_bytes());
     out.put_u8(b'\n');
     Ok(())
@@ -206,8 +266,8 @@ pub fn encode_retry(ms: u64, out: &mut impl BufMut) {
     out.put_u8(b'\n');
 }
 
-/// A `retry: ms` line.
-fn put_retry(out: &mut impl BufMut, ms: u64) {
+/// The decimal digits of `ms`, right-aligned: `(start, digits)`.
+fn retry_digits(ms: u64) -> (usize, [u8; 20]) {
     let mut digits = [0u8; 20];
     let mut n = ms;
     let mut i = digits.len();
@@ -220,7 +280,32 @@ fn put_retry(out: &mut impl BufMut, ms: u64) {
             break;
         }
     }
-    put_field(out, b"retry", &digits[i..]);
+    (i, digits)
+}
+
+/// A `retry: ms` line.
+fn put_retry(out: &mut impl BufMut, ms: u64) {
+    let (start, digits) = retry_digits(ms);
+    put_field(out, b"retry", &digits[start..]);
+}
+
+/// Length of what [`put_field`] writes.
+fn field_len(name: &[u8], value: &[u8]) -> usize {
+    if value.is_empty() {
+        name.len() + 2
+    } else {
+        name.len() + 3 + value.len()
+    }
+}
+
+/// The text after the line break at `at` (CR, LF, or CRLF as one).
+fn line_rest(text: &[u8], at: usize) -> &[u8] {
+    let skip = if text.get(at) == Some(&b'\r') && text.get(at + 1) == Some(&b'\n') {
+        2
+    } else {
+        1
+    };
+    text.get(at + skip..).unwrap_or_default()
 }
 
 /// `name: value\n`, or `name:\n` for an empty value.
@@ -240,12 +325,7 @@ fn put_lines(out: &mut impl BufMut, name: &[u8], text: &[u8]) {
     let mut rest = text;
     while let Some(i) = memchr2(b'\r', b'\n', rest) {
         put_field(out, name, &rest[..i]);
-        let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
-            2
-        } else {
-            1
-        };
-        rest = &rest[i + skip..];
+        rest = line_rest(rest, i);
     }
     put_field(out, name, rest);
 }
