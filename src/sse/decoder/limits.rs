@@ -1,0 +1,105 @@
+//! The decoder's size limits and the errors they raise.
+
+#[cfg(doc)]
+use super::Decoder;
+
+/// Size limits of a [`Decoder`]. Together they bound its memory:
+/// [`Decoder::buffered_len`] never exceeds [`Limits::max_buffered`].
+///
+/// # Example
+/// ```
+/// use pushcodec::sse::Limits;
+///
+/// let limits = Limits::default().max_line_len(4096).max_event_data(64 * 1024);
+/// assert_eq!(limits.line_limit(), 4096);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    pub(super) max_line_len: usize,
+    pub(super) max_event_data: usize,
+}
+
+impl Limits {
+    /// Default longest line: 1 MiB (terminator not counted).
+    pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
+    /// Default largest event data: 4 MiB (data lines joined with LF).
+    pub const DEFAULT_MAX_EVENT_DATA: usize = 4 << 20;
+
+    /// Sets the longest line accepted, in bytes, not counting its line end.
+    #[must_use]
+    pub fn max_line_len(mut self, bytes: usize) -> Self {
+        self.max_line_len = bytes;
+        self
+    }
+
+    /// Sets the largest event data accepted, in bytes, counting the LF that
+    /// joins data lines.
+    #[must_use]
+    pub fn max_event_data(mut self, bytes: usize) -> Self {
+        self.max_event_data = bytes;
+        self
+    }
+
+    /// The longest line accepted.
+    pub fn line_limit(&self) -> usize {
+        self.max_line_len
+    }
+
+    /// The largest event data accepted.
+    pub fn event_data_limit(&self) -> usize {
+        self.max_event_data
+    }
+
+    /// The most bytes a decoder holds under these limits:
+    /// `max_event_data + 10 * max_line_len + 2`. That is the data buffer,
+    /// a field value being read (one line), the event type and the id
+    /// buffer and last event id (up to three times a line each: U+FFFD
+    /// replacement turns one invalid byte into three), and two bytes of a
+    /// BOM being matched. An id given to
+    /// [`Decoder::with_last_event_id`] counts on top.
+    pub fn max_buffered(&self) -> usize {
+        self.max_event_data
+            .saturating_add(self.max_line_len.saturating_mul(10))
+            .saturating_add(2)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_len: Self::DEFAULT_MAX_LINE_LEN,
+            max_event_data: Self::DEFAULT_MAX_EVENT_DATA,
+        }
+    }
+}
+
+/// A limit broken by the stream. After reporting one, the decoder drops the
+/// event in progress, ignores every line up to the next blank line, and
+/// then goes on with the next event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A line grew past [`Limits::max_line_len`].
+    #[error(
+        "line longer than max_line_len ({limit} bytes) at stream offset {offset}; \
+         event dropped, skipping to the next blank line"
+    )]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+        /// Stream offset (bytes since stream start) of the first byte over the limit.
+        offset: u64,
+    },
+    /// An event's data grew past [`Limits::max_event_data`].
+    #[error(
+        "event data larger than max_event_data ({limit} bytes) at stream offset {offset}; \
+         event dropped, skipping to the next blank line"
+    )]
+    EventDataTooLarge {
+        /// The configured limit.
+        limit: usize,
+        /// Stream offset (bytes since stream start) of the first byte over the limit.
+        offset: u64,
+    },
+}

@@ -1,0 +1,104 @@
+//! Line scanning, field names and value helpers of the decoder.
+
+use bytes::Bytes;
+use memchr::memchr2;
+
+use super::Utf8Bytes;
+
+/// The field a line names (§9.2.6: names are compared case-sensitively).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+    Unknown,
+}
+
+impl Field {
+    pub(super) fn from_name(name: &[u8]) -> Field {
+        match name {
+            b"data" => Field::Data,
+            b"event" => Field::Event,
+            b"id" => Field::Id,
+            b"retry" => Field::Retry,
+            _ => Field::Unknown,
+        }
+    }
+}
+
+/// Where the current line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Line {
+    /// Nothing of the line seen yet.
+    Start,
+    /// Inside the field name; `len` may exceed the 5 bytes kept, which makes
+    /// it an unknown field.
+    Name,
+    /// After the colon; `strip` while the one optional space may still come.
+    Value { field: Field, strip: bool },
+    /// A `:` line.
+    Comment { strip: bool },
+}
+
+/// The longest line end search done byte by byte: below this a SIMD search
+/// costs more in set-up than it saves (7-byte chunks, short fields).
+pub(super) const SHORT_SCAN: usize = 16;
+/// The shortest chunk validated as a whole (see `Feed::valid`), and the
+/// shortest data piece validated on its own: shorter ones are checked with
+/// the whole event data at dispatch, in one call instead of many.
+pub(super) const VALIDATE_CHUNK: usize = 64;
+/// Data at least this long has its short pieces validated on their own
+/// too, rather than checking it all again at dispatch.
+pub(super) const VALIDATE_EVENT: usize = 1024;
+
+/// Position of the first CR or LF.
+pub(super) fn find_eol(bytes: &[u8]) -> Option<usize> {
+    if let Some(b'\n' | b'\r') = bytes.first() {
+        // A blank line: one in every event.
+        return Some(0);
+    }
+    if bytes.len() < SHORT_SCAN {
+        // Text bytes are almost all above CR: one compare each.
+        bytes
+            .iter()
+            .position(|&b| b <= b'\r' && (b == b'\r' || b == b'\n'))
+    } else {
+        memchr2(b'\r', b'\n', bytes)
+    }
+}
+
+/// Length of the prefix of `chunk` that is valid UTF-8. Fields are split at
+/// ASCII bytes, so every value that lies inside it is valid as it is.
+pub(super) fn valid_prefix(chunk: &[u8]) -> usize {
+    if chunk.len() < VALIDATE_CHUNK {
+        return 0;
+    }
+    if simdutf8::basic::from_utf8(chunk).is_ok() {
+        return chunk.len();
+    }
+    match simdutf8::compat::from_utf8(chunk) {
+        Ok(_) => chunk.len(),
+        Err(e) => e.valid_up_to(),
+    }
+}
+
+/// Text from bytes known valid, or decoded with U+FFFD replacement.
+pub(super) fn text(bytes: Bytes, valid: bool) -> Utf8Bytes {
+    if valid {
+        Utf8Bytes::from_validated(bytes)
+    } else {
+        Utf8Bytes::from_lossy(bytes)
+    }
+}
+
+/// The value of a `retry` field, if it is all ASCII digits (§9.2.6; and,
+/// as browsers and WPT format-field-retry-empty agree, not empty).
+pub(super) fn retry_value(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(value.iter().fold(0u64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
