@@ -237,6 +237,26 @@ impl Utf8Validator {
             piece = &piece[take..];
             consumed = take;
         }
+        // The common case first: everything but an unfinished last code
+        // point is valid. The basic check is faster than the one that
+        // locates errors, which runs only when this one fails.
+        let split = unfinished_tail(piece);
+        let tail = &piece[split..];
+        if simdutf8::basic::from_utf8(&piece[..split]).is_ok() {
+            if tail.is_empty() {
+                return Ok(());
+            }
+            if matches!(std::str::from_utf8(tail),
+                        Err(e) if e.valid_up_to() == 0 && e.error_len().is_none())
+            {
+                self.partial[..tail.len()].copy_from_slice(tail);
+                #[expect(clippy::cast_possible_truncation, reason = "at most 3")]
+                {
+                    self.partial_len = tail.len() as u8;
+                }
+                return Ok(());
+            }
+        }
         match simdutf8::compat::from_utf8(piece) {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -271,6 +291,21 @@ impl Utf8Validator {
 
 /// Length of the sequence a lead byte starts; invalid leads answer 1, and the
 /// validator then rejects them.
+/// Where a code point that `bytes` ends before finishing starts, or
+/// `bytes.len()` when the last one is complete (or not UTF-8 at all: the
+/// full check decides).
+fn unfinished_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let at = bytes.len() - back;
+        match bytes[at] {
+            0x80..=0xBF => {}
+            lead if sequence_len(lead) > back => return at,
+            _ => return bytes.len(),
+        }
+    }
+    bytes.len()
+}
+
 fn sequence_len(lead: u8) -> usize {
     match lead {
         0xC2..=0xDF => 2,

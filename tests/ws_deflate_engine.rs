@@ -428,3 +428,9 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_boxed_engine_state_is_as_small_as_the_module_docs_say() {
+    // src/ws/deflate/mod.rs: "boxes the engine's own state (under 400 bytes)".
+    assert!(std::mem::size_of::<pushcodec::ws::deflate::PerMessageDeflate>() < 400);
+}

@@ -5,28 +5,39 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
 
 use common::client_frame;
 use pushcodec::ws::{Config, Connection, Event};
 
 struct Counting;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    /// Bytes live, counted per thread: the test harness allocates on its
+    /// own threads while a test runs, and must not be counted.
+    static LIVE_HERE: Cell<isize> = const { Cell::new(0) };
+}
 
-/// The counter is global: tests that read it run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+fn count(delta: isize) {
+    // `try_with`: no panic if a thread's storage is already gone.
+    let _ = LIVE_HERE.try_with(|live| live.set(live.get() + delta));
+}
+
+/// What this thread has allocated and not freed.
+fn live() -> isize {
+    LIVE_HERE.with(Cell::get)
+}
 
 // SAFETY: forwards to the system allocator unchanged; only counts bytes.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        count(layout.size() as isize);
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::SeqCst);
+        count(-(layout.size() as isize));
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -37,14 +48,9 @@ static ALLOCATOR: Counting = Counting;
 
 #[test]
 fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
-    let _serial = SERIAL.lock().unwrap();
-    let before = LIVE.load(Ordering::SeqCst);
+    let before = live();
     let mut server = Connection::server(Config::default());
-    assert_eq!(
-        LIVE.load(Ordering::SeqCst) - before,
-        0,
-        "a new connection allocates nothing"
-    );
+    assert_eq!(live() - before, 0, "a new connection allocates nothing");
     assert!(std::mem::size_of::<Connection>() <= 512);
 
     let big = client_frame(true, 0x2, &vec![1u8; 1 << 20]);
@@ -56,7 +62,7 @@ fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
     ] {
         wire.extend_from_slice(part);
     }
-    let baseline = LIVE.load(Ordering::SeqCst);
+    let baseline = live();
     for chunk in wire.chunks(64 * 1024) {
         server.handle_read(chunk);
         while let Some(event) = server.poll_event().unwrap() {
@@ -67,21 +73,20 @@ fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
         }
         while server.poll_transmit().is_some() {}
     }
-    let idle = LIVE.load(Ordering::SeqCst) - baseline;
+    let idle = live() - baseline;
     assert!(idle <= 16 * 1024, "idle connection holds {idle} bytes");
 
     // Once a drained connection's time passes, it holds nothing at all:
     // the input buffer went back when drained, the output one goes now.
     server.handle_timeout(std::time::Instant::now());
-    let idle = LIVE.load(Ordering::SeqCst) - baseline;
+    let idle = live() - baseline;
     assert_eq!(idle, 0, "idle connection holds {idle} bytes");
 }
 
 #[test]
 fn rfc6455_5_5_2_an_answered_ping_leaves_no_heap_behind() {
-    let _serial = SERIAL.lock().unwrap();
     let mut server = Connection::server(Config::default());
-    let baseline = LIVE.load(Ordering::SeqCst);
+    let baseline = live();
     server
         .read_buf()
         .extend_from_slice(&client_frame(true, 0x9, b"are you there"));
@@ -94,5 +99,5 @@ fn rfc6455_5_5_2_an_answered_ping_leaves_no_heap_behind() {
     assert_eq!(&wire[..2], &[0x8A, 13]);
     drop(wire);
     server.handle_timeout(std::time::Instant::now());
-    assert_eq!(LIVE.load(Ordering::SeqCst) - baseline, 0);
+    assert_eq!(live() - baseline, 0);
 }

@@ -324,7 +324,7 @@ impl Connection {
     /// what was appended as received, as `handle_read` would.
     ///
     /// The spare capacity is at least 16 KiB between frames; while a frame
-    /// is arriving, the rest of that frame and a next header (bounded by
+    /// is arriving, the rest of that frame (bounded by
     /// [`Config::max_frame_size`], checked already), so its payload lands
     /// in one allocation and is handed out without another copy; between
     /// frames, about as much as the recent frames took (up to 1 MiB), so a
@@ -352,9 +352,10 @@ impl Connection {
                 .decoder
                 .remaining_payload()
                 .saturating_sub(self.in_buf.len() as u64);
-            // Exactly: more would move what is buffered to a bigger
-            // allocation, a second copy of the frame's start.
-            usize::try_from(rest).unwrap_or(0) + MAX_HEADER_LEN
+            // Exactly the rest: more (even room for the next header) would
+            // move what is buffered to a bigger allocation, a second copy
+            // of the frame's start.
+            usize::try_from(rest).unwrap_or(0).max(1)
         } else {
             // Between frames: as much as recent frames took.
             (self.read_hint as usize + MAX_HEADER_LEN).max(MIN_READ_ROOM)
