@@ -136,7 +136,9 @@ enum Receiving {
 /// `send_*`, drain [`poll_event`](Self::poll_event) and
 /// [`poll_transmit`](Self::poll_transmit) until both are empty; close the
 /// transport when [`should_close_transport`](Self::should_close_transport)
-/// says so.
+/// says so. For one copy less each way, read into [`read_buf`](Self::read_buf)
+/// and write from [`pending_transmit`](Self::pending_transmit) /
+/// [`advance_transmit`](Self::advance_transmit) instead.
 ///
 /// # Example
 /// ```
