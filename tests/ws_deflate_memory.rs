@@ -97,8 +97,9 @@ fn memory_per_connection_and_zip_bomb_peak() {
             assert_eq!(one * 2, both);
             drop(ours);
             assert_eq!(live(), before, "the engine frees everything it took");
-            // With no context takeover both ways, nothing stays between
-            // messages.
+            // With no context takeover both ways, the contexts are reset
+            // between messages (kept for the next one while busy) and
+            // nothing stays once the connection goes idle.
             let before = live();
             let (mut ours, mut peer) = engine(bits, level, true);
             let mut wire = BytesMut::new();
@@ -107,6 +108,10 @@ fn memory_per_connection_and_zip_bomb_peak() {
             peer.inflate(&wire, true, msg.len(), &mut out).unwrap();
             assert_eq!(&out[..], &msg[..]);
             drop((wire, out));
+            let busy = live() - before;
+            assert_eq!(busy, one, "kept for the next message: {busy}");
+            ours.release_idle();
+            peer.release_idle();
             assert_eq!(
                 live(),
                 before,

@@ -1470,6 +1470,11 @@ impl Connection {
             self.out_buf = Vec::new();
             self.out_queue = VecDeque::new();
         }
+        #[cfg(feature = "deflate")]
+        if let Some(engine) = self.deflate.as_deref_mut() {
+            // Contexts without takeover carry nothing to the next message.
+            engine.release_idle();
+        }
         if self.abandoned || self.receiving == Receiving::Failed || self.eof {
             return;
         }

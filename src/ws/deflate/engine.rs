@@ -78,14 +78,18 @@ impl InflateError {
 /// ```
 #[derive(Debug)]
 pub struct PerMessageDeflate {
-    /// Created on first use; dropped after each message when it resets
-    /// anyway, so an idle connection holds no context it will not reuse.
+    /// Created on first use; without context takeover, reset after each
+    /// message and dropped by `release_idle`, so an idle connection holds
+    /// no context it will not reuse.
     compress: Option<Compress>,
     bits: u8,
     level: Compression,
     /// Our compressor resets after each message.
     our_reset: bool,
-    /// Created on first use; dropped when the peer resets its context.
+    /// A message is being compressed (a fragment sent, not the last).
+    compressing: bool,
+    /// Created on first use; when the peer resets its context, reset after
+    /// each message and dropped by `release_idle`.
     inflate: Option<Decompress>,
     /// The peer's compressor resets after each message, so ours may too.
     peer_reset: bool,
@@ -130,6 +134,7 @@ impl PerMessageDeflate {
             bits,
             level,
             our_reset,
+            compressing: false,
             inflate: None,
             peer_reset,
             msg_in: 0,
@@ -185,9 +190,13 @@ impl PerMessageDeflate {
                 out.truncate(out.len() - TAIL.len());
             }
             if self.our_reset {
-                self.compress = None;
+                // The next message starts from an empty window (RFC 7692
+                // §7.1.1); the state's memory stays for it until the
+                // connection goes idle (`release_idle`).
+                c.reset();
             }
         }
+        self.compressing = !fin;
     }
 
     /// Inflates the next piece of a compressed message's payload, as
@@ -247,8 +256,11 @@ impl PerMessageDeflate {
             }
             if self.stream_end {
                 self.reset_inflater();
-            } else if self.peer_reset {
-                self.inflate = None;
+            } else if self.peer_reset
+                && let Some(inflate) = &mut self.inflate
+            {
+                // As for our compressor: reset now, given back when idle.
+                inflate.reset(false);
             }
             self.msg_in = 0;
         }
@@ -317,6 +329,19 @@ impl PerMessageDeflate {
         Ok(())
     }
 
+    /// Gives back the contexts that carry nothing over (those of a
+    /// direction without context takeover), unless a message is half way
+    /// through them: the connection calls it when it goes idle, so an idle
+    /// connection holds only the contexts it will reuse.
+    pub fn release_idle(&mut self) {
+        if self.our_reset && !self.compressing {
+            self.compress = None;
+        }
+        if self.peer_reset && self.msg_in == 0 {
+            self.inflate = None;
+        }
+    }
+
     fn reset_inflater(&mut self) {
         self.inflate = None;
         self.stream_end = false;
@@ -374,19 +399,32 @@ mod tests {
         let mut e = engine("permessage-deflate", Role::Server);
         e.inflate(&[], true, 9, &mut text).unwrap();
         assert!(e.inflate.is_none());
-        // No context takeover both ways: dropped at each message's end,
-        // but kept between the pieces of one message.
+        // No context takeover both ways: reset at each message's end and
+        // dropped when idle, never between the pieces of one message.
         let offer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
         let mut e = engine(offer, Role::Server);
         e.compress(b"Hel", false, &mut out);
         assert!(e.compress.is_some());
+        e.release_idle();
+        assert!(e.compress.is_some(), "kept while a message is half sent");
         e.compress(b"lo", true, &mut out);
-        assert!(e.compress.is_none());
+        assert!(e.compress.is_some(), "reset, kept until idle");
         e.inflate(&[0xf2, 0x48, 0xcd], false, 9, &mut text).unwrap();
-        assert!(e.inflate.is_some());
+        e.release_idle();
+        assert!(e.inflate.is_some(), "kept while a message is half received");
         e.inflate(&[0xc9, 0xc9, 0x07, 0x00], true, 9, &mut text)
             .unwrap();
-        assert!(e.inflate.is_none());
+        assert!(e.inflate.is_some());
+        e.release_idle();
+        assert!(e.compress.is_none() && e.inflate.is_none());
+        // A reset context compresses the next message as a fresh one
+        // (RFC 7692 §7.2.3.1: "Hello" always gives the same bytes).
+        let mut again = BytesMut::new();
+        e.compress(b"Hello", true, &mut again);
+        let mut twice = BytesMut::new();
+        e.compress(b"Hello", true, &mut twice);
+        assert_eq!(again, twice);
+        assert_eq!(&again[..], &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
     }
 
     #[test]
