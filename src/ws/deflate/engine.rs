@@ -77,6 +77,10 @@ impl InflateError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts: each direction's reset rule and where its message is"
+)]
 pub struct PerMessageDeflate {
     /// Created on first use; without context takeover, reset after each
     /// message and dropped by `release_idle`, so an idle connection holds
