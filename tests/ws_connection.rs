@@ -810,3 +810,22 @@ fn rfc6455_5_5_1_bytes_appended_to_read_buf_after_the_close_are_ignored() {
     assert_eq!(conn.poll_event(), Ok(None));
     assert_eq!(conn.read_buf().len(), 0, "dropped, not kept");
 }
+
+#[test]
+fn removing_bytes_from_read_buf_against_its_docs_never_panics() {
+    // `read_buf` says append only; a caller that clears it anyway must get
+    // garbage or an error, never a panic (the held payload is gone).
+    let wire = client_frame(true, TEXT, &[b'a'; 300]);
+    for cut in [2, 6, 8, 100, 299] {
+        let mut conn = Connection::server(Config::default());
+        conn.read_buf().extend_from_slice(&wire[..cut]);
+        while let Ok(Some(_)) = conn.poll_event() {}
+        conn.read_buf().clear();
+        conn.read_buf().extend_from_slice(&wire[cut..]);
+        conn.read_buf().extend_from_slice(&wire);
+        for _ in 0..4 {
+            let _ = conn.poll_event();
+        }
+        while conn.poll_transmit().is_some() {}
+    }
+}

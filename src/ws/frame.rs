@@ -547,7 +547,11 @@ impl FrameDecoder {
             return 0..0;
         };
         let available = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));
-        let fresh = *held..available.max(*held);
+        // Held bytes are never removed by the decoder's user; should a
+        // caller do it anyway (`Connection::read_buf` says not to), count
+        // what is left rather than index past it.
+        *held = (*held).min(available);
+        let fresh = *held..available;
         if let Some(key) = *mask {
             *phase = unmask(&mut buf[fresh.clone()], key, *phase);
         }
@@ -567,7 +571,7 @@ impl FrameDecoder {
         else {
             return None;
         };
-        if *held as u64 != *remaining {
+        if *held as u64 != *remaining || *held > buf.len() {
             return None;
         }
         let payload = buf.split_to(*held).freeze();
