@@ -535,7 +535,9 @@ impl Decoder {
             }
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id => {
-                if !has_nul(value) && !eq_short(value, self.id_buffer.as_bytes()) {
+                // An equal id is kept rather than copied again; a slice
+                // of a shared chunk costs less than the comparison.
+                if !has_nul(value) && (S::SHARED || !eq_short(value, self.id_buffer.as_bytes())) {
                     let (id, in_block) = self.block_text(value, valid, src, range);
                     self.set_id(id, in_block);
                 }

@@ -256,3 +256,26 @@ fn an_error_in_a_chunk_tail_is_yielded_by_the_iterator() {
     assert!(matches!(&got[..], [Ok(Item::Event(ev))] if ev.data() == "ok"));
     assert_eq!(dec.feed(b"").next(), None);
 }
+
+#[test]
+fn find_eol_agrees_with_a_byte_search() {
+    // The word-at-a-time search must find the first CR or LF (§9.2.5 line
+    // ends) wherever it is, past other control bytes and high bytes.
+    let fillers: [&[u8]; 5] = [b"x", b"\t", b"\x0E", b"\xFF", b"\x0B\x0C\x0D"];
+    for first in [&b"i"[..], b"d", b"e"] {
+        for len in 0..80 {
+            for filler in fillers {
+                for end in [&b"\n"[..], b"\r", b""] {
+                    let mut line = first.to_vec();
+                    while line.len() < len {
+                        line.extend_from_slice(if line.len() % 7 == 3 { filler } else { b"a" });
+                    }
+                    line.extend_from_slice(end);
+                    line.extend_from_slice(b"tail\n");
+                    let expected = line.iter().position(|&b| b == b'\r' || b == b'\n');
+                    assert_eq!(scan::find_eol(&line), expected, "{line:?}");
+                }
+            }
+        }
+    }
+}
