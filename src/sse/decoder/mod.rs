@@ -380,10 +380,12 @@ impl Decoder {
                 && self.line_len == 0
                 && !self.skipping
                 && i <= self.limits.max_line_len;
-            let item = if whole {
+            let item = if whole && line.is_empty() {
+                // A blank line: one per event, worth skipping the field match.
+                self.blank_line()
+            } else if whole {
                 // The whole line is in this chunk: no state machine.
-                let valid =
-                    !line.is_empty() && end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
+                let valid = end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
                 self.whole_line(line, *pos, at, valid, src)
             } else {
                 self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
