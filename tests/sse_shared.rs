@@ -216,3 +216,33 @@ proptest! {
         prop_assert_eq!(run(limits, comments, &chunks, true), expected);
     }
 }
+
+#[test]
+fn an_idle_decoder_lets_go_of_the_chunk() {
+    // Idle release (on by default): once the chunk is used up between
+    // events, only the events refer to it; the decoder's last event id
+    // and type (§9.2.6 "last event ID buffer") are copies.
+    let chunk = Bytes::from(b"id: 1\nevent: delta\ndata: x\n\n".to_vec());
+    let mut dec = Decoder::new(Limits::default());
+    let evs = events(&mut dec, &chunk);
+    assert!(within(&chunk, evs[0].data_bytes()));
+    assert!(!chunk.is_unique(), "the event shares the chunk");
+    drop(evs);
+    assert!(
+        chunk.is_unique(),
+        "the idle decoder still refers to the chunk"
+    );
+    assert_eq!(dec.last_event_id(), "1");
+
+    // Mid-event (the chunk ends inside one), the decoder may keep it.
+    let chunk = Bytes::from(b"id: 2\nevent: other\ndata: y\n".to_vec());
+    assert!(events(&mut dec, &chunk).is_empty());
+    assert!(!chunk.is_unique());
+    let evs = events(&mut dec, &Bytes::from_static(b"\n"));
+    assert_eq!(
+        (evs[0].event_type(), evs[0].data(), evs[0].id()),
+        ("other", "y", "2")
+    );
+    drop(evs);
+    assert!(chunk.is_unique());
+}

@@ -39,7 +39,9 @@ use scan::{
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
 ///
-/// Feed the body in chunks of any size with [`feed`](Self::feed), take the
+/// Feed the body in chunks of any size with [`feed`](Self::feed) (or, for
+/// chunks held as `Bytes`, [`feed_bytes`](Self::feed_bytes), which shares
+/// single-line values with the chunk instead of copying them), take the
 /// results with [`next_item`](Self::next_item), and call
 /// [`finish`](Self::finish) at end of stream. Splitting the same bytes at
 /// any points gives the same items.
@@ -289,12 +291,15 @@ impl Decoder {
     /// lines that span chunks are copied as `feed` copies them. The chunk
     /// is borrowed, not taken: only the values hold references to it.
     ///
-    /// The trade-off: an event (and the decoder's last event id and type,
-    /// until the chunk is used up between two events, when it copies them
-    /// out, see [`with_idle_release`](Self::with_idle_release)) keeps the
-    /// whole chunk's allocation alive for as long as it lives. Use it when
-    /// events are handled and dropped soon, as a streaming client does;
-    /// prefer `feed` when events are stored for long.
+    /// The trade-off: an event keeps the whole chunk's allocation alive for
+    /// as long as it lives. So does the decoder's last event id and type
+    /// until the chunk is used up between two events, when they are copied
+    /// out (with [`with_idle_release`](Self::with_idle_release) off, until
+    /// the next `id` and `event` lines replace them). Use it when events
+    /// are handled and dropped soon, as a streaming client does; prefer
+    /// `feed` when events are stored for long. With chunks too small to
+    /// hold whole lines (a few bytes) nothing can be shared, and `feed` is
+    /// a little cheaper.
     ///
     /// # Example
     /// ```
