@@ -131,13 +131,35 @@ pub(super) fn valid_prefix(chunk: &[u8]) -> usize {
     if chunk.len() < VALIDATE_CHUNK {
         return 0;
     }
-    if simdutf8::basic::from_utf8(chunk).is_ok() {
-        return chunk.len();
+    // A chunk often ends inside a code point: leaving it out keeps the
+    // common case to one pass of the fast validator.
+    let complete = complete_len(chunk);
+    if simdutf8::basic::from_utf8(chunk.get(..complete).unwrap_or_default()).is_ok() {
+        return complete;
     }
     match simdutf8::compat::from_utf8(chunk) {
         Ok(_) => chunk.len(),
         Err(e) => e.valid_up_to(),
     }
+}
+
+/// `bytes` without a multi-byte sequence cut short at its end.
+fn complete_len(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    for k in 1..=n.min(3) {
+        let Some(&b) = bytes.get(n - k) else { break };
+        if b & 0xC0 != 0x80 {
+            // The last lead byte: how long its sequence should be.
+            let need = match b {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                0xC0.. => 2,
+                _ => 1,
+            };
+            return if need > k { n - k } else { n };
+        }
+    }
+    n
 }
 
 /// Text from bytes known valid, or decoded with U+FFFD replacement.

@@ -279,3 +279,26 @@ fn find_eol_agrees_with_a_byte_search() {
         }
     }
 }
+
+#[test]
+fn valid_prefix_stops_before_a_cut_code_point() {
+    // Values inside the prefix are taken as valid UTF-8 without a check:
+    // it must never include a partial or invalid sequence.
+    let text = "aé→🙂".repeat(20);
+    let bytes = text.as_bytes();
+    for end in 0..=bytes.len() {
+        let chunk = &bytes[..end];
+        let got = scan::valid_prefix(chunk);
+        assert!(std::str::from_utf8(&chunk[..got]).is_ok(), "{end}");
+        if end >= scan::VALIDATE_CHUNK {
+            let best = match std::str::from_utf8(chunk) {
+                Ok(_) => end,
+                Err(e) => e.valid_up_to(),
+            };
+            assert_eq!(got, best, "{end}");
+        }
+    }
+    let mut bad = bytes.to_vec();
+    bad[70] = 0xFF;
+    assert_eq!(scan::valid_prefix(&bad), 70);
+}
