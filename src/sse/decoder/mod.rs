@@ -270,6 +270,7 @@ impl Decoder {
     /// Either way the whole chunk is consumed: dropping the iterator early
     /// decodes the rest and queues its items. Items queued by earlier calls
     /// come out first.
+    #[inline]
     pub fn feed<'d, 'c>(&'d mut self, chunk: &'c [u8]) -> Feed<'d, 'c> {
         let (pos, start) = self.begin(chunk);
         Feed {
@@ -329,6 +330,7 @@ impl Decoder {
     /// The start of a chunk: the BOM and a CRLF split by the previous
     /// chunk boundary. Returns where the lines start and the chunk's
     /// stream offset.
+    #[inline]
     fn begin(&mut self, chunk: &[u8]) -> (usize, u64) {
         let start = self.offset;
         let mut pos = 0;
@@ -730,10 +732,8 @@ impl Feed<'_, '_> {
     }
 
     /// Decodes the rest of the chunk into the decoder's queue.
+    #[inline(never)]
     fn drain<const SHARED: bool>(&mut self) {
-        if self.done {
-            return;
-        }
         loop {
             match self.advance::<SHARED>() {
                 Step::Done => return,
@@ -756,8 +756,12 @@ impl Iterator for Feed<'_, '_> {
 }
 
 impl Drop for Feed<'_, '_> {
-    #[inline(never)]
+    #[inline]
     fn drop(&mut self) {
+        // Iterated to the end, as usual: nothing left, no call.
+        if self.done {
+            return;
+        }
         if self.shared.is_some() {
             self.drain::<true>();
         } else {
