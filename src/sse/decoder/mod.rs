@@ -314,6 +314,7 @@ impl Decoder {
     /// // The data is the chunk's own memory.
     /// assert_eq!(ev.data_bytes().as_ptr(), chunk[25..].as_ptr());
     /// ```
+    #[inline]
     pub fn feed_bytes<'d, 'c>(&'d mut self, chunk: &'c Bytes) -> Feed<'d, 'c> {
         let (pos, start) = self.begin(chunk);
         Feed {
