@@ -11,6 +11,10 @@
 //!
 //! Run one group at a time on a noisy machine:
 //! `cargo bench --bench sse -- sse_decode/tokens_4KiB`.
+//!
+//! Decode rows: `pushcodec` feeds each chunk as a slice (`feed`, values
+//! copied), `pushcodec_shared` as the shared `Bytes` it is (`feed_bytes`,
+//! a value whose line lies inside one chunk is a slice of it).
 
 mod common;
 
@@ -136,6 +140,25 @@ fn ours_decode(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[
     }
 }
 
+/// The same through `feed_bytes`: the chunks are shared `Bytes` for every
+/// row, and a value whose line lies inside one is a slice of it.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_shared(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[u8], &[u8])) {
+    for chunk in chunks {
+        for item in dec.feed_bytes(chunk) {
+            match item.expect("valid stream") {
+                Item::Event(ev) => on(
+                    ev.event_type_text().as_bytes(),
+                    ev.data_bytes(),
+                    ev.id_text().as_bytes(),
+                ),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
 type Chunks = futures::stream::Iter<
     std::iter::Map<std::vec::IntoIter<Bytes>, fn(Bytes) -> Result<Bytes, Infallible>>,
 >;
@@ -206,6 +229,8 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
         .max_event_data(1 << 20);
     let got = collect(|on| ours_decode(&mut Decoder::new(limits), &case.chunks, on));
     assert_eq!(got, case.expected, "pushcodec {}", case.name);
+    let got = collect(|on| ours_shared(&mut Decoder::new(limits), &case.chunks, on));
+    assert_eq!(got, case.expected, "pushcodec_shared {}", case.name);
     let got = collect(|on| {
         es_decode(
             eventsource_stream::EventStream::new(chunk_stream(&case.chunks)),
@@ -228,6 +253,16 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
             || Decoder::new(limits),
             |mut dec| {
                 ours_decode(&mut dec, &case.chunks, sink);
+                dec
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("pushcodec_shared", |b| {
+        b.iter_batched(
+            || Decoder::new(limits),
+            |mut dec| {
+                ours_shared(&mut dec, &case.chunks, sink);
                 dec
             },
             BatchSize::SmallInput,

@@ -147,6 +147,7 @@ impl Decoder {
     /// A `data` line begins: joins it to the previous one with LF. Returns
     /// false if that broke the data limit.
     pub(super) fn start_data_line(&mut self, at: u64) -> bool {
+        self.unshare_data();
         if self.has_data {
             if self.data.len() >= self.limits.max_event_data {
                 self.fail(Error::EventDataTooLarge {
@@ -202,7 +203,27 @@ impl Decoder {
         }
     }
 
+    /// Copies a shared first data line into the data buffer, before
+    /// anything is joined to it.
+    #[inline]
+    pub(super) fn unshare_data(&mut self) {
+        if self.shared_data.is_some() {
+            self.copy_shared_data();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_shared_data(&mut self) {
+        if let Some(line) = self.shared_data.take() {
+            // Within the data limit: checked when it was kept.
+            self.reserve_data(line.len());
+            self.append_data(&line, self.shared_data_valid);
+        }
+    }
+
     pub(super) fn push_data(&mut self, seg: &[u8], at: u64, valid: bool) {
+        self.unshare_data();
         let room = self.limits.max_event_data.saturating_sub(self.data.len());
         if seg.len() > room {
             self.fail(Error::EventDataTooLarge {
@@ -239,6 +260,7 @@ impl Decoder {
 
     pub(super) fn reset_event(&mut self) {
         self.data.clear();
+        self.shared_data = None;
         self.data_valid = true;
         self.data_utf8.reset();
         self.has_data = false;
@@ -263,7 +285,7 @@ impl Decoder {
                     // A data-limit error is queued inside; nothing else to undo.
                     let _ = self.start_data_line(at);
                 } else {
-                    self.field_value(field, b"", true);
+                    self.field_value(field, b"", true, super::scan::Borrowed, 0..0);
                 }
             }
             Line::Value { field, .. } => self.field_done(field),
@@ -345,6 +367,12 @@ impl Decoder {
         if !self.has_data {
             self.reset_event();
             return None;
+        }
+        if let Some(data) = self.shared_data.take() {
+            let data = text(data, self.shared_data_valid);
+            let event_type = std::mem::take(&mut self.event_type);
+            self.has_data = false;
+            return Some(Event::new(event_type, data, self.id_buffer.clone()));
         }
         let valid = std::mem::replace(&mut self.data_valid, true) && self.data_utf8.pending() == 0;
         self.data_utf8.reset();

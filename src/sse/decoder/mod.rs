@@ -33,11 +33,15 @@ mod scan;
 mod tests;
 
 pub use limits::{Error, Limits};
-use scan::{Field, Line, find_eol, retry_value, text, valid_prefix};
+use scan::{
+    Borrowed, Field, Line, Source, eq_short, find_eol, has_nul, retry_value, text, valid_prefix,
+};
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
 ///
-/// Feed the body in chunks of any size with [`feed`](Self::feed), take the
+/// Feed the body in chunks of any size with [`feed`](Self::feed) (or, for
+/// chunks held as `Bytes`, [`feed_bytes`](Self::feed_bytes), which shares
+/// single-line values with the chunk instead of copying them), take the
 /// results with [`next_item`](Self::next_item), and call
 /// [`finish`](Self::finish) at end of stream. Splitting the same bytes at
 /// any points gives the same items.
@@ -96,6 +100,12 @@ pub struct Decoder {
     data_utf8: Utf8Validator,
     /// Whether any `data` line was seen in this event.
     has_data: bool,
+    /// The event's only data line so far, shared with the caller's chunk
+    /// (see [`feed_bytes`](Self::feed_bytes)); `data` is then empty. A
+    /// second data line copies it into `data` first.
+    shared_data: Option<Bytes>,
+    /// `shared_data` is known to be valid UTF-8.
+    shared_data_valid: bool,
     event_type: Utf8Bytes,
     /// The last event type read: a stream repeats its types, and an equal
     /// value shares it instead of copying and validating again.
@@ -152,6 +162,8 @@ impl Decoder {
             data_valid: true,
             data_utf8: Utf8Validator::new(),
             has_data: false,
+            shared_data: None,
+            shared_data_valid: false,
             event_type: Utf8Bytes::new(),
             last_type: Utf8Bytes::new(),
             type_in_block: false,
@@ -232,6 +244,7 @@ impl Decoder {
         };
         bom + self.value.len()
             + self.data.len()
+            + self.shared_data.as_ref().map_or(0, Bytes::len)
             + self.event_type.len()
             + self.id_buffer.len()
             + self.last_event_id.len()
@@ -257,7 +270,69 @@ impl Decoder {
     /// Either way the whole chunk is consumed: dropping the iterator early
     /// decodes the rest and queues its items. Items queued by earlier calls
     /// come out first.
+    #[inline]
     pub fn feed<'d, 'c>(&'d mut self, chunk: &'c [u8]) -> Feed<'d, 'c> {
+        let (pos, start) = self.begin(chunk);
+        Feed {
+            dec: self,
+            chunk,
+            shared: None,
+            pos,
+            start,
+            valid: None,
+            done: false,
+        }
+    }
+
+    /// Feeds the next chunk as shared bytes: the same items as
+    /// [`feed`](Self::feed)`(chunk)`, but a value whose line lies wholly
+    /// inside the chunk (a single-line `data`, an `id`, an `event`, a
+    /// reported comment) is a slice of the chunk (`Bytes::slice`, a
+    /// reference count): no copy and no allocation. Multi-line data and
+    /// lines that span chunks are copied as `feed` copies them. The chunk
+    /// is borrowed, not taken: only the values hold references to it.
+    ///
+    /// The trade-off: an event keeps the whole chunk's allocation alive for
+    /// as long as it lives. So does the decoder's last event id and type
+    /// until the chunk is used up between two events, when they are copied
+    /// out (with [`with_idle_release`](Self::with_idle_release) off, until
+    /// the next `id` and `event` lines replace them). Use it when events
+    /// are handled and dropped soon, as a streaming client does; prefer
+    /// `feed` when events are stored for long. With chunks too small to
+    /// hold whole lines (a few bytes) nothing can be shared, and `feed` is
+    /// a little cheaper.
+    ///
+    /// # Example
+    /// ```
+    /// use bytes::Bytes;
+    /// use pushcodec::sse::{Decoder, Item, Limits};
+    ///
+    /// let chunk = Bytes::from_static(b"id: 7\nevent: delta\ndata: hello\n\n");
+    /// let mut dec = Decoder::new(Limits::default());
+    /// let Some(Ok(Item::Event(ev))) = dec.feed_bytes(&chunk).next() else { panic!() };
+    /// assert_eq!((ev.event_type(), ev.data(), ev.id()), ("delta", "hello", "7"));
+    /// // The data is the chunk's own memory.
+    /// assert_eq!(ev.data_bytes().as_ptr(), chunk[25..].as_ptr());
+    /// ```
+    #[inline]
+    pub fn feed_bytes<'d, 'c>(&'d mut self, chunk: &'c Bytes) -> Feed<'d, 'c> {
+        let (pos, start) = self.begin(chunk);
+        Feed {
+            dec: self,
+            chunk,
+            shared: Some(chunk),
+            pos,
+            start,
+            valid: None,
+            done: false,
+        }
+    }
+
+    /// The start of a chunk: the BOM and a CRLF split by the previous
+    /// chunk boundary. Returns where the lines start and the chunk's
+    /// stream offset.
+    #[inline]
+    fn begin(&mut self, chunk: &[u8]) -> (usize, u64) {
         let start = self.offset;
         let mut pos = 0;
         if let Some(matched) = self.bom {
@@ -270,27 +345,22 @@ impl Decoder {
                 pos += 1;
             }
         }
-        Feed {
-            dec: self,
-            chunk,
-            pos,
-            start,
-            valid: None,
-            done: false,
-        }
+        (pos, start)
     }
 
     /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
     /// `*pos`. `valid` caches the length of the chunk's valid UTF-8 prefix,
-    /// found when a whole line first needs it.
+    /// found when a whole line first needs it. `src` says whether `chunk`
+    /// was fed as shared bytes.
     #[expect(
         clippy::inline_always,
         reason = "measured: inlined into Feed::next, the event is built in place (-8% instructions)"
     )]
     #[inline(always)]
-    fn step(
+    fn step<S: Source>(
         &mut self,
         chunk: &[u8],
+        src: S,
         pos: &mut usize,
         start: u64,
         valid: &mut Option<usize>,
@@ -318,11 +388,13 @@ impl Decoder {
                 && self.line_len == 0
                 && !self.skipping
                 && i <= self.limits.max_line_len;
-            let item = if whole {
+            let item = if whole && line.is_empty() {
+                // A blank line: one per event, worth skipping the field match.
+                self.blank_line()
+            } else if whole {
                 // The whole line is in this chunk: no state machine.
-                let valid =
-                    !line.is_empty() && end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
-                self.whole_line(line, at, valid)
+                let valid = end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
+                self.whole_line(line, *pos, at, valid, src)
             } else {
                 self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
                 self.end_line(at + i as u64)
@@ -367,9 +439,19 @@ impl Decoder {
         }
     }
 
-    /// A whole line at stream offset `at`, within the line limit, read
-    /// from the state between lines (§9.2.6).
-    fn whole_line(&mut self, line: &[u8], at: u64, valid: bool) -> Option<Event> {
+    /// A whole line at stream offset `at` and chunk offset `line_at`,
+    /// within the line limit, read from the state between lines (§9.2.6).
+    fn whole_line<S: Source>(
+        &mut self,
+        line: &[u8],
+        line_at: usize,
+        at: u64,
+        valid: bool,
+        src: S,
+    ) -> Option<Event> {
+        // Values are suffixes of the line: where one is in the chunk.
+        let line_end = line_at + line.len();
+        let range = |value: &[u8]| line_end - value.len()..line_end;
         // §9.2.6: the field name is everything before the first colon; the
         // known names are matched on the line itself.
         let (field, colon) = match line {
@@ -378,7 +460,10 @@ impl Decoder {
             [b':', comment @ ..] => {
                 if self.comments {
                     let comment = comment.strip_prefix(b" ").unwrap_or(comment);
-                    let text = text(Bytes::copy_from_slice(comment), valid);
+                    let bytes = src
+                        .share(range(comment))
+                        .unwrap_or_else(|| Bytes::copy_from_slice(comment));
+                    let text = text(bytes, valid);
                     self.out.push_back(Ok(Item::Comment(text)));
                 }
                 return None;
@@ -395,7 +480,7 @@ impl Decoder {
                     if field == Field::Data {
                         let _ = self.start_data_line(at + line.len() as u64);
                     } else {
-                        self.field_value(field, b"", true);
+                        self.field_value(field, b"", true, Borrowed, 0..0);
                     }
                     return None;
                 }
@@ -405,6 +490,15 @@ impl Decoder {
         // §9.2.6: one leading space (U+0020 only) is removed from the value.
         let value = rest.strip_prefix(b" ").unwrap_or(rest);
         if field == Field::Data {
+            if S::SHARED && !self.has_data && value.len() <= self.limits.max_event_data {
+                // The event's first data line, whole in a shared chunk:
+                // kept as a slice of it until a second line needs a copy.
+                self.shared_data = src.share(range(value));
+                self.shared_data_valid = valid;
+                self.has_data = true;
+                return None;
+            }
+            self.unshare_data();
             let join = usize::from(self.has_data);
             if self.data.len() + join + value.len() <= self.limits.max_event_data {
                 // Within the data limit: the LF join and the value in one go.
@@ -423,19 +517,27 @@ impl Decoder {
                 self.push_data(value, value_at, valid);
             }
         } else {
-            self.field_value(field, value, valid);
+            self.field_value(field, value, valid, src, range(value));
         }
         None
     }
 
     /// A complete `event`, `id` or `retry` value (§9.2.6).
-    fn field_value(&mut self, field: Field, value: &[u8], valid: bool) {
+    /// `value` is `chunk[range]` of the chunk `src` tells of.
+    fn field_value<S: Source>(
+        &mut self,
+        field: Field,
+        value: &[u8],
+        valid: bool,
+        src: S,
+        range: std::ops::Range<usize>,
+    ) {
         match field {
             Field::Event => {
-                if value == self.last_type.as_bytes() {
+                if eq_short(value, self.last_type.as_bytes()) {
                     self.event_type = self.last_type.clone();
                 } else {
-                    let (text, in_block) = self.block_text(value, valid);
+                    let (text, in_block) = self.block_text(value, valid, src, range);
                     self.event_type = text;
                     self.last_type = self.event_type.clone();
                     self.type_in_block = in_block;
@@ -443,8 +545,10 @@ impl Decoder {
             }
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id => {
-                if value != self.id_buffer.as_bytes() && !value.contains(&0) {
-                    let (id, in_block) = self.block_text(value, valid);
+                // An equal id is kept rather than copied again; a slice
+                // of a shared chunk costs less than the comparison.
+                if !has_nul(value) && (S::SHARED || !eq_short(value, self.id_buffer.as_bytes())) {
+                    let (id, in_block) = self.block_text(value, valid, src, range);
                     self.set_id(id, in_block);
                 }
             }
@@ -458,12 +562,22 @@ impl Decoder {
     }
 
     /// `value` as shared text, split off the value block (no allocation per
-    /// line), or in an exact-size allocation of its own after idle; says
-    /// whether it shares the block. `self.value` is empty whenever this is
-    /// called.
-    fn block_text(&mut self, value: &[u8], valid: bool) -> (Utf8Bytes, bool) {
+    /// line), or in an exact-size allocation of its own after idle, or a
+    /// slice of the `shared` chunk; says whether it shares a bigger
+    /// allocation (copied out when the decoder goes idle). `self.value` is
+    /// empty whenever this is called.
+    fn block_text<S: Source>(
+        &mut self,
+        value: &[u8],
+        valid: bool,
+        src: S,
+        range: std::ops::Range<usize>,
+    ) -> (Utf8Bytes, bool) {
         if value.is_empty() {
             return (Utf8Bytes::new(), false);
+        }
+        if let Some(bytes) = src.share(range) {
+            return (text(bytes, valid), true);
         }
         if self.after_idle && self.value.capacity() == 0 {
             return (text(Bytes::copy_from_slice(value), valid), false);
@@ -544,12 +658,14 @@ impl Decoder {
 }
 
 /// The items of one chunk, decoded as they are taken; see
-/// [`Decoder::feed`]. Dropping it decodes the rest of the chunk into the
+/// [`Decoder::feed`] and [`Decoder::feed_bytes`]. Dropping it decodes the rest of the chunk into the
 /// decoder's queue.
 #[derive(Debug)]
 pub struct Feed<'d, 'c> {
     dec: &'d mut Decoder,
     chunk: &'c [u8],
+    /// The chunk, when fed as shared bytes.
+    shared: Option<&'c Bytes>,
     pos: usize,
     start: u64,
     /// `chunk[..valid]` is valid UTF-8: values inside it are not checked
@@ -560,18 +676,72 @@ pub struct Feed<'d, 'c> {
 }
 
 impl Feed<'_, '_> {
+    /// One decoding step; `SHARED` when the chunk is `self.shared`. The
+    /// two ways are compiled apart, so that `feed` pays nothing for
+    /// `feed_bytes`.
     #[expect(clippy::inline_always, reason = "as Decoder::step")]
     #[inline(always)]
-    fn advance(&mut self) -> Step {
-        let step = self
-            .dec
-            .step(self.chunk, &mut self.pos, self.start, &mut self.valid);
+    fn advance<const SHARED: bool>(&mut self) -> Step {
+        let (step, len) = if SHARED {
+            let Some(bytes) = self.shared else {
+                return Step::Done;
+            };
+            let step = self.dec.step(
+                self.chunk,
+                bytes,
+                &mut self.pos,
+                self.start,
+                &mut self.valid,
+            );
+            (step, self.chunk.len())
+        } else {
+            let step = self.dec.step(
+                self.chunk,
+                Borrowed,
+                &mut self.pos,
+                self.start,
+                &mut self.valid,
+            );
+            (step, self.chunk.len())
+        };
         if matches!(step, Step::Done) && !self.done {
             self.done = true;
-            self.dec.offset = self.start + self.chunk.len() as u64;
+            self.dec.offset = self.start + len as u64;
             self.dec.settle();
         }
         step
+    }
+
+    #[expect(clippy::inline_always, reason = "as Decoder::step")]
+    #[inline(always)]
+    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, Error>> {
+        loop {
+            if let Some(item) = self.dec.out.pop_front() {
+                return Some(item);
+            }
+            match self.advance::<SHARED>() {
+                Step::Done => return None,
+                Step::More => {}
+                Step::Item(item) => return Some(item),
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn next_shared(&mut self) -> Option<Result<Item, Error>> {
+        self.next_in::<true>()
+    }
+
+    /// Decodes the rest of the chunk into the decoder's queue.
+    #[inline(never)]
+    fn drain<const SHARED: bool>(&mut self) {
+        loop {
+            match self.advance::<SHARED>() {
+                Step::Done => return,
+                Step::More => {}
+                Step::Item(item) => self.dec.out.push_back(item),
+            }
+        }
     }
 }
 
@@ -579,31 +749,24 @@ impl Iterator for Feed<'_, '_> {
     type Item = Result<Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.dec.out.pop_front() {
-                return Some(item);
-            }
-            match self.advance() {
-                Step::Done => return None,
-                Step::More => {}
-                Step::Item(item) => return Some(item),
-            }
+        if self.shared.is_some() {
+            return self.next_shared();
         }
+        self.next_in::<false>()
     }
 }
 
 impl Drop for Feed<'_, '_> {
-    #[inline(never)]
+    #[inline]
     fn drop(&mut self) {
+        // Iterated to the end, as usual: nothing left, no call.
         if self.done {
             return;
         }
-        loop {
-            match self.advance() {
-                Step::Done => return,
-                Step::More => {}
-                Step::Item(item) => self.dec.out.push_back(item),
-            }
+        if self.shared.is_some() {
+            self.drain::<true>();
+        } else {
+            self.drain::<false>();
         }
     }
 }

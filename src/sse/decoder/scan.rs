@@ -1,7 +1,9 @@
 //! Line scanning, field names and value helpers of the decoder.
 
+use std::ops::Range;
+
 use bytes::Bytes;
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 
 use super::Utf8Bytes;
 
@@ -24,6 +26,61 @@ impl Field {
             b"retry" => Field::Retry,
             _ => Field::Unknown,
         }
+    }
+}
+
+/// Where the values of whole lines come from: copied out of a borrowed
+/// chunk (`feed`), or sliced from a shared one (`feed_bytes`). A type
+/// rather than a flag, so that `feed` compiles as if sharing did not exist.
+pub(super) trait Source: Copy {
+    /// Values are slices of the chunk.
+    const SHARED: bool;
+    /// `chunk[range]` as bytes of its own, if the chunk is shared.
+    fn share(self, range: Range<usize>) -> Option<Bytes>;
+}
+
+/// A chunk fed as `&[u8]`: values are copied.
+#[derive(Clone, Copy)]
+pub(super) struct Borrowed;
+
+impl Source for Borrowed {
+    const SHARED: bool = false;
+    #[inline]
+    fn share(self, _: Range<usize>) -> Option<Bytes> {
+        None
+    }
+}
+
+impl Source for &Bytes {
+    const SHARED: bool = true;
+    #[inline]
+    fn share(self, range: Range<usize>) -> Option<Bytes> {
+        Some(self.slice(range))
+    }
+}
+
+/// Byte equality, without a `memcmp` call for the short values (types,
+/// ids) it is used on.
+pub(super) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        false
+    } else if a.len() <= SHORT_SCAN {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
+    }
+}
+
+/// Whether `value` holds a NUL byte; short values without a call.
+pub(super) fn has_nul(value: &[u8]) -> bool {
+    if value.len() < SHORT_SCAN {
+        #[expect(
+            clippy::manual_contains,
+            reason = "an inline loop: `contains` calls core's memchr, a call per short id"
+        )]
+        value.iter().any(|&b| b == 0)
+    } else {
+        memchr(0, value).is_some()
     }
 }
 
@@ -74,13 +131,35 @@ pub(super) fn valid_prefix(chunk: &[u8]) -> usize {
     if chunk.len() < VALIDATE_CHUNK {
         return 0;
     }
-    if simdutf8::basic::from_utf8(chunk).is_ok() {
-        return chunk.len();
+    // A chunk often ends inside a code point: leaving it out keeps the
+    // common case to one pass of the fast validator.
+    let complete = complete_len(chunk);
+    if simdutf8::basic::from_utf8(chunk.get(..complete).unwrap_or_default()).is_ok() {
+        return complete;
     }
     match simdutf8::compat::from_utf8(chunk) {
         Ok(_) => chunk.len(),
         Err(e) => e.valid_up_to(),
     }
+}
+
+/// `bytes` without a multi-byte sequence cut short at its end.
+fn complete_len(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    for k in 1..=n.min(3) {
+        let Some(&b) = bytes.get(n - k) else { break };
+        if b & 0xC0 != 0x80 {
+            // The last lead byte: how long its sequence should be.
+            let need = match b {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                0xC0.. => 2,
+                _ => 1,
+            };
+            return if need > k { n - k } else { n };
+        }
+    }
+    n
 }
 
 /// Text from bytes known valid, or decoded with U+FFFD replacement.

@@ -256,3 +256,49 @@ fn an_error_in_a_chunk_tail_is_yielded_by_the_iterator() {
     assert!(matches!(&got[..], [Ok(Item::Event(ev))] if ev.data() == "ok"));
     assert_eq!(dec.feed(b"").next(), None);
 }
+
+#[test]
+fn find_eol_agrees_with_a_byte_search() {
+    // The word-at-a-time search must find the first CR or LF (§9.2.5 line
+    // ends) wherever it is, past other control bytes and high bytes.
+    let fillers: [&[u8]; 5] = [b"x", b"\t", b"\x0E", b"\xFF", b"\x0B\x0C\x0D"];
+    for first in [&b"i"[..], b"d", b"e"] {
+        for len in 0..80 {
+            for filler in fillers {
+                for end in [&b"\n"[..], b"\r", b""] {
+                    let mut line = first.to_vec();
+                    while line.len() < len {
+                        line.extend_from_slice(if line.len() % 7 == 3 { filler } else { b"a" });
+                    }
+                    line.extend_from_slice(end);
+                    line.extend_from_slice(b"tail\n");
+                    let expected = line.iter().position(|&b| b == b'\r' || b == b'\n');
+                    assert_eq!(scan::find_eol(&line), expected, "{line:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn valid_prefix_stops_before_a_cut_code_point() {
+    // Values inside the prefix are taken as valid UTF-8 without a check:
+    // it must never include a partial or invalid sequence.
+    let text = "aé→🙂".repeat(20);
+    let bytes = text.as_bytes();
+    for end in 0..=bytes.len() {
+        let chunk = &bytes[..end];
+        let got = scan::valid_prefix(chunk);
+        assert!(std::str::from_utf8(&chunk[..got]).is_ok(), "{end}");
+        if end >= scan::VALIDATE_CHUNK {
+            let best = match std::str::from_utf8(chunk) {
+                Ok(_) => end,
+                Err(e) => e.valid_up_to(),
+            };
+            assert_eq!(got, best, "{end}");
+        }
+    }
+    let mut bad = bytes.to_vec();
+    bad[70] = 0xFF;
+    assert_eq!(scan::valid_prefix(&bad), 70);
+}
