@@ -186,8 +186,8 @@ pub struct Connection {
     /// frame than a `BytesMut` that hands out shared pieces.
     out_buf: Vec<u8>,
     out_queue: VecDeque<Outgoing>,
-    /// The last chunk handed out ended with the header of a frame whose
-    /// payload is the next queued chunk: that chunk must go out whole.
+    /// Part of the front chunk of `out_queue` was handed out: the rest of
+    /// its frame must go out whole (a frame cut short corrupts the stream).
     payload_owed: bool,
     queued: usize,
     close_sent: bool,
@@ -961,13 +961,10 @@ impl Connection {
         self.check_data_send()?;
         match self.role {
             Role::Server => {
-                self.flush_out_buf(false);
+                self.flush_out_buf();
                 let frame = message.wire_bytes().clone();
                 self.queued += frame.len();
-                self.out_queue.push_back(Outgoing {
-                    bytes: frame,
-                    payload_follows: false,
-                });
+                self.out_queue.push_back(Outgoing::frames(frame));
             }
             Role::Client => {
                 let opcode = match message.kind() {
@@ -1173,15 +1170,12 @@ impl Connection {
     /// keeping the payload of a frame whose header already went; returns
     /// the bytes dropped.
     fn discard_unsent(&mut self) -> usize {
-        // A chunk owed whole, and the payload its last header announces.
-        let keep = match self.out_queue.front() {
-            Some(front) if self.payload_owed => 1 + usize::from(front.payload_follows),
-            _ => 0,
-        };
+        // The rest of a frame already begun.
+        let keep = usize::from(self.payload_owed);
         let mut dropped = self.out_buf.len();
         self.out_buf.clear();
         for item in self.out_queue.drain(keep.min(self.out_queue.len())..) {
-            dropped += item.bytes.len();
+            dropped += item.len();
         }
         self.queued -= dropped;
         dropped
@@ -1200,13 +1194,17 @@ impl Connection {
     #[inline]
     fn queue_payload(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
         if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
-            self.write_header(opcode, fin, rsv, payload.len());
-            self.flush_out_buf(true);
-            self.queued += payload.len();
-            self.out_queue.push_back(Outgoing {
-                bytes: payload,
-                payload_follows: false,
-            });
+            self.flush_out_buf();
+            let header = FrameHeader {
+                fin,
+                rsv,
+                opcode,
+                mask: None,
+                payload_len: payload.len() as u64,
+            };
+            let item = Outgoing::with_header(&header, payload);
+            self.queued += item.len();
+            self.out_queue.push_back(item);
         } else {
             self.queue_frame(opcode, fin, rsv, &payload);
         }
@@ -1277,21 +1275,12 @@ impl Connection {
         out.len() - start
     }
 
-    /// Writes the header of a frame whose payload is queued after it.
-    fn write_header(&mut self, opcode: OpCode, fin: bool, rsv: u8, len: usize) {
-        self.out_buf.reserve(MAX_HEADER_LEN);
-        self.queued += self.put_header(opcode, fin, rsv, None, len);
-    }
-
-    /// Moves the small frames written so far into the queue, noting if
-    /// they end with the header of a payload queued next.
-    fn flush_out_buf(&mut self, payload_follows: bool) {
+    /// Moves the small frames written so far into the queue, ahead of
+    /// what is queued next.
+    fn flush_out_buf(&mut self) {
         if !self.out_buf.is_empty() {
             let bytes = self.take_out_buf();
-            self.out_queue.push_back(Outgoing {
-                bytes,
-                payload_follows,
-            });
+            self.out_queue.push_back(Outgoing::frames(bytes));
         }
     }
 
@@ -1312,10 +1301,20 @@ impl Connection {
     /// [`Config::max_outbound_buffer`].
     #[must_use = "the bytes must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        let bytes = match self.out_queue.pop_front() {
-            Some(item) => {
-                self.payload_owed = item.payload_follows;
-                item.bytes
+        let bytes = match self.out_queue.front_mut() {
+            Some(item) if item.head_sent < item.head_len => {
+                // The inline header first; its payload is owed next.
+                let head = Bytes::copy_from_slice(item.pending());
+                item.head_sent = item.head_len;
+                self.payload_owed = true;
+                head
+            }
+            Some(_) => {
+                self.payload_owed = false;
+                self.out_queue
+                    .pop_front()
+                    .map(|item| item.bytes)
+                    .unwrap_or_default()
             }
             None if !self.out_buf.is_empty() => {
                 self.payload_owed = false;
@@ -1363,7 +1362,7 @@ impl Connection {
     #[inline]
     pub fn pending_transmit(&self) -> &[u8] {
         match self.out_queue.front() {
-            Some(item) => &item.bytes,
+            Some(item) => item.pending(),
             None => &self.out_buf,
         }
     }
@@ -1408,25 +1407,33 @@ impl Connection {
                 } else {
                     let rest = Bytes::copy_from_slice(&self.out_buf[n..end]);
                     self.out_buf.drain(..end);
-                    self.out_queue.push_back(Outgoing {
-                        bytes: rest,
-                        payload_follows: false,
-                    });
+                    self.out_queue.push_back(Outgoing::frames(rest));
                     self.payload_owed = true;
                 }
             }
             self.queued -= n;
             return;
         };
-        let n = n.min(front.bytes.len());
-        if n == front.bytes.len() {
-            self.payload_owed = front.payload_follows;
+        let n = n.min(front.pending().len());
+        if front.head_sent < front.head_len {
+            // Inside an inline header: its frame is begun, owed whole.
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "at most the header's 14 bytes"
+            )]
+            {
+                front.head_sent += n as u8;
+            }
+            self.payload_owed = n > 0 || self.payload_owed;
+        } else if n == front.bytes.len() {
+            self.payload_owed = false;
             self.out_queue.pop_front();
         } else if n > 0 {
-            // Unless it is owed already, the chunk starts at a frame
-            // boundary: the rest of a frame written in part becomes owed
-            // whole, split from any whole frames after it.
-            let end = if self.payload_owed {
+            // Unless it is owed already (or a payload behind its inline
+            // header), the chunk starts at a frame boundary: the rest of a
+            // frame written in part becomes owed whole, split from any
+            // whole frames after it.
+            let end = if self.payload_owed || front.head_len > 0 {
                 front.bytes.len()
             } else {
                 frame_end_after(&front.bytes, n)
@@ -1434,10 +1441,7 @@ impl Connection {
             if end < front.bytes.len() && end > n {
                 let mut rest = front.bytes.split_to(end);
                 rest.advance(n);
-                self.out_queue.push_front(Outgoing {
-                    bytes: rest,
-                    payload_follows: false,
-                });
+                self.out_queue.push_front(Outgoing::frames(rest));
             } else {
                 front.bytes.advance(n);
             }
@@ -1570,9 +1574,57 @@ impl Connection {
 /// A chunk waiting for `poll_transmit`.
 #[derive(Debug)]
 struct Outgoing {
+    /// The header of the one frame whose payload is `bytes`, kept inline
+    /// so a payload queued without a copy costs no allocation either;
+    /// `head_len` is 0 when `bytes` holds whole frames.
+    head: [u8; MAX_HEADER_LEN],
+    head_len: u8,
+    /// How much of `head` was handed out.
+    head_sent: u8,
     bytes: Bytes,
-    /// Ends with a frame header whose payload is the next chunk.
-    payload_follows: bool,
+}
+
+impl Outgoing {
+    /// Whole frames.
+    fn frames(bytes: Bytes) -> Self {
+        Outgoing {
+            head: [0; MAX_HEADER_LEN],
+            head_len: 0,
+            head_sent: 0,
+            bytes,
+        }
+    }
+
+    /// One frame: `header`, then `payload` as it is.
+    fn with_header(header: &FrameHeader, payload: Bytes) -> Self {
+        let mut head = [0; MAX_HEADER_LEN];
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a header is at most 14 bytes"
+        )]
+        let head_len = header.encode(&mut head) as u8;
+        Outgoing {
+            head,
+            head_len,
+            head_sent: 0,
+            bytes: payload,
+        }
+    }
+
+    /// What is left to hand out of the chunk it is at: the header, then
+    /// the bytes.
+    fn pending(&self) -> &[u8] {
+        if self.head_sent < self.head_len {
+            &self.head[usize::from(self.head_sent)..usize::from(self.head_len)]
+        } else {
+            &self.bytes
+        }
+    }
+
+    /// Bytes not yet handed out.
+    fn len(&self) -> usize {
+        usize::from(self.head_len - self.head_sent) + self.bytes.len()
+    }
 }
 
 /// A fragmented message being sent.
