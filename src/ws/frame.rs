@@ -443,10 +443,10 @@ impl FrameDecoder {
         if !matches!(self.state, DecodeState::Header) {
             return None;
         }
-        let (header, header_len) = self.parse_small_header(buf)?;
+        let (header, header_len) = Self::parse_small_header(buf)?;
         let len = usize::try_from(header.payload_len).ok()?;
         let end = header_len.checked_add(len)?;
-        if buf.len() < end {
+        if buf.len() < end || self.check(&header).is_err() {
             return None;
         }
         let payload = &mut buf[header_len..end];
@@ -482,26 +482,21 @@ impl FrameDecoder {
         matches!(self.state, DecodeState::Payload { collect: true, .. })
     }
 
-    /// The header at the front of `buf` if it has a 7- or 16-bit length
-    /// and passes every check of [`check`](Self::check), read with plain
-    /// byte tests (no error values built); `None` for anything else, which
-    /// the full parse then handles or reports.
+    /// The header at the front of `buf` if it has a 7- or 16-bit length in
+    /// its minimal encoding, read with plain byte tests (no error values
+    /// built); `None` for anything else, which [`parse_header`] then
+    /// handles or reports. The role and limit rules stay in
+    /// [`check`](Self::check).
     #[inline]
-    fn parse_small_header(&self, buf: &[u8]) -> Option<(FrameHeader, usize)> {
+    fn parse_small_header(buf: &[u8]) -> Option<(FrameHeader, usize)> {
         let [b0, b1, ..] = *buf else {
             return None;
         };
         let opcode = OpCode::from_u8(b0 & 0x0F)?;
-        let rsv = (b0 >> 4) & 0b111;
-        let fin = b0 & 0x80 != 0;
-        let masked = b1 & 0x80 != 0;
-        if rsv & !self.allowed_rsv != 0 || masked != (self.role == Role::Server) {
-            return None;
-        }
         let (payload_len, len_end) = match b1 & 0x7F {
             126 => {
                 let len = u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?]);
-                if len < 126 || opcode.is_control() {
+                if len < 126 {
                     return None;
                 }
                 (u64::from(len), 4)
@@ -509,23 +504,19 @@ impl FrameDecoder {
             127 => return None,
             len => (u64::from(len), 2),
         };
-        if opcode.is_control() && !fin || payload_len > self.max_frame_size as u64 {
-            return None;
-        }
-        let (mask, header_len) = if masked {
+        let (mask, header_len) = if b1 & 0x80 != 0 {
             let key = buf.get(len_end..len_end + 4)?;
             (Some([key[0], key[1], key[2], key[3]]), len_end + 4)
         } else {
             (None, len_end)
         };
         let header = FrameHeader {
-            fin,
-            rsv,
+            fin: b0 & 0x80 != 0,
+            rsv: (b0 >> 4) & 0b111,
             opcode,
             mask,
             payload_len,
         };
-        debug_assert!(self.check(&header).is_ok());
         Some((header, header_len))
     }
 
@@ -583,6 +574,7 @@ impl FrameDecoder {
     }
 
     /// RFC 6455 §5.1–§5.5 checks the header alone allows, in wire order.
+    #[inline]
     fn check(&self, h: &FrameHeader) -> Result<(), Violation> {
         if h.rsv & !self.allowed_rsv != 0 {
             return Err(Violation::ReservedBits { rsv: h.rsv });
