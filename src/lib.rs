@@ -1,13 +1,97 @@
-#![doc = include_str!("../README.md")]
+//! Sans-IO Server-Sent Events and WebSocket for Rust: pure state machines
+//! that turn byte chunks into events and events into bytes.
+//!
+//! The crate never opens a socket, spawns a task or reads a clock; `std::net`,
+//! tokio, an embedded loop, a fuzzer or a benchmark drives the same code.
+//!
+//! - [`sse`] (feature `sse`): the WHATWG HTML §9.2 `text/event-stream` decoder
+//!   and encoder, an `EventSource`'s reconnect state, and what a server needs
+//!   to resume a client from `Last-Event-ID`.
+//! - [`ws`] (feature `ws`): RFC 6455 handshakes (HTTP/1.1 Upgrade and the
+//!   extended CONNECT of RFC 8441 / RFC 9220), frames and the connection
+//!   state machine for both roles, with permessage-deflate (RFC 7692, feature
+//!   `deflate`).
+//!
+//! # Features
+//!
+//! | feature | default | what it adds | dependencies |
+//! |---|---|---|---|
+//! | `sse` | yes | [`sse`] | none of its own |
+//! | `ws` | yes | [`ws`] | sha1, base64, getrandom |
+//! | `deflate` | no | `ws::deflate`, permessage-deflate | flate2 (pure-Rust zlib-rs) |
+//! | `http` | no | conversions from and to the `http` crate's types | http |
+//!
+//! Both protocols share bytes, httparse, memchr, simdutf8 and thiserror. An SSE-only
+//! build (`default-features = false, features = ["sse"]`) compiles none of the
+//! WebSocket dependencies.
+//!
+//! # The drive loop
+//!
+//! Every state machine here is driven the same way, written once here: feed
+//! what arrived (`feed`, `handle_read`, `handle_eof`) and pass the time
+//! (`handle_timeout(now)`); after **every** such call and after every send,
+//! drain the outputs (`poll_event` and `poll_transmit`, or the iterator that
+//! `feed` returns) until both are empty; then wait for more bytes or until
+//! `poll_timeout()`, whichever comes first.
+//!
+//! ```
+//! # #[cfg(feature = "ws")] {
+//! use std::time::Instant;
+//! use pushcodec::ws::{Config, Connection, Event};
+//!
+//! let mut server = Connection::server(Config::default());
+//! server.handle_timeout(Instant::now()); // starts the keepalive clock
+//!
+//! // What a socket read gave: a masked text frame "Hello" (RFC 6455 §5.7).
+//! server.handle_read(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! while let Some(event) = server.poll_event()? {
+//!     if let Event::Text(text) = event {
+//!         server.send_text(text)?; // echo
+//!     }
+//! }
+//! let mut socket = Vec::new();
+//! while let Some(bytes) = server.poll_transmit() {
+//!     socket.extend_from_slice(&bytes); // socket.write_all(&bytes)
+//! }
+//! assert_eq!(socket, b"\x81\x05Hello");
+//! // Sleep until more bytes arrive or `poll_timeout` passes, then go round again.
+//! assert!(server.poll_timeout().is_some());
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Errors and limits
+//!
+//! What the peer got wrong is a typed error naming the rule (with its spec
+//! section) and where it was broken; a WebSocket [`ProtocolError`](ws::ProtocolError)
+//! knows the close code to send, a handshake error the HTTP status to answer.
+//! Local misuse is a different type. Every buffer is bounded by a limit you
+//! can set (`ws::Config`, `sse::Limits`, the handshake limits); no input
+//! makes the crate panic.
+//!
+//! The repository's README shows the demo, the conformance runs (Autobahn in
+//! both roles, browsers, third-party peers) and `benches/README.md` the
+//! measurements against tungstenite, fastwebsockets, sse-stream and
+//! eventsource-stream.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
 #![allow(clippy::module_name_repetitions, clippy::must_use_candidate)]
+// Without either protocol only `Utf8Bytes` is left; its crate-internal helpers go unused.
+#![cfg_attr(not(any(feature = "sse", feature = "ws")), allow(dead_code))]
 
 mod utf8;
 
+#[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "ws")]
 pub mod ws;
 
 pub use bytes;
 pub use utf8::Utf8Bytes;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "sse", feature = "ws"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

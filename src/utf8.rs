@@ -194,6 +194,7 @@ impl Utf8Validator {
     }
 
     /// The bytes of the unfinished code point, if any.
+    #[cfg(feature = "ws")]
     pub(crate) fn pending_bytes(&self) -> &[u8] {
         &self.partial[..usize::from(self.partial_len)]
     }

@@ -3,6 +3,7 @@
 //! that they are the same shared buffer (no per-connection copy), and that
 //! a slow connection among them is handled by its policy without touching
 //! the others.
+#![cfg(all(feature = "sse", feature = "ws"))]
 
 mod common;
 

@@ -18,13 +18,14 @@
 //! - The token stream (`text/event-stream` over a POST, read with `fetch`):
 //!   the page decoded exactly the text the server encoded.
 //!
-//! Needs Debian's `chromium` (`.ci/install-browser.sh`), or a browser named
+//! Needs Debian's `chromium` (`bash .ci/test` installs it), or a browser named
 //! by `PUSHCODEC_CHROMIUM`. `PUSHCODEC_SKIP_BROWSER=1` skips the test.
 //!
 //! `PUSHCODEC_DEMO_SCREENSHOT=examples/demo/screenshot.png` also saves the page as the
 //! same Chromium shows it once the self-test is done (the README's
 //! picture), taken over the DevTools protocol with the crate's own
 //! WebSocket client.
+#![cfg(all(feature = "sse", feature = "ws"))]
 
 #[allow(dead_code)]
 #[path = "../examples/demo.rs"]
@@ -138,8 +139,9 @@ fn chromium_runs_the_demo_self_test() {
     }
     let browser = find_chromium().unwrap_or_else(|| {
         panic!(
-            "chromium not found: run .ci/install-browser.sh (Debian's `chromium`), \
-             set PUSHCODEC_CHROMIUM=/path/to/chromium, or PUSHCODEC_SKIP_BROWSER=1 to skip"
+            "chromium not found: `bash .ci/test` installs Debian's `chromium` (as root) and runs \
+             the tests; or set PUSHCODEC_CHROMIUM=/path/to/chromium, or PUSHCODEC_SKIP_BROWSER=1 \
+             to skip this test"
         )
     });
 

@@ -2,6 +2,7 @@
 //! each as a test through the public API. A finding that is not fixed yet is
 //! `#[ignore = "finding: ..."]` (and tolerated by the targets through
 //! `fuzz/src/lib.rs`'s `open_findings`); F1-F4 are fixed.
+#![cfg(all(feature = "sse", feature = "ws"))]
 
 use std::time::{Duration, Instant};
 

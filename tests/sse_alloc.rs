@@ -1,5 +1,6 @@
 //! The decoder's hot path does not allocate per event for single-line data
 //! (the "no allocation per line"): counted with a global allocator.
+#![cfg(feature = "sse")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

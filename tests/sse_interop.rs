@@ -7,8 +7,9 @@
 //! equal what we encoded (data line ends read back as LF, the last event id
 //! in effect, every retry) and what our own decoder reads.
 //!
-//! Needs `bash .ci/install-sse.sh` first (node >= 20 and npm). Without it
+//! Needs the npm peer, which `bash .ci/test` installs (node >= 20 and npm). Without it
 //! the test fails, unless `PUSHCODEC_SKIP_INTEROP=1` is set.
+#![cfg(feature = "sse")]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -275,7 +276,7 @@ fn eventsource_parser_reads_our_encoder_output() {
             return;
         }
         panic!(
-            "npm eventsource-parser is not installed in {}: run `bash .ci/install-sse.sh` \
+            "npm eventsource-parser is not installed in {}: run `bash .ci/test` \
              (needs node >= 20 and npm), or set PUSHCODEC_SKIP_INTEROP=1 to skip this test",
             dir.display()
         );
@@ -295,7 +296,7 @@ fn eventsource_parser_reads_our_encoder_output() {
         .arg(&url)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run node ({e}): install node >= 20, then run `bash .ci/install-sse.sh`")
+            panic!("cannot run node ({e}): install node >= 20, then run `bash .ci/test`")
         });
     let head = server.join().expect("server thread");
     let stderr = String::from_utf8_lossy(&output.stderr);

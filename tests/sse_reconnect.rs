@@ -1,6 +1,7 @@
 //! Client reconnect state on deterministic timelines: a fake clock (a base
 //! `Instant` plus offsets) and a seeded random source (WHATWG HTML §9.2.3
 //! "Processing model", §9.2.4 "The Last-Event-ID header").
+#![cfg(feature = "sse")]
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,7 @@
 //! Server-side pieces: the response head, reading `Last-Event-ID` from a
 //! request head (WHATWG HTML §9.2.4, RFC 9112), heartbeat timing, and an
 //! in-memory resume built only from pushcodec's pieces.
+#![cfg(feature = "sse")]
 
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,7 @@
 //!
 //! Every case runs whole, byte by byte, and split at every point into two
 //! chunks; all runs must give the same items.
+#![cfg(feature = "sse")]
 
 use pushcodec::sse::{Decoder, Error, Event, Item, Limits, Utf8Bytes};
 

@@ -1,5 +1,6 @@
 //! The connection state machine against RFC 6455 rules and the Autobahn
 //! testsuite's cases, as deterministic byte scripts under every chunking.
+#![cfg(feature = "ws")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! Every table case runs whole, byte by byte (each shorter prefix must be
 //! `Ok(None)`, "need more") and with frame bytes behind the head (they must
 //! be handed back through the consumed count).
+#![cfg(feature = "ws")]
 
 use proptest::prelude::*;
 use pushcodec::ws::handshake::{

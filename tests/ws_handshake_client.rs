@@ -4,6 +4,7 @@
 //! Every table case runs whole and byte by byte (each shorter prefix must be
 //! `Ok(None)`), and valid answers also with the server's first frame behind
 //! the head (handed back through the consumed count).
+#![cfg(feature = "ws")]
 
 use pushcodec::ws::RandomSource;
 use pushcodec::ws::handshake::{self, ClientHandshake, HandshakeError, Limits, Response};

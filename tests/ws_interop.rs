@@ -13,9 +13,10 @@
 //!   that it compressed: the exchange carries over 1 MiB each way, the wire
 //!   far less.
 //!
-//! The peers are installed by `.ci/install-ws-interop.sh` into
+//! The peers are installed by `bash .ci/test` (through `.ci/install-ws-interop.sh`) into
 //! tests/interop/ws/. When one is missing these tests fail and say so, unless
 //! `PUSHCODEC_SKIP_INTEROP=1`. Every wait is bounded.
+#![cfg(feature = "ws")]
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -95,7 +96,8 @@ impl Peer {
             }
             panic!(
                 "the {self:?} WebSocket peer is not installed in {PEER_DIR}: run \
-                 .ci/install-ws-interop.sh (or set PUSHCODEC_SKIP_INTEROP=1 to skip these tests)"
+                 `bash .ci/test`, which installs it and runs the tests (or set \
+                 PUSHCODEC_SKIP_INTEROP=1 to skip these tests)"
             );
         };
         let mut child = cmd

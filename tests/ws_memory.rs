@@ -1,6 +1,7 @@
 //! Memory of an idle connection, measured with a counting allocator: after
 //! a big message has been delivered and dropped, the connection keeps no
 //! large buffer.
+#![cfg(feature = "ws")]
 
 mod common;
 

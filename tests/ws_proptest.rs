@@ -1,5 +1,6 @@
 //! Property tests: what one role sends, the other receives unchanged,
 //! however the bytes are split; hostile bytes never panic.
+#![cfg(feature = "ws")]
 
 use bytes::Bytes;
 use proptest::prelude::*;

@@ -1,4 +1,5 @@
 //! Keepalive, pong deadline and close timeout, on a fake clock.
+#![cfg(feature = "ws")]
 
 mod common;
 

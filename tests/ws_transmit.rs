@@ -3,6 +3,7 @@
 //! any pattern of partial writes, and a frame written in part is always
 //! finished, even when a slow consumer's Close discards what was queued
 //! (RFC 6455 §5.2: a frame cut short corrupts the rest of the stream).
+#![cfg(feature = "ws")]
 
 use bytes::Bytes;
 use proptest::prelude::*;

@@ -40,7 +40,7 @@
 //!
 //! # The mark
 //!
-//! As for WebSocket's [`Config::max_outbound_buffer`](crate::ws::Config::max_outbound_buffer),
+//! As for WebSocket's `ws::Config::max_outbound_buffer`,
 //! a push is over the mark when at least `high_water` bytes are already
 //! queued; the push that crosses it is still queued whole, and an empty
 //! queue is never over the mark. So any event, however large, goes out
