@@ -148,7 +148,7 @@ fn enc_peer(e: &mut Enc, f: &PeerFrame) {
 }
 
 fn enc_scenario(s: &Scenario) -> Vec<u8> {
-    const N: u32 = 16;
+    const N: u32 = 18;
     let mut e = Enc::new();
     e.u16(s.max_frame_size)
         .u16(s.max_message_size)
@@ -198,6 +198,8 @@ fn enc_scenario(s: &Scenario) -> Vec<u8> {
                 enc_peer(&mut e, frame);
                 e.u8(*times)
             }
+            Action::ReadIntoBuf(b) => e.variant(16, N).blob(&b.0),
+            Action::TransmitPartial(n) => e.variant(17, N).u16(*n),
         };
     }
     e.bool(false);
