@@ -222,7 +222,7 @@ async fn rfc8441_websocket_over_hyper_h2c() {
                 Event::Ping(Bytes::from_static(b"s")),
                 Event::Binary(Bytes::from_static(&[0, 1, 2, 255])),
                 Event::Pong(Bytes::from_static(b"p")),
-                close(1000, ""), // the answering Close echoes the code
+                close(1000, "bye"), // the answering Close echoes the code and the reason
             ]
         );
         assert!(client.error.is_none(), "{:?}", client.error);

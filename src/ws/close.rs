@@ -114,6 +114,44 @@ pub(crate) enum ClosePayloadError {
     InvalidReason,
 }
 
+impl From<ClosePayloadError> for super::Violation {
+    fn from(e: ClosePayloadError) -> Self {
+        match e {
+            ClosePayloadError::Truncated => super::Violation::TruncatedClosePayload,
+            ClosePayloadError::InvalidCode(code) => super::Violation::InvalidCloseCode { code },
+            ClosePayloadError::InvalidReason => super::Violation::InvalidUtf8,
+        }
+    }
+}
+
+/// A Close frame's payload as this endpoint sends it (RFC 6455 §5.5.1):
+/// the code, then as much of the reason as fits in 123 bytes, cut at a
+/// character boundary. Every Close the connection writes is built here.
+#[derive(Clone, Copy)]
+pub(crate) struct ClosePayload {
+    bytes: [u8; 2 + MAX_CLOSE_REASON],
+    len: u8,
+}
+
+impl ClosePayload {
+    pub(crate) fn new(code: CloseCode, reason: &str) -> Self {
+        let mut end = reason.len().min(MAX_CLOSE_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 2 + MAX_CLOSE_REASON];
+        bytes[..2].copy_from_slice(&code.0.to_be_bytes());
+        bytes[2..2 + end].copy_from_slice(&reason.as_bytes()[..end]);
+        #[expect(clippy::cast_possible_truncation, reason = "at most 125")]
+        let len = (2 + end) as u8;
+        ClosePayload { bytes, len }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 /// Parses a received Close payload (already unmasked). `Ok(None)`: no code.
 pub(crate) fn parse_close_payload(
     payload: &bytes::Bytes,
@@ -157,6 +195,19 @@ mod tests {
         for code in [1005, 1006, 1015] {
             assert!(!CloseCode(code).is_sendable());
         }
+    }
+
+    #[test]
+    fn a_sent_reason_is_cut_at_a_character_boundary_to_fit_123_bytes() {
+        let long = "é".repeat(100); // 200 bytes of 2-byte characters
+        let payload = ClosePayload::new(CloseCode::NORMAL, &long);
+        assert_eq!(payload.as_bytes().len(), 2 + 122);
+        assert_eq!(&payload.as_bytes()[..2], &[0x03, 0xe8]);
+        assert!(std::str::from_utf8(&payload.as_bytes()[2..]).is_ok());
+        assert_eq!(
+            ClosePayload::new(CloseCode(4000), "bye").as_bytes(),
+            b"\x0f\xa0bye"
+        );
     }
 
     #[test]

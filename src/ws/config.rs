@@ -64,6 +64,15 @@ pub struct Config {
     /// Answer each ping with a pong carrying its payload (RFC 6455 §5.5.2).
     /// Default on. The [`Event::Ping`](super::Event::Ping) is delivered either way.
     pub auto_pong: bool,
+    /// Answer the peer's Close at once with a Close carrying the same code
+    /// and reason (RFC 6455 §5.5.1; browsers, Node `ws` and Python
+    /// `websockets` echo both). Default on. Off, the
+    /// [`Event::Close`](super::Event::Close) leaves the connection in
+    /// [`State::CloseReceived`](super::State::CloseReceived): finish what
+    /// you are sending if you like, then answer with `send_close` and the
+    /// code and reason of your choice; [`close_timeout`](Self::close_timeout)
+    /// bounds the wait.
+    pub auto_close_reply: bool,
     /// Deliver data messages as [`Event::MessageStart`](super::Event::MessageStart),
     /// parts as they arrive, and [`Event::MessageEnd`](super::Event::MessageEnd),
     /// instead of whole. Text parts end on code point boundaries and are
@@ -92,6 +101,7 @@ impl Default for Config {
             max_outbound_buffer: 16 << 20,
             slow_consumer: SlowConsumer::Refuse,
             auto_pong: true,
+            auto_close_reply: true,
             stream_messages: false,
             keepalive_interval: Some(Duration::from_secs(20)),
             pong_timeout: Some(Duration::from_secs(20)),

@@ -14,18 +14,19 @@ mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 mod error;
+mod event;
 mod frame;
 pub mod handshake;
 mod mask;
 mod prepared;
 mod rng;
-mod timers;
 
 pub use crate::Utf8Bytes;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, SlowConsumer};
-pub use connection::{Connection, Event, MessageKind};
+pub use connection::{Connection, State, Transmit};
 pub use error::{ProtocolError, SendError, Violation};
+pub use event::{Event, MessageKind};
 pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,

@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::MessageKind;
-use super::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use super::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::Utf8Bytes;
 
 /// A whole data message framed once, for broadcast.
@@ -53,10 +53,7 @@ impl PreparedMessage {
         let header = FrameHeader {
             fin: true,
             rsv: 0,
-            opcode: match kind {
-                MessageKind::Text => OpCode::Text,
-                MessageKind::Binary => OpCode::Binary,
-            },
+            opcode: kind.opcode(),
             mask: None,
             payload_len: payload.len() as u64,
         };

@@ -15,10 +15,10 @@ pub(crate) enum Expired {
     /// Nothing was received for a keepalive interval: send a ping.
     SendPing,
     /// Nothing was received for `pong_timeout` after that ping.
-    PeerUnresponsive(Duration),
+    PeerUnresponsive,
     /// The close handshake (or, for a client, the server's TCP close) took
     /// longer than `close_timeout`.
-    CloseTimedOut(Duration),
+    CloseTimedOut,
 }
 
 /// Which timers apply in the connection's current state.
@@ -39,15 +39,46 @@ pub(crate) struct Durations {
     pub(crate) close_timeout: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// A time as nanoseconds since the first instant passed in (`Timers::origin`):
+/// eight bytes where an `Option<Instant>` takes sixteen, so an idle
+/// connection stays small. `NEVER` stands for "not set".
+type Stamp = u64;
+const NEVER: Stamp = u64::MAX;
+
+#[derive(Debug, Clone)]
 pub(crate) struct Timers {
+    /// The first time passed in; `None` until then (no timer runs).
+    origin: Option<Instant>,
     /// The latest time passed in.
-    now: Option<Instant>,
+    now: Stamp,
     /// Bytes arrived since the last `handle_timeout`.
     received: bool,
-    last_received: Option<Instant>,
-    pong_due: Option<Instant>,
-    close_due: Option<Instant>,
+    last_received: Stamp,
+    pong_due: Stamp,
+    close_due: Stamp,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            origin: None,
+            now: 0,
+            received: false,
+            last_received: NEVER,
+            pong_due: NEVER,
+            close_due: NEVER,
+        }
+    }
+}
+
+/// `a + d`, saturating below `NEVER`.
+fn after(a: Stamp, d: Duration) -> Stamp {
+    let d = u64::try_from(d.as_nanos()).unwrap_or(NEVER - 1);
+    a.saturating_add(d).min(NEVER - 1)
+}
+
+fn set(stamp: Stamp) -> Option<Stamp> {
+    (stamp != NEVER).then_some(stamp)
 }
 
 impl Timers {
@@ -62,42 +93,49 @@ impl Timers {
         phase: Phase,
         d: Durations,
     ) -> Option<Expired> {
-        let now = self.now.map_or(now, |before| before.max(now));
-        self.now = Some(now);
-        if self.received || self.last_received.is_none() {
+        let origin = *self.origin.get_or_insert(now);
+        let stamp = u64::try_from(now.saturating_duration_since(origin).as_nanos())
+            .unwrap_or(NEVER - 1)
+            .min(NEVER - 1);
+        // Time never runs backwards here, whatever the caller passes.
+        let now = self.now.max(stamp);
+        self.now = now;
+        if self.received || self.last_received == NEVER {
             // Any byte proves the peer alive, a pong or not.
             self.received = false;
-            self.last_received = Some(now);
-            self.pong_due = None;
+            self.last_received = now;
+            self.pong_due = NEVER;
         }
         if phase.closing {
             if let Some(timeout) = d.close_timeout {
-                let due = *self.close_due.get_or_insert(now + timeout);
-                if now >= due {
-                    return Some(Expired::CloseTimedOut(timeout));
+                if self.close_due == NEVER {
+                    self.close_due = after(now, timeout);
+                }
+                if now >= self.close_due {
+                    return Some(Expired::CloseTimedOut);
                 }
             }
         } else {
-            self.close_due = None;
+            self.close_due = NEVER;
         }
         if !phase.open {
             // Closing or closed: the close timeout is the only deadline left.
-            self.pong_due = None;
+            self.pong_due = NEVER;
         }
-        if let (Some(due), Some(timeout)) = (self.pong_due, d.pong_timeout)
+        if let (Some(due), Some(_)) = (set(self.pong_due), d.pong_timeout)
             && now >= due
         {
-            return Some(Expired::PeerUnresponsive(timeout));
+            return Some(Expired::PeerUnresponsive);
         }
         if phase.open
-            && self.pong_due.is_none()
+            && self.pong_due == NEVER
             && let Some(ping_at) = self.ping_at(d)
             && now >= ping_at
         {
-            self.pong_due = d.pong_timeout.map(|t| now + t);
+            self.pong_due = d.pong_timeout.map_or(NEVER, |t| after(now, t));
             // Without a pong deadline, ping again an interval later.
-            if self.pong_due.is_none() {
-                self.last_received = Some(now);
+            if self.pong_due == NEVER {
+                self.last_received = now;
             }
             return Some(Expired::SendPing);
         }
@@ -107,25 +145,26 @@ impl Timers {
     /// The next deadline, or `None` when no timer runs (or no time was
     /// ever passed in).
     pub(crate) fn poll_timeout(&self, phase: Phase, d: Durations) -> Option<Instant> {
-        let now = self.now?;
+        let origin = self.origin?;
         let close = if phase.closing && d.close_timeout.is_some() {
             // Armed at the next call; ask for that call now.
-            Some(self.close_due.unwrap_or(now))
+            Some(set(self.close_due).unwrap_or(self.now))
         } else {
             None
         };
-        let ping = if phase.open && self.pong_due.is_none() {
+        let ping = if phase.open && self.pong_due == NEVER {
             self.ping_at(d)
         } else {
             None
         };
-        let pong_deadline = if phase.open { self.pong_due } else { None };
-        [close, pong_deadline, ping].into_iter().flatten().min()
+        let pong_deadline = if phase.open { set(self.pong_due) } else { None };
+        let next = [close, pong_deadline, ping].into_iter().flatten().min()?;
+        Some(origin + Duration::from_nanos(next))
     }
 
-    fn ping_at(&self, d: Durations) -> Option<Instant> {
+    fn ping_at(&self, d: Durations) -> Option<Stamp> {
         // A zero interval would make every deadline due at once: off.
         let keepalive = d.keepalive.filter(|k| !k.is_zero())?;
-        Some(self.last_received? + keepalive)
+        Some(after(set(self.last_received)?, keepalive))
     }
 }
