@@ -156,3 +156,66 @@ proptest! {
         prop_assert!(errors <= 1);
     }
 }
+
+/// Everything a connection hands out for `chunks`, through `poll_event`
+/// or through `poll_event_ref` (its lent events made owned to compare),
+/// with what it queued to send.
+fn drive(role: Role, config: &Config, chunks: &[Vec<u8>], lent: bool) -> (Vec<String>, Vec<u8>) {
+    let mut conn = Connection::new(role, config.clone());
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        conn.read_buf().extend_from_slice(chunk);
+        loop {
+            let step = if lent {
+                conn.poll_event_ref().map(|e| e.map(|e| format!("{e:?}")))
+            } else {
+                conn.poll_event()
+                    .map(|e| e.map(|e| format!("{:?}", e.as_event_ref())))
+            };
+            match step {
+                Ok(Some(event)) => seen.push(event),
+                Ok(None) => break,
+                Err(e) => seen.push(format!("error {e}")),
+            }
+        }
+        while let Some(bytes) = conn.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    (seen, out)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `poll_event_ref` lends what `poll_event` gives, in the same order,
+    /// with the same errors at the same offsets and the same replies:
+    /// valid traffic under any chunking, and hostile bytes.
+    #[test]
+    fn lent_events_are_the_owned_events(
+        msgs in proptest::collection::vec(msg(), 0..8),
+        cuts in proptest::collection::vec(any::<usize>(), 0..20),
+        noise in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..6),
+        stream in any::<bool>(),
+    ) {
+        let wire = send_all(&mut Connection::client(Config::default()), &msgs);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for end in points.into_iter().chain([wire.len()]) {
+            chunks.push(wire[start..end].to_vec());
+            start = end;
+        }
+        chunks.extend(noise);
+        let mut config = Config::default();
+        config.max_frame_size = 1024;
+        config.max_message_size = 2048;
+        config.stream_messages = stream;
+        prop_assert_eq!(
+            drive(Role::Server, &config, &chunks, true),
+            drive(Role::Server, &config, &chunks, false)
+        );
+    }
+}

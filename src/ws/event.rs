@@ -35,6 +35,51 @@ pub enum Event {
     MessageEnd,
 }
 
+/// An [`Event`] lent by [`Connection::poll_event_ref`](super::Connection::poll_event_ref):
+/// the payload is borrowed from the connection until its next call, so a
+/// message that is a frame by itself costs no split of the receive buffer
+/// and no reference count. Same variants, same order, same rules as
+/// [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventRef<'a> {
+    /// A whole text message, validated as UTF-8.
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping and its payload (see [`Event::Ping`]).
+    Ping(&'a [u8]),
+    /// A pong and its payload.
+    Pong(&'a [u8]),
+    /// The peer's Close (see [`Event::Close`]).
+    Close(Option<&'a CloseFrame>),
+    /// A streamed message begins.
+    MessageStart(MessageKind),
+    /// The next part of a streamed text message: whole code points, validated.
+    TextPart(&'a str),
+    /// The next part of a streamed binary message.
+    BinaryPart(&'a [u8]),
+    /// The streamed message is complete.
+    MessageEnd,
+}
+
+impl Event {
+    /// The event with its payload borrowed.
+    pub fn as_event_ref(&self) -> EventRef<'_> {
+        match self {
+            Event::Text(text) => EventRef::Text(text.as_str()),
+            Event::Binary(data) => EventRef::Binary(data),
+            Event::Ping(data) => EventRef::Ping(data),
+            Event::Pong(data) => EventRef::Pong(data),
+            Event::Close(frame) => EventRef::Close(frame.as_ref()),
+            Event::MessageStart(kind) => EventRef::MessageStart(*kind),
+            Event::TextPart(text) => EventRef::TextPart(text.as_str()),
+            Event::BinaryPart(data) => EventRef::BinaryPart(data),
+            Event::MessageEnd => EventRef::MessageEnd,
+        }
+    }
+}
+
 /// The two kinds of data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageKind {

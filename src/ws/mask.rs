@@ -45,50 +45,37 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
     end_phase
 }
 
-/// Writes `src` masked with `key` (from phase 0) into `dst`, which must be
-/// as long: copy and mask in one pass, where copying and then masking in
-/// place reads and writes every byte twice.
-pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    debug_assert_eq!(dst.len(), src.len());
-    let key32 = u32::from_le_bytes(key);
-    let key64 = u64::from(key32) | (u64::from(key32) << 32);
-    let mut dst_words = dst.chunks_exact_mut(8);
-    let mut src_words = src.chunks_exact(8);
-    for (d, s) in (&mut dst_words).zip(&mut src_words) {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(s);
-        d.copy_from_slice(&(u64::from_le_bytes(bytes) ^ key64).to_le_bytes());
-    }
-    let key = key64.to_le_bytes();
-    for ((d, s), k) in dst_words
-        .into_remainder()
-        .iter_mut()
-        .zip(src_words.remainder())
-        .zip(key)
-    {
-        *d = s ^ k;
-    }
-}
-
-/// Client payloads at least this long are copied and masked in one pass;
-/// shorter ones are copied, then masked in place (fewer instructions when
-/// the zeroing costs more than the second pass saves).
+/// Client payloads at least this long are masked as they are appended;
+/// shorter ones are copied, then masked in place (measured fewer
+/// instructions and the same time below this length).
 const FUSED_MASK_MIN: usize = 512;
 
 /// Appends `src` masked with `key` (from phase 0) to `out`.
+///
+/// Long payloads are written in one pass, with no room zeroed first: the
+/// masked words come from an iterator of `[u8; 8]` arrays, whose exact
+/// length lets `Vec::extend` reserve once and write without per-byte
+/// checks. Measured at 64 KiB against zeroing the room and then masking
+/// into it: 4x fewer instructions and half the time (the zeroing pass also
+/// pushed the source out of L1).
 #[inline]
 pub(crate) fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
-    let start = out.len();
     if src.len() < FUSED_MASK_MIN {
+        let start = out.len();
         out.extend_from_slice(src);
         apply_mask(&mut out[start..], key, 0);
-    } else {
-        // Zeroed room, then one copy-and-mask pass: safe code, and
-        // measured 3x faster at 64 KiB than copying, then masking the
-        // copy in place.
-        out.resize(start + src.len(), 0);
-        copy_masked(&mut out[start..], src, key);
+        return;
     }
+    let key32 = u32::from_le_bytes(key);
+    let key64 = u64::from(key32) | (u64::from(key32) << 32);
+    let words = src.chunks_exact(8);
+    let rest = words.remainder();
+    out.extend(words.flat_map(|word| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        (u64::from_le_bytes(bytes) ^ key64).to_le_bytes()
+    }));
+    out.extend(rest.iter().zip(key64.to_le_bytes()).map(|(b, k)| b ^ k));
 }
 
 #[cfg(test)]
@@ -125,15 +112,19 @@ mod tests {
     }
 
     #[test]
-    fn copy_masked_matches_the_bytewise_reference_for_all_lengths() {
+    fn extend_masked_matches_the_bytewise_reference_on_both_sides_of_the_fused_length() {
         let key = [0x12, 0x34, 0x56, 0x78];
-        let data: Vec<u8> = (0..200u8).collect();
-        for len in 0..data.len() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in (0..40)
+            .chain(FUSED_MASK_MIN - 9..FUSED_MASK_MIN + 9)
+            .chain([1999, 2000])
+        {
             let mut expected = data[..len].to_vec();
             reference(&mut expected, key, 0);
-            let mut got = vec![0xAA; len];
-            copy_masked(&mut got, &data[..len], key);
-            assert_eq!(got, expected, "len {len}");
+            let mut got = vec![0xAA; 3];
+            extend_masked(&mut got, &data[..len], key);
+            assert_eq!(&got[..3], &[0xAA; 3], "len {len}: what was there stays");
+            assert_eq!(&got[3..], &expected[..], "len {len}");
         }
     }
 }

@@ -26,7 +26,7 @@ pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, State, Transmit};
 pub use error::{ProtocolError, SendError, Violation};
-pub use event::{Event, MessageKind};
+pub use event::{Event, EventRef, MessageKind};
 pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,

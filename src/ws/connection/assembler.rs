@@ -77,11 +77,7 @@ impl Assembler {
         config: &Config,
         deflate: Option<&mut Deflate>,
     ) -> Result<Option<Event>, ProtocolError> {
-        if header.fin
-            && header.rsv == 0
-            && self.message.is_none()
-            && payload.len() <= config.max_message_size
-        {
+        if self.is_lone_message(header, payload.len(), config) {
             match header.opcode {
                 OpCode::Binary => return Ok(Some(Event::Binary(payload))),
                 OpCode::Text if is_utf8(&payload) => {
@@ -91,6 +87,24 @@ impl Assembler {
             }
         }
         self.whole_in_steps(header, payload, at, config, deflate)
+    }
+
+    /// A whole data frame that is a message by itself, within the limit,
+    /// outside any fragmented message and uncompressed: it is handed out
+    /// as it is (text once validated). Every other frame takes the steps.
+    #[expect(clippy::inline_always, reason = "the hot path of every small message")]
+    #[inline(always)]
+    pub(super) fn is_lone_message(
+        &self,
+        header: &FrameHeader,
+        len: usize,
+        config: &Config,
+    ) -> bool {
+        header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && self.message.is_none()
+            && len <= config.max_message_size
     }
 
     /// Every other whole data frame, through the same steps as one that
@@ -403,7 +417,7 @@ impl Assembler {
     reason = "short texts: a call costs more than the check (callgrind)"
 )]
 #[inline(always)]
-fn is_utf8(payload: &[u8]) -> bool {
+pub(super) fn is_utf8(payload: &[u8]) -> bool {
     if payload.len() < SHORT_TEXT {
         payload.is_ascii() || std::str::from_utf8(payload).is_ok()
     } else {
