@@ -81,6 +81,8 @@
 // Without either protocol only `Utf8Bytes` is left; its crate-internal helpers go unused.
 #![cfg_attr(not(any(feature = "sse", feature = "ws")), allow(dead_code))]
 
+#[cfg(any(feature = "sse", feature = "ws"))]
+mod random;
 mod utf8;
 
 #[cfg(feature = "sse")]
@@ -89,6 +91,10 @@ pub mod sse;
 pub mod ws;
 
 pub use bytes;
+#[cfg(feature = "os-random")]
+pub use random::OsRandom;
+#[cfg(any(feature = "sse", feature = "ws"))]
+pub use random::RandomSource;
 pub use utf8::Utf8Bytes;
 
 /// The README's examples, compiled and run as doctests.

@@ -5,10 +5,36 @@
 
 use std::time::{Duration, Instant};
 
+use pushcodec::RandomSource;
 use pushcodec::sse::{BackoffConfig, Client, Item, Limits, ReadyState, ResponseVerdict};
 
 /// Seeded xorshift64*: uniform draws in [0, 1).
 struct Seeded(u64);
+
+impl RandomSource for Seeded {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            *b = (self.unit() * 256.0) as u8;
+        }
+    }
+
+    fn unit(&mut self) -> f64 {
+        self.next_f64()
+    }
+}
+
+/// Always the same draw.
+struct Fixed(f64);
+
+impl RandomSource for Fixed {
+    fn fill(&mut self, buf: &mut [u8]) {
+        buf.fill(0x80);
+    }
+
+    fn unit(&mut self) -> f64 {
+        self.0
+    }
+}
 
 impl Seeded {
     fn next_f64(&mut self) -> f64 {
@@ -101,14 +127,16 @@ fn failed_connects_back_off_and_a_delivering_stream_resets() {
     // Three connects fail at the network level: 500, 1000, 2000 ms.
     for expected in [500, 1000, 2000] {
         assert_eq!(client.state(), ReadyState::Connecting);
-        let at = client.handle_disconnect(now, 0.3).unwrap();
+        let at = client.handle_disconnect(now).unwrap();
         assert_eq!(at - now, ms(expected));
         assert_eq!(client.poll_timeout(), Some(at));
         // Not yet: one millisecond early does nothing.
-        assert!(!client.handle_timeout(at - ms(1)));
+        client.handle_timeout(at - ms(1));
+        assert_ne!(client.state(), ReadyState::Connecting);
         assert!(matches!(client.state(), ReadyState::Waiting { .. }));
         now = at;
-        assert!(client.handle_timeout(now));
+        client.handle_timeout(now);
+        assert_eq!(client.state(), ReadyState::Connecting);
     }
     assert_eq!(client.attempt(), 3);
     // A stream that opens but delivers nothing does not reset the count.
@@ -117,14 +145,15 @@ fn failed_connects_back_off_and_a_delivering_stream_resets() {
         ResponseVerdict::Stream
     );
     deliver(&mut client, b": just a comment\n\n");
-    let at = client.handle_disconnect(now, 0.3).unwrap();
+    let at = client.handle_disconnect(now).unwrap();
     assert_eq!(at - now, ms(4000));
     now = at;
-    assert!(client.handle_timeout(now));
+    client.handle_timeout(now);
+    assert_eq!(client.state(), ReadyState::Connecting);
     // One that delivers an event does: back to the base delay.
     client.handle_response(200, Some(b"text/event-stream"));
     assert_eq!(deliver(&mut client, b"data: x\n\n").len(), 1);
-    let at = client.handle_disconnect(now, 0.3).unwrap();
+    let at = client.handle_disconnect(now).unwrap();
     assert_eq!(at - now, ms(500));
     assert_eq!(client.attempt(), 1);
 }
@@ -132,8 +161,8 @@ fn failed_connects_back_off_and_a_delivering_stream_resets() {
 #[test]
 fn server_retry_replaces_the_base_and_is_a_floor() {
     let t0 = Instant::now();
-    let mut rng = Seeded(42);
-    let mut client = Client::new(Limits::default(), BackoffConfig::default());
+    let mut client =
+        Client::new(Limits::default(), BackoffConfig::default()).with_random(Box::new(Seeded(42)));
     client.handle_response(200, Some(b"text/event-stream"));
     assert_eq!(
         deliver(&mut client, b"retry: 3000\n\n"),
@@ -142,7 +171,7 @@ fn server_retry_replaces_the_base_and_is_a_floor() {
     assert_eq!(client.server_retry(), Some(ms(3000)));
     let mut now = t0;
     for attempt in 0..8u32 {
-        let at = client.handle_disconnect(now, rng.next_f64()).unwrap();
+        let at = client.handle_disconnect(now).unwrap();
         let d = at - now;
         let raw = ms(3000 << attempt).min(Duration::from_secs(30));
         // §9.2.3: never sooner than the server's reconnection time.
@@ -153,17 +182,19 @@ fn server_retry_replaces_the_base_and_is_a_floor() {
         );
         assert!(d <= Duration::from_secs(30));
         now = at;
-        assert!(client.handle_timeout(now));
+        client.handle_timeout(now);
+        assert_eq!(client.state(), ReadyState::Connecting);
     }
 }
 
 #[test]
 fn server_retry_above_the_cap_is_still_honoured() {
     let t0 = Instant::now();
-    let mut client = Client::new(Limits::default(), BackoffConfig::default());
+    let mut client =
+        Client::new(Limits::default(), BackoffConfig::default()).with_random(Box::new(Fixed(0.0)));
     client.handle_response(200, Some(b"text/event-stream"));
     deliver(&mut client, b"retry: 60000\n\n");
-    let at = client.handle_disconnect(t0, 0.0).unwrap();
+    let at = client.handle_disconnect(t0).unwrap();
     assert_eq!(at - t0, ms(60000));
 }
 
@@ -184,8 +215,9 @@ fn last_event_id_is_carried_through_reconnects() {
         b"id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: partial",
     );
     // The connection drops inside event 3: its id never took effect.
-    let at = client.handle_disconnect(t0, 0.5).unwrap();
-    assert!(client.handle_timeout(at));
+    let at = client.handle_disconnect(t0).unwrap();
+    client.handle_timeout(at);
+    assert_eq!(client.state(), ReadyState::Connecting);
     assert_eq!(last_event_id_header(&client).as_deref(), Some("2"));
     let mut raw = Vec::new();
     client.encode_request_headers(&mut raw);
@@ -200,15 +232,17 @@ fn last_event_id_is_carried_through_reconnects() {
     let items = deliver(&mut client, b"\xEF\xBB\xBFdata: c\n\nid: 4\n\n");
     let Item::Event(ev) = &items[0] else { panic!() };
     assert_eq!((ev.data(), ev.id()), ("c", "2"));
-    let at = client.handle_disconnect(at, 0.5).unwrap();
-    assert!(client.handle_timeout(at));
+    let at = client.handle_disconnect(at).unwrap();
+    client.handle_timeout(at);
+    assert_eq!(client.state(), ReadyState::Connecting);
     assert_eq!(last_event_id_header(&client).as_deref(), Some("4"));
 
     // Third: the server resets the id; no Last-Event-ID is sent after that.
     client.handle_response(200, Some(b"text/event-stream"));
     deliver(&mut client, b"id\ndata: d\n\n");
-    let at = client.handle_disconnect(at, 0.5).unwrap();
-    assert!(client.handle_timeout(at));
+    let at = client.handle_disconnect(at).unwrap();
+    client.handle_timeout(at);
+    assert_eq!(client.state(), ReadyState::Connecting);
     assert_eq!(client.last_event_id(), "");
     assert_eq!(last_event_id_header(&client), None);
 }
@@ -239,12 +273,13 @@ fn responses_that_must_not_be_retried() {
         );
         assert_eq!(client.state(), ReadyState::Closed);
         assert_eq!(
-            client.handle_disconnect(t0, 0.5),
+            client.handle_disconnect(t0),
             None,
             "no reconnect after {verdict:?}"
         );
         assert_eq!(client.poll_timeout(), None);
-        assert!(!client.handle_timeout(t0 + Duration::from_secs(3600)));
+        client.handle_timeout(t0 + Duration::from_secs(3600));
+        assert_ne!(client.state(), ReadyState::Connecting);
     }
     // WPT format-mime-trailing-semicolon and format-mime-valid-bogus: streams.
     for ct in [&b"text/event-stream;"[..], b"text/event-stream;+bogus"] {
@@ -262,7 +297,7 @@ fn close_stops_for_good() {
     client.handle_response(200, Some(b"text/event-stream"));
     client.close();
     assert_eq!(client.state(), ReadyState::Closed);
-    assert_eq!(client.handle_disconnect(t0, 0.5), None);
+    assert_eq!(client.handle_disconnect(t0), None);
     // A late response after close does not reopen.
     client.handle_response(200, Some(b"text/event-stream"));
     assert_eq!(client.state(), ReadyState::Closed);
@@ -272,15 +307,16 @@ fn close_stops_for_good() {
 fn seeded_timeline_is_reproducible_and_jittered() {
     let run = |seed| {
         let t0 = Instant::now();
-        let mut rng = Seeded(seed);
-        let mut client = Client::new(Limits::default(), BackoffConfig::default());
+        let mut client = Client::new(Limits::default(), BackoffConfig::default())
+            .with_random(Box::new(Seeded(seed)));
         let mut now = t0;
         let mut delays = Vec::new();
         for _ in 0..10 {
-            let at = client.handle_disconnect(now, rng.next_f64()).unwrap();
+            let at = client.handle_disconnect(now).unwrap();
             delays.push(at - now);
             now = at;
-            assert!(client.handle_timeout(now));
+            client.handle_timeout(now);
+            assert_eq!(client.state(), ReadyState::Connecting);
         }
         delays
     };

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, PoisonError};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pushcodec::bytes::{Bytes, BytesMut};
 use pushcodec::sse::{self, EventRef, Heartbeat, History, Replay};
@@ -168,9 +168,9 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
         // New events since the cursor, from the same history, the same bytes.
         let (batch, dropped) = {
             let feed = lock(&demo.feed);
-            let wait = heartbeat
-                .poll_timeout()
-                .saturating_duration_since(Instant::now());
+            let wait = heartbeat.poll_timeout().map_or(Duration::ZERO, |at| {
+                at.saturating_duration_since(Instant::now())
+            });
             let (feed, _) = demo
                 .feed_changed
                 .wait_timeout_while(feed, wait, |f| f.produced == cursor && f.drops == drops)
@@ -199,9 +199,8 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
             demo.log(format_args!("sse: dropping the stream after id {cursor}"));
             break;
         }
-        if heartbeat.handle_timeout(Instant::now()) {
-            let mut comment = Vec::new();
-            sse::encode_comment("heartbeat", &mut comment);
+        heartbeat.handle_timeout(Instant::now());
+        if let Some(comment) = heartbeat.poll_transmit() {
             stream.write_all(&comment)?;
             if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
                 r.heartbeats += 1;

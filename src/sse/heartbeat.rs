@@ -4,13 +4,20 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
+/// The heartbeat on the wire: an empty comment line (§9.2.6: a line that
+/// starts with a colon is ignored), ending no event.
+const HEARTBEAT: &[u8] = b":\n";
+
 /// When to send a heartbeat comment: after `interval` without any output.
 ///
-/// Call [`handle_output`](Self::handle_output) whenever anything is
-/// written to the stream, wake at [`poll_timeout`](Self::poll_timeout),
-/// and call [`handle_timeout`](Self::handle_timeout); when it returns true,
-/// write a comment (say with [`encode_comment`](super::encode_comment)).
-/// The timer is then re-armed from that instant.
+/// The same loop as every pushcodec state machine: call
+/// [`handle_output`](Self::handle_output) whenever anything is written to
+/// the stream, wake at [`poll_timeout`](Self::poll_timeout), call
+/// [`handle_timeout`](Self::handle_timeout), then write what
+/// [`poll_transmit`](Self::poll_transmit) gives (the comment `:\n` when a
+/// heartbeat is due). The timer is re-armed from that instant.
 ///
 /// # Example
 /// `t0` is whatever the caller's clock said when the stream started; the
@@ -21,13 +28,14 @@ use std::time::{Duration, Instant};
 ///
 /// fn timeline(t0: Instant) {
 ///     let mut hb = Heartbeat::new(t0);
-///     assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(15));
+///     assert_eq!(hb.poll_timeout(), Some(t0 + Duration::from_secs(15)));
 ///     hb.handle_output(t0 + Duration::from_secs(10)); // an event was sent
-///     assert!(!hb.handle_timeout(t0 + Duration::from_secs(15)));
-///     assert!(hb.handle_timeout(t0 + Duration::from_secs(25)));
-///     let mut out = Vec::new();
-///     pushcodec::sse::encode_comment("", &mut out); // ":\n"
-///     assert_eq!(hb.poll_timeout(), t0 + Duration::from_secs(40));
+///     hb.handle_timeout(t0 + Duration::from_secs(15));
+///     assert_eq!(hb.poll_transmit(), None, "not quiet for long enough");
+///     hb.handle_timeout(t0 + Duration::from_secs(25));
+///     assert_eq!(hb.poll_transmit().as_deref(), Some(&b":\n"[..]));
+///     assert_eq!(hb.poll_transmit(), None);
+///     assert_eq!(hb.poll_timeout(), Some(t0 + Duration::from_secs(40)));
 /// }
 /// # let _ = timeline;
 /// ```
@@ -35,6 +43,8 @@ use std::time::{Duration, Instant};
 pub struct Heartbeat {
     interval: Duration,
     deadline: Instant,
+    /// A heartbeat is due and not yet handed out.
+    due: bool,
 }
 
 impl Heartbeat {
@@ -51,6 +61,7 @@ impl Heartbeat {
         Heartbeat {
             interval,
             deadline: after(now, interval),
+            due: false,
         }
     }
 
@@ -59,25 +70,33 @@ impl Heartbeat {
         self.interval
     }
 
-    /// Something was written at `now`: the quiet period starts again.
+    /// Something was written at `now`: the quiet period starts again (and a
+    /// heartbeat due but not yet taken is not needed).
     pub fn handle_output(&mut self, now: Instant) {
         self.deadline = after(now, self.interval);
+        self.due = false;
     }
 
-    /// When the next heartbeat is due.
+    /// When [`handle_timeout`](Self::handle_timeout) is next needed (always
+    /// `Some`: a heartbeat is always armed; an `Option` like every other
+    /// timer in the crate, so one drive loop serves them all).
     #[must_use]
-    pub fn poll_timeout(&self) -> Instant {
-        self.deadline
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        Some(self.deadline)
     }
 
-    /// Advances time; true means "send a heartbeat comment now" (the timer
-    /// counts that as output).
-    pub fn handle_timeout(&mut self, now: Instant) -> bool {
-        if now < self.deadline {
-            return false;
+    /// Advances time: after `interval` of quiet a heartbeat is due, and
+    /// the quiet period counts again from `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now >= self.deadline {
+            self.deadline = after(now, self.interval);
+            self.due = true;
         }
-        self.handle_output(now);
-        true
+    }
+
+    /// The heartbeat comment to write, once per heartbeat due.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        std::mem::take(&mut self.due).then(|| Bytes::from_static(HEARTBEAT))
     }
 }
 

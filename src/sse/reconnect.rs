@@ -3,13 +3,15 @@
 //! (re)connect, the verdict on a response head, and backoff with jitter.
 //!
 //! Time and randomness come from the caller: every method that can arm a
-//! timer takes `now: Instant`, and jitter takes a number in `[0, 1)`.
+//! timer takes `now: Instant`, and the jitter is drawn from the client's
+//! [`RandomSource`](crate::RandomSource).
 
 use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 
 use super::{Decoder, Error, Feed, Item, Limits, Utf8Bytes};
+use crate::RandomSource;
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
 /// (counting from 0) is `min(cap, base * 2^n) * factor`, with `factor`
@@ -86,7 +88,8 @@ impl BackoffConfig {
     }
 
     /// The delay before attempt `attempt` (0 = the first reconnect), for a
-    /// `random` draw in `[0, 1)` (values outside are clamped into it).
+    /// `random` draw in `[0, 1)` (values outside are clamped into it), such
+    /// as [`RandomSource::unit`] gives.
     pub fn delay(&self, attempt: u32, random: f64) -> Duration {
         self.delay_from(self.base, attempt, random)
     }
@@ -216,17 +219,32 @@ pub enum ReadyState {
 /// when the connection ends or fails, call
 /// [`handle_disconnect`](Self::handle_disconnect), wait until
 /// [`poll_timeout`](Self::poll_timeout), call
-/// [`handle_timeout`](Self::handle_timeout), and start again.
+/// [`handle_timeout`](Self::handle_timeout), and start again when the
+/// state is `Connecting`.
+///
+/// The jitter comes from [`with_random`](Self::with_random), or else from
+/// [`OsRandom`](crate::OsRandom) (the `os-random` feature, on with `ws`).
+/// A build with neither has no jitter: every delay takes the middle of
+/// the jitter range.
 ///
 /// # Example
 /// The time comes from the caller's event loop (`start` below); the same
 /// flow runs on a fake clock in `tests/sse_reconnect.rs`.
 /// ```
 /// use std::time::{Duration, Instant};
+/// use pushcodec::RandomSource;
 /// use pushcodec::sse::{BackoffConfig, Client, Item, Limits, ReadyState, ResponseVerdict};
 ///
+/// /// Always the middle of the jitter range, so the example's times are fixed.
+/// struct Middle;
+/// impl RandomSource for Middle {
+///     fn fill(&mut self, buf: &mut [u8]) { buf.fill(0x80) }
+///     fn unit(&mut self) -> f64 { 0.5 }
+/// }
+///
 /// fn first_drop(start: Instant) -> Result<(), pushcodec::sse::Error> {
-///     let mut client = Client::new(Limits::default(), BackoffConfig::default());
+///     let mut client = Client::new(Limits::default(), BackoffConfig::default())
+///         .with_random(Box::new(Middle));
 ///     assert_eq!(client.state(), ReadyState::Connecting);
 ///     assert!(client.request_headers().all(|(name, _)| name != "Last-Event-ID"));
 ///
@@ -237,18 +255,20 @@ pub enum ReadyState {
 ///     }
 ///
 ///     // The connection drops: wait, then reconnect with Last-Event-ID.
-///     let at = client.handle_disconnect(start, 0.5).expect("reconnects");
+///     let at = client.handle_disconnect(start).expect("reconnects");
 ///     assert_eq!(at, start + Duration::from_millis(2000));
 ///     assert_eq!(client.poll_timeout(), Some(at));
-///     assert!(client.handle_timeout(at));
+///     client.handle_timeout(at);
+///     assert_eq!(client.state(), ReadyState::Connecting);
 ///     assert!(client.request_headers().any(|h| h == ("Last-Event-ID", "7")));
 ///     Ok(())
 /// }
 /// # let _ = first_drop;
 /// ```
-#[derive(Debug)]
 pub struct Client {
     decoder: Decoder,
+    /// Where the jitter comes from; `None`: `OsRandom` when built in.
+    random: Option<Box<dyn RandomSource>>,
     backoff: BackoffConfig,
     /// The server's reconnection time (`retry` field), if it sent one.
     retry: Option<Duration>,
@@ -259,16 +279,47 @@ pub struct Client {
     state: ReadyState,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("state", &self.state)
+            .field("attempt", &self.attempt)
+            .field("retry", &self.retry)
+            .field("last_event_id", self.last_event_id())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Client {
     /// A client about to make its first connection.
     pub fn new(limits: Limits, backoff: BackoffConfig) -> Self {
         Client {
             decoder: Decoder::new(limits),
+            random: None,
             backoff,
             retry: None,
             attempt: 0,
             delivered: false,
             state: ReadyState::Connecting,
+        }
+    }
+
+    /// Draws the reconnect jitter from `random` (a seeded source makes the
+    /// delays reproducible).
+    #[must_use]
+    pub fn with_random(mut self, random: Box<dyn RandomSource>) -> Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// A uniform draw in `[0, 1)` for the jitter.
+    fn draw(&mut self) -> f64 {
+        match &mut self.random {
+            Some(random) => random.unit(),
+            #[cfg(feature = "os-random")]
+            None => crate::OsRandom::new().unit(),
+            #[cfg(not(feature = "os-random"))]
+            None => 0.5,
         }
     }
 
@@ -377,15 +428,15 @@ impl Client {
 
     /// The connection ended or could not be made. Ends the stream (an
     /// unterminated event is dropped) and, unless the client is closed,
-    /// schedules the reconnect: returns when it is due. `random` is a
-    /// uniform draw in `[0, 1)` for the jitter.
+    /// schedules the reconnect: returns when it is due (the jitter drawn
+    /// from the client's random source).
     ///
     /// The delay grows with each attempt and resets once a connection has
     /// delivered an event. A server `retry` replaces the base delay, and
     /// the delay is never shorter than it (§9.2.3: wait the reconnection
     /// time, optionally longer) nor longer than the larger of it and the
     /// cap.
-    pub fn handle_disconnect(&mut self, now: Instant, random: f64) -> Option<Instant> {
+    pub fn handle_disconnect(&mut self, now: Instant) -> Option<Instant> {
         let _ = self.decoder.finish();
         if self.state == ReadyState::Closed {
             return None;
@@ -394,6 +445,7 @@ impl Client {
             self.attempt = 0;
             self.delivered = false;
         }
+        let random = self.draw();
         let delay = match self.retry {
             Some(retry) => {
                 let cfg = self.backoff.cap(self.backoff.max_delay().max(retry));
@@ -416,15 +468,12 @@ impl Client {
         }
     }
 
-    /// Advances time; returns true when it is time to reconnect (the state
-    /// is then `Connecting`).
-    pub fn handle_timeout(&mut self, now: Instant) -> bool {
-        match self.state {
-            ReadyState::Waiting { until } if now >= until => {
-                self.state = ReadyState::Connecting;
-                true
-            }
-            _ => false,
+    /// Advances time: once the reconnect is due the state is `Connecting`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let ReadyState::Waiting { until } = self.state
+            && now >= until
+        {
+            self.state = ReadyState::Connecting;
         }
     }
 

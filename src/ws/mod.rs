@@ -19,9 +19,9 @@ mod frame;
 pub mod handshake;
 mod mask;
 mod prepared;
-mod rng;
 
 pub use crate::Utf8Bytes;
+pub use crate::random::{OsRandom, RandomSource};
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, State, Transmit};
@@ -34,7 +34,6 @@ pub use frame::{
 pub use handshake::accept_key;
 pub use mask::apply_mask;
 pub use prepared::PreparedMessage;
-pub use rng::{OsRandom, RandomSource};
 
 /// Which end of the connection this endpoint is. It decides masking
 /// (RFC 6455 §5.1) and who closes the transport first (§7.1.1).

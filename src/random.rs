@@ -1,4 +1,10 @@
-//! Randomness for masking keys (RFC 6455 §5.3) and handshake nonces (§4.1).
+//! Randomness, from one trait: WebSocket masking keys (RFC 6455 §5.3) and
+//! handshake nonces (§4.1), and the jitter of SSE reconnect delays.
+//!
+//! Long-lived state owns its source (`with_random(Box<dyn RandomSource>)`
+//! on [`ws::Connection`](crate::ws::Connection) and
+//! [`sse::Client`](crate::sse::Client)); a one-off call borrows one
+//! (`&mut dyn RandomSource`, as the client handshake does).
 //!
 //! RFC 6455 §10.3 asks for keys an attacker cannot predict, so the default
 //! source is the operating system's CSPRNG. One `getrandom` call per 4-byte
@@ -8,16 +14,17 @@
 //! The pool is per thread, not per connection, so an idle client
 //! connection holds no randomness of its own.
 
+#[cfg(feature = "os-random")]
 use std::cell::RefCell;
 
-/// A source of random bytes for masking keys and handshake nonces.
+/// A source of random bytes: masking keys, handshake nonces, reconnect jitter.
 ///
 /// The default is [`OsRandom`]. Tests, fuzzers and embedded users can supply
 /// their own (for example a seeded generator to make output reproducible).
 ///
 /// # Example
 /// ```
-/// use pushcodec::ws::RandomSource;
+/// use pushcodec::RandomSource;
 ///
 /// /// Deterministic bytes: for tests only, never on a real connection.
 /// struct Counter(u8);
@@ -45,17 +52,30 @@ pub trait RandomSource: Send {
         self.fill(&mut key);
         key
     }
+
+    /// A uniform draw in `[0, 1)` (53 random bits), for jitter.
+    fn unit(&mut self) -> f64 {
+        let mut bytes = [0u8; 8];
+        self.fill(&mut bytes);
+        #[expect(clippy::cast_precision_loss, reason = "53 bits fit an f64 exactly")]
+        let bits = (u64::from_le_bytes(bytes) >> 11) as f64;
+        // 2^-53, exact.
+        bits * f64::from_bits(0x3CA0_0000_0000_0000)
+    }
 }
 
+#[cfg(feature = "os-random")]
 /// 1024 masking keys per system call.
 const POOL_LEN: usize = 4096;
 
+#[cfg(feature = "os-random")]
 /// Random bytes from the OS not yet handed out, for this thread.
 struct Pool {
     bytes: [u8; POOL_LEN],
     next: usize,
 }
 
+#[cfg(feature = "os-random")]
 impl Pool {
     /// Refills from the OS when empty.
     fn ensure(&mut self) {
@@ -66,12 +86,14 @@ impl Pool {
     }
 }
 
+#[cfg(feature = "os-random")]
 thread_local! {
     static POOL: RefCell<Pool> = const {
         RefCell::new(Pool { bytes: [0; POOL_LEN], next: POOL_LEN })
     };
 }
 
+#[cfg(feature = "os-random")]
 /// The operating system's CSPRNG (`getrandom`), drawn in 4 KiB blocks into
 /// a pool per thread. A handle: it holds no state, so boxing it allocates
 /// nothing.
@@ -83,7 +105,7 @@ thread_local! {
 ///
 /// # Example
 /// ```
-/// use pushcodec::ws::{OsRandom, RandomSource};
+/// use pushcodec::{OsRandom, RandomSource};
 ///
 /// let mut rng = OsRandom::new();
 /// let (a, b) = (rng.mask_key(), rng.mask_key());
@@ -94,6 +116,7 @@ pub struct OsRandom {
     _private: (),
 }
 
+#[cfg(feature = "os-random")]
 impl OsRandom {
     /// A handle on this thread's pool; the first draw reads from the OS.
     pub const fn new() -> Self {
@@ -101,12 +124,14 @@ impl OsRandom {
     }
 }
 
+#[cfg(feature = "os-random")]
 impl std::fmt::Debug for OsRandom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OsRandom").finish_non_exhaustive()
     }
 }
 
+#[cfg(feature = "os-random")]
 impl RandomSource for OsRandom {
     fn fill(&mut self, buf: &mut [u8]) {
         POOL.with_borrow_mut(|pool| {
@@ -146,6 +171,25 @@ impl RandomSource for OsRandom {
 }
 
 #[cfg(test)]
+mod unit_tests {
+    use super::RandomSource;
+
+    struct Bytes(u8);
+    impl RandomSource for Bytes {
+        fn fill(&mut self, buf: &mut [u8]) {
+            buf.fill(self.0);
+        }
+    }
+
+    #[test]
+    fn unit_draws_stay_in_the_half_open_interval() {
+        assert!(Bytes(0).unit().abs() < f64::EPSILON);
+        let top = Bytes(0xff).unit();
+        assert!(top < 1.0 && top > 0.999_999, "{top}");
+    }
+}
+
+#[cfg(all(test, feature = "os-random"))]
 mod tests {
     use super::*;
 
