@@ -108,10 +108,10 @@ fn backoff_stays_within_jitter_bounds_and_grows() {
 
 #[test]
 fn configured_backoff_is_honoured() {
-    let cfg = BackoffConfig::default()
-        .base(ms(100))
-        .cap(ms(1000))
-        .jitter(1.0, 1.0);
+    let mut cfg = BackoffConfig::default();
+    cfg.base = ms(100);
+    cfg.cap = ms(1000);
+    (cfg.jitter_min, cfg.jitter_max) = (1.0, 1.0);
     let got: Vec<u64> = (0..6)
         .map(|n| cfg.delay(n, 0.7).as_millis() as u64)
         .collect();
@@ -121,7 +121,8 @@ fn configured_backoff_is_honoured() {
 #[test]
 fn failed_connects_back_off_and_a_delivering_stream_resets() {
     let t0 = Instant::now();
-    let cfg = BackoffConfig::default().jitter(1.0, 1.0); // no jitter: exact timeline
+    let mut cfg = BackoffConfig::default();
+    (cfg.jitter_min, cfg.jitter_max) = (1.0, 1.0); // no jitter: exact timeline
     let mut client = Client::new(Limits::default(), cfg);
     let mut now = t0;
     // Three connects fail at the network level: 500, 1000, 2000 ms.

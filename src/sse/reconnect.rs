@@ -15,11 +15,13 @@ use crate::RandomSource;
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
 /// (counting from 0) is `min(cap, base * 2^n) * factor`, with `factor`
-/// drawn uniformly from `[min_factor, max_factor)`, and never more than
+/// drawn uniformly from `[jitter_min, jitter_max)`, and never more than
 /// `cap`.
 ///
 /// Defaults follow common practice: base 500 ms, cap 30 s, factor in
-/// `[0.5, 1.5)`.
+/// `[0.5, 1.5)`. Public fields, as every configuration in the crate
+/// ([`ws::Config`](crate::ws::Config) likewise): start from `default()`
+/// and set what differs.
 ///
 /// # Example
 /// ```
@@ -31,14 +33,23 @@ use crate::RandomSource;
 /// assert_eq!(cfg.delay(0, 0.5), Duration::from_millis(500));
 /// assert_eq!(cfg.delay(3, 0.5), Duration::from_millis(4000));
 /// assert_eq!(cfg.delay(20, 0.99), Duration::from_secs(30)); // capped
+///
+/// let mut fixed = BackoffConfig::default();
+/// (fixed.jitter_min, fixed.jitter_max) = (1.0, 1.0); // no jitter
+/// assert_eq!(fixed.delay(1, 0.9), Duration::from_secs(1));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct BackoffConfig {
-    base: Duration,
-    cap: Duration,
-    min_factor: f64,
-    max_factor: f64,
+    /// The first delay, before jitter.
+    pub base: Duration,
+    /// The longest delay.
+    pub cap: Duration,
+    /// The smallest jitter factor. Negative or non-finite factors count as
+    /// 0; the two bounds are used in either order.
+    pub jitter_min: f64,
+    /// The jitter factor the draws stay below.
+    pub jitter_max: f64,
 }
 
 impl Default for BackoffConfig {
@@ -46,47 +57,13 @@ impl Default for BackoffConfig {
         BackoffConfig {
             base: Duration::from_millis(500),
             cap: Duration::from_secs(30),
-            min_factor: 0.5,
-            max_factor: 1.5,
+            jitter_min: 0.5,
+            jitter_max: 1.5,
         }
     }
 }
 
 impl BackoffConfig {
-    /// Sets the first delay (before jitter).
-    #[must_use]
-    pub fn base(mut self, base: Duration) -> Self {
-        self.base = base;
-        self
-    }
-
-    /// Sets the longest delay.
-    #[must_use]
-    pub fn cap(mut self, cap: Duration) -> Self {
-        self.cap = cap;
-        self
-    }
-
-    /// Sets the jitter factor range `[min, max)`. Negative or non-finite
-    /// values become 0, and the bounds are swapped if `min > max`.
-    #[must_use]
-    pub fn jitter(mut self, min: f64, max: f64) -> Self {
-        let clean = |f: f64| if f.is_finite() && f > 0.0 { f } else { 0.0 };
-        let (a, b) = (clean(min), clean(max));
-        (self.min_factor, self.max_factor) = if a <= b { (a, b) } else { (b, a) };
-        self
-    }
-
-    /// The first delay before jitter.
-    pub fn base_delay(&self) -> Duration {
-        self.base
-    }
-
-    /// The longest delay.
-    pub fn max_delay(&self) -> Duration {
-        self.cap
-    }
-
     /// The delay before attempt `attempt` (0 = the first reconnect), for a
     /// `random` draw in `[0, 1)` (values outside are clamped into it), such
     /// as [`RandomSource::unit`] gives.
@@ -104,7 +81,10 @@ impl BackoffConfig {
         } else {
             0.0
         };
-        let factor = self.min_factor + (self.max_factor - self.min_factor) * r;
+        let clean = |f: f64| if f.is_finite() && f > 0.0 { f } else { 0.0 };
+        let (a, b) = (clean(self.jitter_min), clean(self.jitter_max));
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let factor = low + (high - low) * r;
         Duration::try_from_secs_f64(grown.as_secs_f64() * factor)
             .unwrap_or(self.cap)
             .min(self.cap)
@@ -448,7 +428,10 @@ impl Client {
         let random = self.draw();
         let delay = match self.retry {
             Some(retry) => {
-                let cfg = self.backoff.cap(self.backoff.max_delay().max(retry));
+                let cfg = BackoffConfig {
+                    cap: self.backoff.cap.max(retry),
+                    ..self.backoff
+                };
                 cfg.delay_from(retry, self.attempt, random).max(retry)
             }
             None => self.backoff.delay(self.attempt, random),
@@ -546,17 +529,23 @@ mod tests {
     }
 
     #[test]
-    fn jitter_setter_sanitizes() {
-        let cfg = BackoffConfig::default().jitter(2.0, f64::NAN);
+    fn jitter_bounds_are_sanitized() {
+        let cfg = BackoffConfig {
+            jitter_min: 2.0,
+            jitter_max: f64::NAN,
+            ..BackoffConfig::default()
+        };
         assert_eq!(cfg.delay(0, 0.0), Duration::ZERO);
         assert_eq!(cfg.delay(0, 0.5), Duration::from_millis(500));
     }
 
     #[test]
     fn huge_values_do_not_panic() {
-        let cfg = BackoffConfig::default()
-            .base(Duration::MAX)
-            .cap(Duration::MAX);
+        let cfg = BackoffConfig {
+            base: Duration::MAX,
+            cap: Duration::MAX,
+            ..BackoffConfig::default()
+        };
         let _ = cfg.delay(u32::MAX, 0.999);
         let _ = cfg.delay(0, f64::INFINITY);
     }
