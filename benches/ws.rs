@@ -2,8 +2,10 @@
 //! fastwebsockets, with limit rows on the same buffers (issue 9).
 //!
 //! Contract for every row: the same wire bytes, handed over in reads of at
-//! most 64 KiB; every message materialized as owned or shared bytes; text
-//! validated; client frames unmasked; output checked against the expected
+//! most 64 KiB; every message handed to the application one at a time, as
+//! owned or shared bytes (`pushcodec`, tungstenite) or lent from the
+//! decoder's buffer until the next read (`pushcodec_lent`, fastwebsockets'
+//! frames, which borrow its read buffer); text validated; client frames unmasked; output checked against the expected
 //! messages (decode) or wire bytes (encode) before timing.
 //!
 //! Run one group at a time on a noisy machine:
@@ -18,7 +20,7 @@ use common::{Kind, MockIo, Msg, READ, batch_count, config, limits, write_frame};
 use criterion::{
     BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
 };
-use pushcodec::ws::{Config, Connection, Event};
+use pushcodec::ws::{Config, Connection, Event, EventRef};
 
 const SIZES: [(usize, &str); 5] = [
     (16, "16B"),
@@ -134,6 +136,32 @@ fn ours_decode(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(Kind, &[u8
         buf.extend_from_slice(&wire[pos..pos + n]);
         pos += n;
         drain_events(conn, &mut on);
+    }
+}
+
+/// As [`ours_decode`], each event lent (`poll_event_ref`) instead of
+/// shared: no split of the buffer and no reference count per message.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_decode_lent(conn: &mut Connection, wire: &[u8], mut on: impl FnMut(Kind, &[u8])) {
+    let mut pos = 0;
+    while pos < wire.len() {
+        let buf = conn.read_buf();
+        let n = (buf.capacity() - buf.len()).min(READ).min(wire.len() - pos);
+        buf.extend_from_slice(&wire[pos..pos + n]);
+        pos += n;
+        while let Some(event) = conn.poll_event_ref().expect("valid input") {
+            match event {
+                EventRef::Text(t) => on(Kind::Text, t.as_bytes()),
+                EventRef::Binary(b) => on(Kind::Binary, b),
+                EventRef::Ping(p) => on(Kind::Ping, p),
+                EventRef::Pong(p) => on(Kind::Pong, p),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        while let Some(out) = conn.poll_transmit() {
+            black_box(out);
+        }
     }
 }
 
@@ -264,6 +292,13 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
         "pushcodec {}",
         case.name
     );
+    let mut ours_lent = Connection::server(Config::default());
+    assert_eq!(
+        collect(|on| ours_decode_lent(&mut ours_lent, &case.wire, on)),
+        case.expected,
+        "pushcodec lent {}",
+        case.name
+    );
     let mut ours_hr = Connection::server(Config::default());
     assert_eq!(
         collect(|on| ours_decode_handle_read(&mut ours_hr, &case.wire, on)),
@@ -294,6 +329,9 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
     group.throughput(Throughput::Bytes(case.wire.len() as u64));
     group.bench_function("pushcodec", |b| {
         b.iter(|| ours_decode(&mut ours, &case.wire, sink))
+    });
+    group.bench_function("pushcodec_lent", |b| {
+        b.iter(|| ours_decode_lent(&mut ours_lent, &case.wire, sink))
     });
     group.bench_function("pushcodec_handle_read", |b| {
         b.iter(|| ours_decode_handle_read(&mut ours_hr, &case.wire, sink))
