@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the third-party SSE parser that tests/sse_interop.rs runs against
+# Installs the third-party SSE parser that tests/peers/sse.rs runs against
 # our encoder: npm `eventsource-parser`, pinned by tests/interop/sse/package-lock.json.
 # Idempotent: does nothing when the locked version is already installed.
 # Needs node >= 20 and npm (eventsource-parser 4 declares node >= 22.12 for its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the WebSocket interop peers that tests/ws_interop.rs starts:
+# Installs the WebSocket interop peers that tests/peers/ws.rs starts:
 #   Python `websockets` (pinned in tests/interop/ws/requirements.txt) into the venv
 #     tests/interop/ws/.venv  (the tests run tests/interop/ws/.venv/bin/python)
 #   Node `ws` (pinned by tests/interop/ws/package-lock.json) into

@@ -10,7 +10,7 @@
 # SECONDS defaults to 3600; 0 means no time limit (stop with -runs=N or
 # Ctrl-C). Prints libFuzzer's final stats (executions, exec/s). A finding
 # stops the run and is saved under fuzz/artifacts/TARGET/: turn it into a
-# test in tests/fuzz_regressions.rs.
+# test in tests/ws/fuzz_regressions.rs.
 #
 # FUZZ_BUILD_FLAGS passes flags to `cargo fuzz run`, e.g. "-s none" to build
 # without AddressSanitizer (the crate forbids unsafe code; about twice the

@@ -6,7 +6,7 @@
 pub mod connection;
 pub mod seed;
 
-/// Findings (tests/fuzz_regressions.rs); `true` while open. While one is open the
+/// Findings (tests/ws/fuzz_regressions.rs); `true` while open. While one is open the
 /// targets tolerate its known shape so that fuzzing goes on finding other
 /// problems; set its flag to `false` once it is fixed, and the targets check
 /// the strict invariant again.

@@ -147,3 +147,131 @@ pub fn run_all_chunkings(role: Role, config: &Config, input: &[u8], echo: bool) 
     }
     whole
 }
+
+/// A client and a server joined by an in-memory transport, on a fake
+/// clock: the drive loop of the crate docs, run for both ends.
+pub struct Pair {
+    pub client: Connection,
+    pub server: Connection,
+    /// The fake clock; starts at a real instant so deadlines are ordinary.
+    pub now: std::time::Instant,
+    pub client_events: Vec<Event>,
+    pub server_events: Vec<Event>,
+    pub client_error: Option<ProtocolError>,
+    pub server_error: Option<ProtocolError>,
+    /// Bytes each way, so a test can count what crossed.
+    pub to_server: usize,
+    pub to_client: usize,
+    /// While set, what the client writes is lost (a peer gone silent).
+    pub client_muted: bool,
+}
+
+impl Pair {
+    /// Both ends with `config`, their clocks started.
+    pub fn new(config: Config) -> Self {
+        let now = std::time::Instant::now();
+        let mut client = Connection::client(config.clone());
+        let mut server = Connection::server(config);
+        client.handle_timeout(now);
+        server.handle_timeout(now);
+        Pair {
+            client,
+            server,
+            now,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            client_error: None,
+            server_error: None,
+            to_server: 0,
+            to_client: 0,
+            client_muted: false,
+        }
+    }
+
+    /// Moves bytes both ways and drains events until nothing moves.
+    pub fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(bytes) = self.client.poll_transmit() {
+                moved = true;
+                if !self.client_muted {
+                    self.to_server += bytes.len();
+                    self.server.handle_read(&bytes);
+                }
+            }
+            moved |= drain(
+                &mut self.server,
+                &mut self.server_events,
+                &mut self.server_error,
+            );
+            while let Some(bytes) = self.server.poll_transmit() {
+                moved = true;
+                self.to_client += bytes.len();
+                self.client.handle_read(&bytes);
+            }
+            moved |= drain(
+                &mut self.client,
+                &mut self.client_events,
+                &mut self.client_error,
+            );
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Time passes: both ends' timers run at every deadline on the way, as
+    /// a drive loop sleeping until `poll_timeout` would run them.
+    pub fn advance(&mut self, by: std::time::Duration) {
+        let end = self.now + by;
+        for _ in 0..100_000 {
+            let next = [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .filter(|&at| at <= end)
+                .min();
+            let Some(at) = next else { break };
+            self.now = self.now.max(at);
+            self.client.handle_timeout(self.now);
+            self.server.handle_timeout(self.now);
+            self.pump();
+            if self.now == end {
+                break;
+            }
+        }
+        assert!(
+            [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .all(|at| at > self.now || self.now < end),
+            "a deadline that handle_timeout does not move on"
+        );
+        self.now = end;
+        self.client.handle_timeout(end);
+        self.server.handle_timeout(end);
+        self.pump();
+    }
+}
+
+/// Events out of `conn` until none; `true` if any (or an error) came.
+fn drain(
+    conn: &mut Connection,
+    events: &mut Vec<Event>,
+    error: &mut Option<ProtocolError>,
+) -> bool {
+    let mut any = false;
+    loop {
+        match conn.poll_event() {
+            Ok(Some(event)) => {
+                any = true;
+                events.push(event);
+            }
+            Ok(None) => return any,
+            Err(e) => {
+                assert!(error.is_none(), "a second error: {e}");
+                *error = Some(e);
+                return true;
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 // `eventsource-parser` and prints what it saw as JSON lines, in the shape of
 // examples/sse_dump.rs: {"type","data","id"} per event (id = last event id
 // in effect) and {"retry":N} per valid retry field.
-// Usage: node read.mjs URL   (run by tests/sse_interop.rs)
+// Usage: node read.mjs URL   (run by tests/peers/sse.rs)
 import { createParser } from 'eventsource-parser';
 
 const url = process.argv[2];

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Node `ws` peer for pushcodec's WebSocket interop tests (tests/ws_interop.rs).
+// Node `ws` peer for pushcodec's WebSocket interop tests (tests/peers/ws.rs).
 //
 //   node peer.js client URL [COMPRESSION]   connect to URL, run the exchange below against an
 //                              echo server, print one JSON line, exit 0 only if every check passed

@@ -1,11 +1,9 @@
 //! Keepalive, pong deadline and close timeout, on a fake clock.
 #![cfg(feature = "ws")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::client_frame;
+use crate::common::client_frame;
 use pushcodec::ws::{CloseCode, Config, Connection, Event, Violation};
 
 fn secs(s: u64) -> Duration {

@@ -5,10 +5,8 @@
 //! the others.
 #![cfg(all(feature = "sse", feature = "ws"))]
 
-mod common;
-
+use crate::common::client_frame;
 use bytes::Bytes;
-use common::client_frame;
 use pushcodec::sse::{self, EventRef, Outbound, PreparedEvent, Push};
 use pushcodec::ws::{
     CloseCode, Config, Connection, Event, PreparedMessage, SendError, SlowConsumer,

@@ -3,10 +3,8 @@
 //! trips in both roles under any chunking.
 #![cfg(feature = "deflate")]
 
-mod common;
-
+use crate::common::{client_frame, frame, run_chunks};
 use bytes::Bytes;
-use common::{client_frame, frame, run_chunks};
 use proptest::prelude::*;
 use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;

@@ -2,10 +2,8 @@
 //! testsuite's cases, as deterministic byte scripts under every chunking.
 #![cfg(feature = "ws")]
 
-mod common;
-
+use crate::common::{client_frame, frame, run, run_all_chunkings, run_chunks};
 use bytes::Bytes;
-use common::{client_frame, frame, run, run_all_chunkings, run_chunks};
 use pushcodec::ws::{
     CloseCode, CloseFrame, Config, Connection, Event, MessageKind, Role, SendError, Violation,
 };
@@ -17,7 +15,7 @@ const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
 const PONG: u8 = 0xA;
 
-fn server(input: &[u8]) -> common::Outcome {
+fn server(input: &[u8]) -> crate::common::Outcome {
     run_all_chunkings(Role::Server, &Config::default(), input, true)
 }
 
@@ -31,7 +29,7 @@ fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     p
 }
 
-fn violation(outcome: &common::Outcome) -> Violation {
+fn violation(outcome: &crate::common::Outcome) -> Violation {
     outcome.error.clone().expect("an error").violation().clone()
 }
 
