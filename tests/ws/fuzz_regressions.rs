@@ -1,7 +1,7 @@
 //! Findings of the fuzz targets in fuzz/ (and of writing their invariants),
 //! each as a test through the public API. A finding that is not fixed yet is
 //! `#[ignore = "finding: ..."]` (and tolerated by the targets through
-//! `fuzz/src/lib.rs`'s `open_findings`); F1-F4 are fixed.
+//! `fuzz/src/lib.rs`'s `open_findings`); F1-F5 are fixed.
 #![cfg(all(feature = "sse", feature = "ws"))]
 
 use std::time::{Duration, Instant};
@@ -123,4 +123,37 @@ fn f4_no_pong_timeout_after_close_handshake() {
     assert!(server.should_close_transport());
     server.handle_timeout(t0 + secs(40));
     assert_eq!(server.poll_event(), Ok(None), "an error after Event::Close");
+}
+
+/// F5 (ws_connection_server, found by CI on the redesigned connection):
+/// after a failure with no close code (a missed pong deadline: RFC 6455
+/// §7.1.7 lets the endpoint drop the transport without a Close),
+/// `is_close_sent` said true though no Close frame was written. It says
+/// whether our Close was queued; `state()` says `Failed`.
+/// Fuzz input (minimized by hand): server, keepalive and pong timeout set,
+/// a fragmented text message with a ping inside, then time passes.
+#[test]
+fn f5_is_close_sent_only_when_a_close_was_written() {
+    use pushcodec::ws::{State, Violation};
+    let secs = Duration::from_secs;
+    let mut config = Config::default();
+    config.keepalive_interval = Some(secs(20));
+    config.pong_timeout = Some(secs(20));
+    let mut server = Connection::server(config);
+    let t0 = Instant::now();
+    server.handle_timeout(t0);
+    server.handle_timeout(t0 + secs(20)); // the keepalive ping
+    let mut written = Vec::new();
+    while let Some(bytes) = server.poll_transmit() {
+        written.extend_from_slice(&bytes);
+    }
+    assert_eq!(written[0], 0x89, "a ping went out");
+    server.handle_timeout(t0 + secs(40)); // no pong came
+    let error = server.poll_event().expect_err("the pong deadline passed");
+    assert!(matches!(error.violation(), Violation::PongTimeout { .. }));
+    assert_eq!(error.close_code(), None);
+    assert_eq!(server.state(), State::Failed);
+    assert!(server.poll_transmit().is_none(), "no Close is written");
+    assert!(!server.is_close_sent());
+    assert!(server.should_close_transport());
 }

@@ -71,6 +71,8 @@ pub struct Connection {
     state: State,
     /// The peer closed its side of the transport.
     eof: bool,
+    /// Our Close frame is queued (see `queue_close`).
+    close_queued: bool,
     /// A timer gave up on the peer: the transport goes now, drained or not.
     abandoned: bool,
     config: Config,
@@ -116,6 +118,7 @@ impl Connection {
             role,
             state: State::Open,
             eof: false,
+            close_queued: false,
             abandoned: false,
             reader: FrameReader::new(role, config.max_frame_size, !config.stream_messages),
             config,
@@ -496,9 +499,9 @@ impl Connection {
             match &close {
                 Some(frame) => {
                     let reply = ClosePayload::new(frame.code, frame.reason.as_str());
-                    self.sender.frame(OpCode::Close, true, 0, reply.as_bytes());
+                    self.queue_close(reply.as_bytes());
                 }
-                None => self.sender.frame(OpCode::Close, true, 0, &[]),
+                None => self.queue_close(&[]),
             }
             self.state = self.state.close_sent();
         }
@@ -531,12 +534,7 @@ impl Connection {
             && !self.eof
         {
             let reason = error.violation().to_string();
-            self.sender.frame(
-                OpCode::Close,
-                true,
-                0,
-                ClosePayload::new(code, &reason).as_bytes(),
-            );
+            self.queue_close(ClosePayload::new(code, &reason).as_bytes());
         }
         error
     }
@@ -668,10 +666,17 @@ impl Connection {
             return Err(SendError::Closed);
         }
         let payload = ClosePayload::new(code, reason);
-        self.sender
-            .frame(OpCode::Close, true, 0, payload.as_bytes());
+        self.queue_close(payload.as_bytes());
         self.state = self.state.close_sent();
         Ok(())
+    }
+
+    /// Queues our one Close frame (§5.5.1): every site that sends one goes
+    /// through here, so `is_close_sent` says whether it was.
+    fn queue_close(&mut self, payload: &[u8]) {
+        debug_assert!(!self.close_queued, "a second Close");
+        self.sender.frame(OpCode::Close, true, 0, payload);
+        self.close_queued = true;
     }
 
     fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
@@ -724,8 +729,7 @@ impl Connection {
                 let discarded = self.sender.transmit.discard_unsent();
                 if self.state.can_send() {
                     let payload = ClosePayload::new(code, "slow consumer");
-                    self.sender
-                        .frame(OpCode::Close, true, 0, payload.as_bytes());
+                    self.queue_close(payload.as_bytes());
                 }
                 self.state = State::Failed;
                 self.reader.close();
@@ -898,11 +902,11 @@ impl Connection {
         }
     }
 
-    /// Whether nothing more may be sent: our Close is queued, or the
-    /// connection failed. Same as `state()` being `CloseSent`, `Closed` or
-    /// `Failed`.
+    /// Whether our Close frame has been queued (by `send_close`, the
+    /// answer to the peer's Close, or a failure that has a close code). No
+    /// data follows it; [`state`](Self::state) says more.
     pub fn is_close_sent(&self) -> bool {
-        matches!(self.state, State::CloseSent | State::Closed | State::Failed)
+        self.close_queued
     }
 
     /// Whether the peer's Close has been received: `state()` is
