@@ -3,6 +3,7 @@
 //! and names the verdict and the status the server answers with.
 #![cfg(feature = "ws")]
 
+use pushcodec::http1::HeadError;
 use pushcodec::ws::handshake::{self, HandshakeError, Limits, check_connect_request};
 
 type Fields = Vec<(&'static str, &'static str)>;
@@ -539,7 +540,10 @@ fn server_limits() {
     let mut limits = Limits::default();
     limits.max_headers = fields.len() - 1;
     let err = check_connect_request(fields.iter().copied(), &limits).unwrap_err();
-    assert_eq!(err, HandshakeError::TooManyHeaders { limit: 10 });
+    assert_eq!(
+        err,
+        HandshakeError::Head(HeadError::TooManyHeaders { limit: 10 })
+    );
     assert_eq!(err.status(), 431);
 
     // RFC 9113 §6.5.2: name + value + 32 for each field.

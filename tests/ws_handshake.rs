@@ -6,6 +6,7 @@
 #![cfg(feature = "ws")]
 
 use proptest::prelude::*;
+use pushcodec::http1::HeadError;
 use pushcodec::ws::handshake::{
     self, ClientHandshake, ExtensionOffer, HandshakeError, Limits, Request,
 };
@@ -385,7 +386,7 @@ fn each_required_header_missing_or_wrong() {
         (
             "RFC 9112: malformed header line",
             request(GET, &[], &[("Bad Name", "1")]),
-            |e| matches!(e, HandshakeError::MalformedHead { .. }),
+            |e| matches!(e, HandshakeError::Head(HeadError::Malformed { .. })),
             400,
         ),
         (
@@ -504,9 +505,9 @@ fn head_byte_limit_is_exact_and_enforced_before_completion() {
     l.max_head_bytes = raw.len() - 1;
     assert_eq!(
         handshake::parse_request(&raw, &l),
-        Err(HandshakeError::HeadTooLarge {
+        Err(HandshakeError::Head(HeadError::TooLarge {
             limit: raw.len() - 1
-        })
+        }))
     );
     // A peer dripping an endless header: "need more" up to the limit,
     // refused the moment the limit is reached, before any blank line.
@@ -518,11 +519,11 @@ fn head_byte_limit_is_exact_and_enforced_before_completion() {
     }
     for n in [limit, limit + 1, drip.len()] {
         let e = handshake::parse_request(&drip[..n], &limits()).unwrap_err();
-        assert_eq!(e, HandshakeError::HeadTooLarge { limit });
+        assert_eq!(e, HandshakeError::Head(HeadError::TooLarge { limit }));
         assert_eq!(e.status(), 431);
     }
     let mut out = Vec::new();
-    HandshakeError::HeadTooLarge { limit }.encode_response(&mut out);
+    HandshakeError::Head(HeadError::TooLarge { limit }).encode_response(&mut out);
     assert!(out.starts_with(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"));
 }
 
@@ -542,7 +543,10 @@ fn header_count_limit() {
     assert!(handshake::parse_request(&raw, &l).unwrap().is_some());
     l.max_headers = total - 1;
     let e = handshake::parse_request(&raw, &l).unwrap_err();
-    assert_eq!(e, HandshakeError::TooManyHeaders { limit: total - 1 });
+    assert_eq!(
+        e,
+        HandshakeError::Head(HeadError::TooManyHeaders { limit: total - 1 })
+    );
     assert_eq!(e.status(), 431);
     // The same limit binds a client reading a response.
     let hs = ClientHandshake::new("h", "/").limits(l);
@@ -553,7 +557,9 @@ fn header_count_limit() {
     resp.push_str("\r\n");
     assert_eq!(
         hs.parse_response(resp.as_bytes()),
-        Err(HandshakeError::TooManyHeaders { limit: total - 1 })
+        Err(HandshakeError::Head(HeadError::TooManyHeaders {
+            limit: total - 1
+        }))
     );
 }
 

@@ -6,6 +6,7 @@
 //! the head (handed back through the consumed count).
 #![cfg(feature = "ws")]
 
+use pushcodec::http1::HeadError;
 use pushcodec::ws::RandomSource;
 use pushcodec::ws::handshake::{self, ClientHandshake, HandshakeError, Limits, Response};
 
@@ -215,7 +216,7 @@ fn each_response_rule() {
             "RFC 9112: HTTP/1.0 response",
             &hs,
             vec!["HTTP/1.0 101 Switching Protocols", UP, CONN, ACC],
-            |e| matches!(e, HandshakeError::MalformedHead { .. }),
+            |e| matches!(e, HandshakeError::Head(HeadError::Malformed { .. })),
         ),
     ];
     for (name, hs, lines, check) in cases {

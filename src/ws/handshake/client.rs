@@ -5,7 +5,8 @@ use base64::Engine as _;
 
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
-use super::{HandshakeError, Limits, head, negotiate};
+use super::{HandshakeError, Limits, negotiate};
+use crate::http1::{self, lossy_cut};
 use crate::ws::{OsRandom, RandomSource};
 
 /// Headers the request writes itself.
@@ -308,13 +309,13 @@ impl ClientHandshake {
     /// the response, e.g. for a redirect), `UpgradeNotWebSocket`,
     /// `ConnectionNotUpgrade`, `MissingAccept`, `AcceptMismatch`,
     /// `UnexpectedExtension`, `UnexpectedProtocol`, `MissingProtocol`; the
-    /// head errors (`HeadTooLarge`, `TooManyHeaders`, `MalformedHead`).
+    /// [`HandshakeError::Head`] for the head itself.
     pub fn parse_response(&self, buf: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
-        let Some(end) = head::find_end(buf, &self.limits)? else {
+        let Some(end) = http1::find_end(buf, &self.limits)? else {
             return Ok(None);
         };
-        let h = head::parse_response(&buf[..end], &self.limits)?;
-        let resp = self.check(h.status, h.reason, h.fields)?;
+        let h = http1::parse_response(&buf[..end], &self.limits)?;
+        let resp = self.check(h.status, h.reason.to_owned(), Fields::from_head(&h.headers))?;
         Ok(Some((resp, end)))
     }
 
@@ -363,7 +364,7 @@ impl ClientHandshake {
             Some(v) => {
                 return Err(HandshakeError::AcceptMismatch {
                     expected,
-                    found: String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned(),
+                    found: lossy_cut(v),
                 });
             }
         }

@@ -3,6 +3,7 @@
 use super::client::Response;
 use super::h2::ConnectResponse;
 use super::reject::write_reject;
+use crate::http1::HeadError;
 
 /// A failed opening handshake: which rule broke and, for a server, the HTTP
 /// status to answer with ([`HandshakeError::status`],
@@ -29,24 +30,12 @@ use super::reject::write_reject;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
-    /// The head did not end within `limit` bytes (status 431).
-    #[error("head exceeds {limit} bytes before its blank line (Limits::max_head_bytes)")]
-    HeadTooLarge {
-        /// The configured `Limits::max_head_bytes`.
-        limit: usize,
-    },
-    /// The head has more than `limit` header fields (status 431).
-    #[error("head has more than {limit} header fields (Limits::max_headers)")]
-    TooManyHeaders {
-        /// The configured `Limits::max_headers`.
-        limit: usize,
-    },
-    /// The head is not valid HTTP/1.1 syntax (status 400).
-    #[error("malformed HTTP/1.1 head: {reason} (RFC 9112)")]
-    MalformedHead {
-        /// What httparse or our own scan objected to.
-        reason: &'static str,
-    },
+    /// The HTTP/1.1 head is too large, has too many fields or is not valid
+    /// HTTP/1.1 (status 431 or 400): the crate's one head error, shared with
+    /// SSE. Over HTTP/2 and HTTP/3, [`HeadError::TooManyHeaders`] counts the
+    /// decoded fields.
+    #[error(transparent)]
+    Head(#[from] HeadError),
     /// The request method is not GET (status 405, with `Allow: GET`).
     #[error("method {method:?} is not GET (RFC 6455 §4.2.1 item 1)")]
     MethodNotGet {
@@ -317,9 +306,8 @@ impl HandshakeError {
     /// server and 502 for a bad response found by a client (nothing is sent).
     pub fn status(&self) -> u16 {
         match self {
-            Self::HeadTooLarge { .. }
-            | Self::TooManyHeaders { .. }
-            | Self::FieldSectionTooLarge { .. } => 431,
+            Self::Head(e) => e.status(),
+            Self::FieldSectionTooLarge { .. } => 431,
             Self::MethodNotGet { .. } | Self::MethodNotConnect { .. } => 405,
             Self::UnsupportedVersion { .. } => 426,
             Self::ProtocolNotOffered { .. }
@@ -337,8 +325,7 @@ impl HandshakeError {
             | Self::UnexpectedExtension { .. }
             | Self::ConnectProtocolNotEnabled
             | Self::UnexpectedConnectStatus { .. } => 502,
-            Self::MalformedHead { .. }
-            | Self::HttpVersion { .. }
+            Self::HttpVersion { .. }
             | Self::DuplicateHeader { .. }
             | Self::MissingHost
             | Self::InvalidHeader { .. }
@@ -400,8 +387,10 @@ mod tests {
     #[test]
     fn statuses_follow_the_rules() {
         assert_eq!(HandshakeError::MissingKey.status(), 400);
-        assert_eq!(HandshakeError::HeadTooLarge { limit: 1 }.status(), 431);
-        assert_eq!(HandshakeError::TooManyHeaders { limit: 1 }.status(), 431);
+        assert_eq!(
+            HandshakeError::Head(HeadError::TooLarge { limit: 1 }).status(),
+            431
+        );
         assert_eq!(
             HandshakeError::MethodNotGet {
                 method: "POST".into()

@@ -2,6 +2,7 @@
 //! checks of both roles and both HTTP versions share.
 
 use super::HandshakeError;
+pub(crate) use crate::http1::trim_ows;
 
 /// One header field: the name as sent, the value with surrounding
 /// whitespace removed (RFC 9110 §5.5: OWS is not part of the value).
@@ -18,6 +19,15 @@ pub(crate) struct Fields(Vec<Field>);
 impl Fields {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Fields(Vec::with_capacity(n))
+    }
+
+    /// The fields of a head the HTTP/1.1 reader parsed, values trimmed.
+    pub(crate) fn from_head(headers: &[crate::http1::Header<'_>]) -> Self {
+        let mut fields = Fields::with_capacity(headers.len());
+        for (name, value) in headers {
+            fields.push(name, value);
+        }
+        fields
     }
 
     pub(crate) fn push(&mut self, name: &str, value: &[u8]) {
@@ -90,17 +100,6 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-/// Strips optional whitespace (SP / HTAB) at both ends.
-pub(crate) fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
-}
-
 /// RFC 9110 §5.5 field-value bytes we are willing to write: visible ASCII,
 /// SP, HTAB and obs-text; never CR, LF, NUL or other controls (they would
 /// split the head and let a caller's data inject headers).
@@ -168,8 +167,6 @@ mod tests {
 
     #[test]
     fn values_are_trimmed_and_tokens_checked() {
-        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
-        assert_eq!(trim_ows(b"   "), b"");
         assert!(is_token(b"chat.v2"));
         assert!(!is_token(b""));
         assert!(!is_token(b"a b"));

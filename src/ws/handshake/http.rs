@@ -4,11 +4,11 @@
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
 use super::fields::Fields;
-use super::h2::UNLIMITED;
 use super::{
     AcceptBuilder, ClientHandshake, ConnectHandshake, ConnectReply, ConnectRequest,
     ConnectResponse, HandshakeError, Request, Response,
 };
+use crate::http1::HeadLimits;
 
 fn version_str(v: Version) -> &'static str {
     match v {
@@ -240,7 +240,7 @@ where
         pairs.push((name.as_str().as_bytes(), value.as_bytes()));
     }
     // The stack bounded the header list already (SETTINGS_MAX_HEADER_LIST_SIZE).
-    super::check_connect_request(pairs, &UNLIMITED)
+    super::check_connect_request(pairs, &HeadLimits::UNLIMITED)
 }
 
 /// Checks an extended CONNECT request (RFC 8441, RFC 9220) that an HTTP/2

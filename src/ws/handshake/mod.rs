@@ -97,7 +97,6 @@ mod error;
 mod extensions;
 mod fields;
 mod h2;
-mod head;
 #[cfg(feature = "http")]
 mod http;
 mod negotiate;
@@ -146,48 +145,11 @@ pub fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
-/// Bounds on what a handshake head may cost, for both roles.
-///
-/// A head that passes [`Limits::max_head_bytes`] before its blank line is
-/// refused at once ([`HandshakeError::HeadTooLarge`], status 431), so a peer
-/// can never make the parser buffer or re-scan more than this many bytes.
-///
-/// # Example
-/// ```
-/// use pushcodec::ws::handshake::Limits;
-/// let mut limits = Limits::default();
-/// assert_eq!((limits.max_head_bytes, limits.max_headers), (8 * 1024, 64));
-/// limits.max_head_bytes = 16 * 1024; // big cookies
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Most bytes the head (request or status line, header lines and the
-    /// blank line) may take. Default 8 KiB (8192), the common proxy default.
-    /// For an extended CONNECT (HTTP/2, HTTP/3), the most the field section
-    /// may take, counted as RFC 9113 §6.5.2 does: name, value and 32 bytes
-    /// per field, pseudo-headers included.
-    pub max_head_bytes: usize,
-    /// Most header fields the head may carry (pseudo-headers included for
-    /// an extended CONNECT). Default 64.
-    pub max_headers: usize,
-}
-
-impl Limits {
-    /// The defaults: 8 KiB of head and 64 header fields.
-    pub const fn new() -> Self {
-        Limits {
-            max_head_bytes: 8 * 1024,
-            max_headers: 64,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// Bounds on a handshake head, for both roles: the crate's one
+/// [`HeadLimits`](crate::http1::HeadLimits) (16 KiB and 64 fields by
+/// default), the same as an SSE request's. For an extended CONNECT they
+/// bound the decoded field section.
+pub use crate::http1::HeadLimits as Limits;
 
 #[cfg(test)]
 mod tests {
@@ -199,12 +161,5 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-    }
-
-    #[test]
-    fn limits_defaults_are_documented_values() {
-        let l = Limits::default();
-        assert_eq!(l.max_head_bytes, 8192);
-        assert_eq!(l.max_headers, 64);
     }
 }

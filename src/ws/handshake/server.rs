@@ -5,7 +5,8 @@ use base64::Engine as _;
 
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing};
-use super::{HandshakeError, Limits, head, negotiate};
+use super::{HandshakeError, Limits, negotiate};
+use crate::http1::{self, lossy_cut};
 
 /// Parses and checks a client's opening handshake from the bytes received so
 /// far.
@@ -46,16 +47,21 @@ pub fn parse_request(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<(Request, usize)>, HandshakeError> {
-    let Some(end) = head::find_end(buf, limits)? else {
+    let Some(end) = http1::find_end(buf, limits)? else {
         return Ok(None);
     };
-    let h = head::parse_request(&buf[..end], limits)?;
+    let h = http1::parse_request(&buf[..end], limits)?;
     let version = if h.minor_version == 1 {
         "HTTP/1.1"
     } else {
         "HTTP/1.0"
     };
-    let req = Request::check(h.method, h.target, version, h.fields)?;
+    let req = Request::check(
+        h.method.to_owned(),
+        h.target.to_owned(),
+        version,
+        Fields::from_head(&h.headers),
+    )?;
     Ok(Some((req, end)))
 }
 
@@ -95,10 +101,6 @@ pub struct Request {
     key: String,
     protocols: Vec<String>,
     extensions: Vec<ExtensionOffer>,
-}
-
-fn lossy_cut(v: &[u8]) -> String {
-    String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned()
 }
 
 impl Request {

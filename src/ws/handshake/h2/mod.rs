@@ -19,6 +19,7 @@ pub use server::{ConnectAcceptBuilder, ConnectRequest, check_connect_request};
 
 use super::fields::{Fields, is_field_value, is_token};
 use super::{HandshakeError, Limits};
+use crate::http1::HeadError;
 
 /// The `:protocol` value that asks for a WebSocket (RFC 8441 §4, from the
 /// HTTP Upgrade Token Registry).
@@ -42,17 +43,7 @@ pub(crate) const CONNECTION_SPECIFIC: &[&str] = &[
     "transfer-encoding",
 ];
 
-/// No limits: for header maps that the caller's HTTP stack already bounded
-/// (its `SETTINGS_MAX_HEADER_LIST_SIZE`).
-#[cfg(feature = "http")]
-pub(crate) const UNLIMITED: Limits = Limits {
-    max_head_bytes: usize::MAX,
-    max_headers: usize::MAX,
-};
-
-pub(crate) fn lossy_cut(v: &[u8]) -> String {
-    String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned()
-}
+pub(crate) use crate::http1::lossy_cut;
 
 pub(crate) fn malformed(name: &[u8], reason: &'static str) -> HandshakeError {
     HandshakeError::MalformedField {
@@ -80,9 +71,9 @@ where
         let (name, value) = (name.as_ref(), value.as_ref());
         count += 1;
         if count > limits.max_headers {
-            return Err(HandshakeError::TooManyHeaders {
+            return Err(HandshakeError::Head(HeadError::TooManyHeaders {
                 limit: limits.max_headers,
-            });
+            }));
         }
         // RFC 9113 §6.5.2: a field costs its name, its value and 32 bytes.
         size = size
@@ -172,19 +163,14 @@ mod tests {
     #[test]
     fn size_is_counted_as_rfc9113_6_5_2() {
         // Two fields of 1 + 1 bytes each cost 68 bytes.
-        let limits = Limits {
-            max_head_bytes: 67,
-            max_headers: 64,
-        };
+        let mut limits = Limits::new();
+        limits.max_head_bytes = 67;
         let two = [("a", "b"), ("c", "d")];
         assert_eq!(
             collect(two, REQUEST_PSEUDO, &limits).unwrap_err(),
             HandshakeError::FieldSectionTooLarge { limit: 67 }
         );
-        let limits = Limits {
-            max_head_bytes: 68,
-            ..limits
-        };
+        limits.max_head_bytes = 68;
         assert!(collect(two, REQUEST_PSEUDO, &limits).is_ok());
     }
 
