@@ -5,7 +5,8 @@ use base64::Engine as _;
 
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
-use super::{HandshakeError, Limits, negotiate};
+use super::mode::{Http1, Response};
+use super::{HandshakeError, Limits};
 use crate::http1::{self, lossy_cut};
 use crate::ws::{OsRandom, RandomSource};
 
@@ -326,13 +327,7 @@ impl ClientHandshake {
         reason: String,
         fields: Fields,
     ) -> Result<Response, HandshakeError> {
-        let mut resp = Response {
-            status,
-            reason,
-            fields,
-            protocol: None,
-            extensions: Vec::new(),
-        };
+        let resp = Response::head(status, reason, fields);
         // §4.1 item 1: anything but 101 is handled per HTTP (the caller may
         // follow a redirect or answer a challenge) and is not a WebSocket.
         if status != 101 {
@@ -341,7 +336,7 @@ impl ClientHandshake {
                 response: Box::new(resp),
             });
         }
-        let f = &resp.fields;
+        let f = resp.fields();
         // §4.1 item 2.
         if !f.list_has_token("Upgrade", "websocket") {
             return Err(HandshakeError::UpgradeNotWebSocket {
@@ -368,71 +363,15 @@ impl ClientHandshake {
                 });
             }
         }
-        // §4.1 item 5.
-        let extensions =
-            negotiate::accepted_extensions(f.all("Sec-WebSocket-Extensions"), &self.extensions)?;
-        // §4.1 item 6 (plus the WHATWG rule when asked).
-        let protocol = negotiate::selected_protocol(
-            f.all("Sec-WebSocket-Protocol"),
-            &self.protocols,
-            self.require_protocol,
-        )?;
-        resp.extensions = extensions;
-        resp.protocol = protocol;
-        Ok(resp)
+        // §4.1 items 5 and 6 (plus the WHATWG rule when asked).
+        resp.negotiate(&self.protocols, &self.extensions, self.require_protocol)
     }
 }
 
-/// A server's answer to a [`ClientHandshake`].
-///
-/// Once returned by [`ClientHandshake::parse_response`] it passed every
-/// RFC 6455 §4.1 check: the connection speaks WebSocket (client role), with
-/// [`protocol`](Self::protocol) and [`extensions`](Self::extensions) in
-/// force. Inside [`HandshakeError::UnexpectedStatus`] only the status and
-/// headers are filled in.
-///
-/// # Example
-/// See [`ClientHandshake`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    status: u16,
-    reason: String,
-    fields: Fields,
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-}
-
-impl Response {
-    /// The status code (101 once accepted).
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
+impl Response<Http1> {
     /// The reason phrase as sent.
     pub fn reason(&self) -> &str {
-        &self.reason
-    }
-
-    /// The subprotocol the server selected, one of those offered.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// The extensions the server accepted, in order, each among the
-    /// names offered; their parameters are for each extension to check.
-    pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
-    }
-
-    /// The first value of header `name` (ASCII case-insensitive), without
-    /// surrounding whitespace; `None` if absent or not UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.first_str(name)
-    }
-
-    /// Every header, in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
+        self.reason_str()
     }
 }
 

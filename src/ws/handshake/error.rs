@@ -1,7 +1,7 @@
 //! What can go wrong in the opening handshake, and the answer to send.
 
-use super::client::Response;
-use super::h2::ConnectResponse;
+use super::extended_connect::ConnectResponse;
+use super::mode::Response;
 use super::reject::write_reject;
 use crate::http1::HeadError;
 

@@ -94,28 +94,30 @@
 
 mod client;
 mod error;
+mod extended_connect;
 mod extensions;
 mod fields;
-mod h2;
 #[cfg(feature = "http")]
 mod http;
+mod mode;
 mod negotiate;
 mod reject;
 mod server;
 
-pub use client::{ClientHandshake, Response};
+pub use client::ClientHandshake;
 pub use error::HandshakeError;
-pub use extensions::ExtensionOffer;
-pub use h2::{
+pub use extended_connect::{
     CONNECT_PROTOCOL, ConnectAcceptBuilder, ConnectHandshake, ConnectReply, ConnectRequest,
     ConnectResponse, check_connect_request, connect_reject,
 };
+pub use extensions::ExtensionOffer;
 #[cfg(feature = "http")]
 pub use http::{
     check_http_connect_parts, check_http_connect_request, check_http_parts, check_http_request,
 };
+pub use mode::{AcceptBuilder, ExtendedConnect, Http1, Mode, Request, Response};
 pub use reject::encode_reject;
-pub use server::{AcceptBuilder, Request, parse_request};
+pub use server::parse_request;
 
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};

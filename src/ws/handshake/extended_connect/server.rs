@@ -5,24 +5,9 @@ use super::{
     CONNECT_PROTOCOL, ConnectReply, REQUEST_PSEUDO, collect, lossy_cut, malformed,
     no_connection_specific,
 };
-use crate::ws::handshake::extensions::ExtensionOffer;
-use crate::ws::handshake::fields::{Fields, check_outgoing};
-use crate::ws::handshake::{HandshakeError, Limits, negotiate};
-
-/// Fields the 200 answer writes itself, or that HTTP/2 and HTTP/3 forbid.
-const REPLY_RESERVED: &[&str] = &[
-    "sec-websocket-protocol",
-    "sec-websocket-extensions",
-    "sec-websocket-accept",
-    "sec-websocket-version",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-];
+use crate::ws::handshake::fields::Fields;
+use crate::ws::handshake::mode::{AcceptBuilder, ExtendedConnect, Request};
+use crate::ws::handshake::{HandshakeError, Limits};
 
 /// Checks a WebSocket extended CONNECT request (RFC 8441 §4 over HTTP/2,
 /// RFC 9220 over HTTP/3) from the fields the caller's stack decoded:
@@ -90,29 +75,19 @@ where
     V: AsRef<[u8]>,
 {
     let (pseudo, fields) = collect(fields, REQUEST_PSEUDO, limits)?;
-    ConnectRequest::check(pseudo, fields)
+    ConnectRequest::check_connect(pseudo, fields)
 }
 
 /// A checked extended CONNECT request: the server's side of a WebSocket
-/// over HTTP/2 or HTTP/3. Made by [`check_connect_request`] (or, with the
-/// `http` feature, `check_http_connect_request`).
-///
-/// # Example
-/// See [`check_connect_request`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectRequest {
-    scheme: String,
-    authority: String,
-    path: String,
-    fields: Fields,
-    origin: Option<String>,
-    protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
-}
+/// over HTTP/2 or HTTP/3, made by [`check_connect_request`] (or, with the
+/// `http` feature, `check_http_connect_request`). The accessors are those
+/// of every [`Request`]; [`scheme`](Request::scheme) and
+/// [`authority`](Request::authority) are this mode's own.
+pub type ConnectRequest = Request<ExtendedConnect>;
 
-impl ConnectRequest {
+impl Request<ExtendedConnect> {
     /// The checks of [`check_connect_request`] after [`collect`], in order.
-    fn check(pseudo: Vec<Option<String>>, fields: Fields) -> Result<Self, HandshakeError> {
+    fn check_connect(pseudo: Vec<Option<String>>, fields: Fields) -> Result<Self, HandshakeError> {
         let mut pseudo = pseudo.into_iter();
         let mut next = || pseudo.next().flatten();
         let (method, protocol, scheme, authority, path) = (next(), next(), next(), next(), next());
@@ -182,18 +157,6 @@ impl ConnectRequest {
                 });
             }
         }
-        // RFC 6455 §4.2.1 item 7, as on HTTP/1.1.
-        let origin = match fields.single("Origin")? {
-            None => None,
-            Some(v) => Some(
-                std::str::from_utf8(v)
-                    .map_err(|_| HandshakeError::InvalidHeader {
-                        name: "Origin",
-                        reason: "not UTF-8 (RFC 6454 §7)",
-                    })?
-                    .to_owned(),
-            ),
-        };
         // RFC 9110 §9.3.6: a CONNECT request has no content; DATA frames
         // carry the WebSocket stream.
         if fields.all("Content-Length").any(|v| v != b"0") {
@@ -202,118 +165,27 @@ impl ConnectRequest {
                 reason: "a CONNECT request has no content (RFC 9110 §9.3.6)",
             });
         }
-        // RFC 8441 §5: subprotocols and extensions as in RFC 6455.
-        let protocols = negotiate::offered_protocols(fields.all("Sec-WebSocket-Protocol"))?;
-        let extensions = negotiate::extension_list(fields.all("Sec-WebSocket-Extensions"))?;
-        Ok(ConnectRequest {
-            scheme,
-            authority,
-            path,
-            fields,
-            origin,
-            protocols,
-            extensions,
-        })
+        // RFC 8441 §5: origin, subprotocols and extensions as in RFC 6455.
+        Request::offers(path, authority, scheme, fields)
     }
 
     /// `:scheme`: `https` for a `wss` URI, `http` for `ws`.
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        &self.binding
     }
 
     /// `:authority`: the host, with its port if not the default.
     pub fn authority(&self) -> &str {
-        &self.authority
-    }
-
-    /// `:path`: path and query as sent (`/chat?room=7`).
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The query, without its `?`, if the path has one.
-    pub fn query(&self) -> Option<&str> {
-        self.path.split_once('?').map(|(_, q)| q)
-    }
-
-    /// The `origin` field, sent by browsers; a server that serves browsers
-    /// should check it (RFC 6455 §10.2).
-    pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
-    }
-
-    /// The offered subprotocols, in the client's order of preference.
-    pub fn protocols(&self) -> &[String] {
-        &self.protocols
-    }
-
-    /// The offered extensions, in order.
-    pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
-    }
-
-    /// The first value of field `name` (ASCII case-insensitive), if UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.first_str(name)
-    }
-
-    /// Every regular field (no pseudo-headers), in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
-    }
-
-    /// Starts the `200` answer that opens the WebSocket.
-    #[must_use]
-    pub fn accept(&self) -> ConnectAcceptBuilder<'_> {
-        ConnectAcceptBuilder {
-            req: self,
-            protocol: None,
-            extensions: Vec::new(),
-            headers: Vec::new(),
-        }
+        self.authority_str()
     }
 }
 
-/// Builds the `200` answer to a [`ConnectRequest`] (RFC 8441 §5): an
-/// optional subprotocol, extensions and extra fields, checked by
-/// [`build`](Self::build). It never carries `sec-websocket-accept`,
-/// `upgrade` or `connection`.
-///
-/// # Example
-/// See [`check_connect_request`].
-#[derive(Debug, Clone)]
-pub struct ConnectAcceptBuilder<'a> {
-    req: &'a ConnectRequest,
-    protocol: Option<String>,
-    extensions: Vec<String>,
-    headers: Vec<(String, String)>,
-}
+/// Builds the `200` answer to a [`ConnectRequest`] (RFC 8441 §5): the
+/// builder of every [`Request`], written by [`build`](AcceptBuilder::build).
+/// It never carries `sec-websocket-accept`, `upgrade` or `connection`.
+pub type ConnectAcceptBuilder<'a> = AcceptBuilder<'a, ExtendedConnect>;
 
-impl ConnectAcceptBuilder<'_> {
-    /// Selects the subprotocol; it must be one the client offered. A later
-    /// call replaces an earlier one.
-    #[must_use]
-    pub fn protocol(mut self, p: &str) -> Self {
-        self.protocol = Some(p.to_owned());
-        self
-    }
-
-    /// Adds a `sec-websocket-extensions` element (e.g.
-    /// `permessage-deflate; server_no_context_takeover`); it must parse per
-    /// RFC 6455 §9.1 and name an extension the client offered.
-    #[must_use]
-    pub fn extension(mut self, value: &str) -> Self {
-        self.extensions.push(value.to_owned());
-        self
-    }
-
-    /// Adds a field (e.g. `set-cookie`); its name is sent lowercase.
-    #[must_use]
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
+impl AcceptBuilder<'_, ExtendedConnect> {
     /// The checked answer: `:status 200` and its fields, names lowercase.
     /// The stream then carries WebSocket frames (server role); send the
     /// answer without ending the stream and without content-length.
@@ -327,19 +199,12 @@ impl ConnectAcceptBuilder<'_> {
     /// [`HandshakeError::ReservedHeader`] (a field the answer writes itself
     /// or that HTTP/2 forbids).
     pub fn build(self) -> Result<ConnectReply, HandshakeError> {
-        let mut headers: Vec<(String, String)> = negotiate::answer_fields(
-            &self.req.protocols,
-            &self.req.extensions,
-            self.protocol.as_deref(),
-            &self.extensions,
-        )?
-        .into_iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v))
-        .collect();
-        for (name, value) in self.headers {
-            check_outgoing(&name, &value, REPLY_RESERVED)?;
-            headers.push((name.to_ascii_lowercase(), value));
-        }
+        // RFC 9113 §8.2.1, RFC 9114 §4.2: field names are lowercase.
+        let headers = self
+            .checked_fields(Vec::new())?
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect();
         Ok(ConnectReply::new(200, headers, String::new()))
     }
 }

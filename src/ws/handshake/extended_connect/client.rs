@@ -5,8 +5,9 @@
 use super::{CONNECT_PROTOCOL, RESPONSE_PSEUDO, collect, malformed, no_connection_specific};
 use crate::ws::RandomSource;
 use crate::ws::handshake::extensions::ExtensionOffer;
-use crate::ws::handshake::fields::{Fields, check_outgoing};
-use crate::ws::handshake::{ClientHandshake, HandshakeError, Limits, negotiate};
+use crate::ws::handshake::fields::check_outgoing;
+use crate::ws::handshake::mode::{ExtendedConnect, Response};
+use crate::ws::handshake::{ClientHandshake, HandshakeError, Limits};
 
 /// Fields a client may not add besides those [`ClientHandshake`] refuses:
 /// the connection-specific ones HTTP/2 and HTTP/3 forbid.
@@ -307,12 +308,7 @@ impl ConnectHandshake {
                 }
             },
         };
-        let mut resp = ConnectResponse {
-            status,
-            fields,
-            protocol: None,
-            extensions: Vec::new(),
-        };
+        let resp = ConnectResponse::head(status, String::new(), fields);
         // RFC 8441 §5: "any status code other than 200" fails the handshake.
         if status != 200 {
             return Err(HandshakeError::UnexpectedConnectStatus {
@@ -320,67 +316,19 @@ impl ConnectHandshake {
                 response: Box::new(resp),
             });
         }
-        no_connection_specific(&resp.fields)?;
-        let f = &resp.fields;
+        no_connection_specific(resp.fields())?;
         // RFC 6455 §4.1 item 5, then item 6 (RFC 8441 §5 keeps both).
-        let extensions = negotiate::accepted_extensions(
-            f.all("Sec-WebSocket-Extensions"),
-            self.offered_extensions(),
-        )?;
-        let protocol = negotiate::selected_protocol(
-            f.all("Sec-WebSocket-Protocol"),
+        resp.negotiate(
             self.offered_protocols(),
+            self.offered_extensions(),
             self.require_protocol,
-        )?;
-        resp.extensions = extensions;
-        resp.protocol = protocol;
-        Ok(resp)
+        )
     }
 }
 
-/// A server's answer to a [`ConnectHandshake`]. Once returned by
-/// [`ConnectHandshake::check_response`] it passed every check: the stream
-/// speaks WebSocket (client role), with [`protocol`](Self::protocol) and
-/// [`extensions`](Self::extensions) in force. Inside
-/// [`HandshakeError::UnexpectedConnectStatus`] only the status and fields
-/// are filled in.
-///
-/// # Example
-/// See [`ConnectHandshake`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectResponse {
-    status: u16,
-    fields: Fields,
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-}
-
-impl ConnectResponse {
-    /// The status (200 once accepted).
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The subprotocol the server selected, one of those offered.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// The extensions the server accepted, each among the names offered.
-    pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
-    }
-
-    /// The first value of field `name` (ASCII case-insensitive), if UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.first_str(name)
-    }
-
-    /// Every regular field, in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
-    }
-}
+/// A server's answer to a [`ConnectHandshake`]: the [`Response`] of every
+/// mode, here after RFC 8441 §5's checks.
+pub type ConnectResponse = Response<ExtendedConnect>;
 
 #[cfg(test)]
 mod tests {

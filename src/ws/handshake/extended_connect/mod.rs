@@ -4,10 +4,13 @@
 //! The caller's HTTP/2 or HTTP/3 stack has already decoded the header block
 //! (HPACK or QPACK); these checks take its fields as `(name, value)` pairs,
 //! pseudo-headers included, and share subprotocol and extension negotiation
-//! with the HTTP/1.1 path ([`negotiate`](super::negotiate)). The module docs of
+//! with the HTTP/1.1 path ([`negotiate`](super::negotiate)), as well as the
+//! request, answer builder and response types ([`mode`](super::mode), as
+//! `Request<ExtendedConnect>` and so on). The module docs of
 //! [`handshake`](super) tell how the stream maps to `Connection`.
 //!
-//! This file holds what both roles share: the HTTP/2 and HTTP/3 field rules.
+//! This file holds what both roles share: the HTTP/2 and HTTP/3 field rules
+//! (RFC 9113 §8.2, §8.3; RFC 9114 §4.2).
 
 mod client;
 mod reply;

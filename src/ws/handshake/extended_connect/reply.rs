@@ -4,18 +4,12 @@
 use super::CONNECTION_SPECIFIC;
 use crate::ws::handshake::HandshakeError;
 use crate::ws::handshake::fields::check_outgoing;
+use crate::ws::handshake::mode::{ExtendedConnect, Mode as _};
 
-/// Fields a rejection may not carry: its framing is the stack's, and
-/// HTTP/2 and HTTP/3 forbid the connection-specific ones.
-const REJECT_RESERVED: &[&str] = &[
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-];
+/// Fields a rejection may not carry: those the `200` may not carry but
+/// the four `sec-websocket-*` ones it writes itself. Its framing is the
+/// stack's, and HTTP/2 and HTTP/3 forbid the connection-specific fields.
+const REJECT_RESERVED: &[&str] = ExtendedConnect::ANSWER_RESERVED.split_at(4).1;
 
 /// A server's answer to an extended CONNECT, for the caller's HTTP/2 or
 /// HTTP/3 stack: the `200` that opens the WebSocket
@@ -154,6 +148,17 @@ impl HandshakeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejections_may_set_websocket_fields_but_not_framing() {
+        assert!(
+            REJECT_RESERVED
+                .iter()
+                .all(|n| !n.starts_with("sec-websocket"))
+        );
+        assert!(REJECT_RESERVED.contains(&"content-length"));
+        assert!(REJECT_RESERVED.contains(&"te"));
+    }
 
     #[test]
     fn reply_for_an_http1_error_drops_upgrade() {
