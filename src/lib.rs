@@ -67,7 +67,8 @@
 //!
 //! What the peer got wrong is a typed error naming the rule (with its spec
 //! section) and where it was broken; a WebSocket [`ProtocolError`](ws::ProtocolError)
-//! knows the close code to send, a handshake error the HTTP status to answer.
+//! knows the close code to send, a handshake [`RequestError`](ws::handshake::RequestError)
+//! the HTTP status to answer.
 //! Local misuse is a different type. Every buffer is bounded by a limit you
 //! can set (`ws::Config`, `sse::Limits`, `http1::HeadLimits`); no input
 //! makes the crate panic.

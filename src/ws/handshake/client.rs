@@ -3,10 +3,11 @@
 
 use base64::Engine as _;
 
+use super::Limits;
+use super::error::{BuildError, ResponseError};
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
 use super::mode::{Http1, Response};
-use super::{HandshakeError, Limits};
 use crate::http1::{self, lossy_cut};
 use crate::ws::{OsRandom, RandomSource};
 
@@ -73,8 +74,8 @@ pub struct ClientHandshake {
     limits: Limits,
 }
 
-fn part_err(what: &'static str, reason: &'static str) -> HandshakeError {
-    HandshakeError::InvalidRequestPart { what, reason }
+fn part_err(what: &'static str, reason: &'static str) -> BuildError {
+    BuildError::InvalidRequestPart { what, reason }
 }
 
 /// Visible ASCII only: a request target or Host has no spaces, controls or
@@ -110,15 +111,11 @@ impl ClientHandshake {
     /// outside the program.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidRequestPart`] if `host` is empty or holds
+    /// [`BuildError::InvalidRequestPart`] if `host` is empty or holds
     /// anything but visible ASCII or holds `/`, `?`, `#` or `@`, or if `path`
     /// does not start with `/` or holds anything but visible ASCII (spaces,
     /// controls and non-ASCII must be percent-encoded, RFC 3986 §2.1).
-    pub fn try_new(
-        host: &str,
-        path: &str,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Self, HandshakeError> {
+    pub fn try_new(host: &str, path: &str, rng: &mut dyn RandomSource) -> Result<Self, BuildError> {
         if host.is_empty() || !visible_ascii(host) || host.contains(['/', '?', '#', '@']) {
             return Err(part_err(
                 "host",
@@ -210,19 +207,19 @@ impl ClientHandshake {
     /// Adds a header whose name or value comes from outside the program.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidHeaderName`] if `name` is not a token,
-    /// [`HandshakeError::InvalidHeaderValue`] if `value` holds CR, LF or
-    /// another control, [`HandshakeError::ReservedHeader`] for a header the
+    /// [`BuildError::InvalidHeaderName`] if `name` is not a token,
+    /// [`BuildError::InvalidHeaderValue`] if `value` holds CR, LF or
+    /// another control, [`BuildError::ReservedHeader`] for a header the
     /// handshake writes itself (`Host`, `Upgrade`, `Connection`, `Origin`,
     /// `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`).
-    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
+    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
         check_outgoing(name, value, REQUEST_RESERVED)?;
         self.headers.push((name.to_owned(), value.to_owned()));
         Ok(self)
     }
 
     /// With `yes`, fail when subprotocols were offered and the server
-    /// selected none ([`HandshakeError::MissingProtocol`]): the WHATWG rule
+    /// selected none ([`ResponseError::MissingProtocol`]): the WHATWG rule
     /// browsers follow. Default `false`: RFC 6455 §4.1 lets the server
     /// select none.
     #[must_use]
@@ -306,12 +303,12 @@ impl ClientHandshake {
     /// new bytes arrived.
     ///
     /// # Errors
-    /// In RFC 6455 §4.1's order: [`HandshakeError::UnexpectedStatus`] (with
+    /// In RFC 6455 §4.1's order: [`ResponseError::UnexpectedStatus`] (with
     /// the response, e.g. for a redirect), `UpgradeNotWebSocket`,
     /// `ConnectionNotUpgrade`, `MissingAccept`, `AcceptMismatch`,
     /// `UnexpectedExtension`, `UnexpectedProtocol`, `MissingProtocol`; the
-    /// [`HandshakeError::Head`] for the head itself.
-    pub fn parse_response(&self, buf: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
+    /// [`ResponseError::Head`] for the head itself.
+    pub fn parse_response(&self, buf: &[u8]) -> Result<Option<(Response, usize)>, ResponseError> {
         let Some(end) = http1::find_end(buf, &self.limits)? else {
             return Ok(None);
         };
@@ -326,12 +323,12 @@ impl ClientHandshake {
         status: u16,
         reason: String,
         fields: Fields,
-    ) -> Result<Response, HandshakeError> {
+    ) -> Result<Response, ResponseError> {
         let resp = Response::head(status, reason, fields);
         // §4.1 item 1: anything but 101 is handled per HTTP (the caller may
         // follow a redirect or answer a challenge) and is not a WebSocket.
         if status != 101 {
-            return Err(HandshakeError::UnexpectedStatus {
+            return Err(ResponseError::UnexpectedStatus {
                 status,
                 response: Box::new(resp),
             });
@@ -339,14 +336,14 @@ impl ClientHandshake {
         let f = resp.fields();
         // §4.1 item 2.
         if !f.list_has_token("Upgrade", "websocket") {
-            return Err(HandshakeError::UpgradeNotWebSocket {
+            return Err(ResponseError::UpgradeNotWebSocket {
                 found: f.joined_lossy("Upgrade"),
                 section: "§4.1 item 2",
             });
         }
         // §4.1 item 3.
         if !f.list_has_token("Connection", "upgrade") {
-            return Err(HandshakeError::ConnectionNotUpgrade {
+            return Err(ResponseError::ConnectionNotUpgrade {
                 found: f.joined_lossy("Connection"),
                 section: "§4.1 item 3",
             });
@@ -354,10 +351,10 @@ impl ClientHandshake {
         // §4.1 item 4; §11.3.3: at most once.
         let expected = super::accept_key(self.key.as_bytes());
         match f.single("Sec-WebSocket-Accept")? {
-            None => return Err(HandshakeError::MissingAccept),
+            None => return Err(ResponseError::MissingAccept),
             Some(v) if v == expected.as_bytes() => {}
             Some(v) => {
-                return Err(HandshakeError::AcceptMismatch {
+                return Err(ResponseError::AcceptMismatch {
                     expected,
                     found: lossy_cut(v),
                 });
@@ -418,11 +415,11 @@ mod tests {
         let hs = ClientHandshake::with_random("h", "/", &mut Fixed);
         assert!(matches!(
             hs.clone().try_header("Host", "x"),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(matches!(
             hs.try_header("X", "\r"),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
     }
 

@@ -1,7 +1,7 @@
 //! Header fields as received, and the HTTP token rules (RFC 9110 §5.6) the
 //! checks of both roles and both HTTP versions share.
 
-use super::HandshakeError;
+use super::error::{BuildError, Syntax};
 pub(crate) use crate::http1::trim_ows;
 
 /// One header field: the name as sent, the value with surrounding
@@ -58,11 +58,11 @@ impl Fields {
     }
 
     /// The value of a field that may appear at most once.
-    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, HandshakeError> {
+    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, Syntax> {
         let mut it = self.all(name);
         let first = it.next();
         if it.next().is_some() {
-            return Err(HandshakeError::DuplicateHeader { name });
+            return Err(Syntax::DuplicateHeader { name });
         }
         Ok(first)
     }
@@ -110,23 +110,19 @@ pub(crate) fn is_field_value(v: &[u8]) -> bool {
 
 /// Checks a caller-supplied header for writing: a token name, a clean value,
 /// and not one of the `reserved` names this crate writes itself.
-pub(crate) fn check_outgoing(
-    name: &str,
-    value: &str,
-    reserved: &[&str],
-) -> Result<(), HandshakeError> {
+pub(crate) fn check_outgoing(name: &str, value: &str, reserved: &[&str]) -> Result<(), BuildError> {
     if !is_token(name.as_bytes()) {
-        return Err(HandshakeError::InvalidHeaderName {
+        return Err(BuildError::InvalidHeaderName {
             name: name.to_owned(),
         });
     }
     if reserved.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-        return Err(HandshakeError::ReservedHeader {
+        return Err(BuildError::ReservedHeader {
             name: name.to_owned(),
         });
     }
     if !is_field_value(value.as_bytes()) {
-        return Err(HandshakeError::InvalidHeaderValue {
+        return Err(BuildError::InvalidHeaderValue {
             name: name.to_owned(),
         });
     }
@@ -160,7 +156,7 @@ mod tests {
         let f = fields(&[("Host", "a"), ("HOST", "b")]);
         assert_eq!(
             f.single("Host"),
-            Err(HandshakeError::DuplicateHeader { name: "Host" })
+            Err(Syntax::DuplicateHeader { name: "Host" })
         );
         assert_eq!(f.single("Origin"), Ok(None));
     }
@@ -181,15 +177,15 @@ mod tests {
         assert!(check_outgoing("X-A", "1", &["upgrade"]).is_ok());
         assert!(matches!(
             check_outgoing("X A", "1", &[]),
-            Err(HandshakeError::InvalidHeaderName { .. })
+            Err(BuildError::InvalidHeaderName { .. })
         ));
         assert!(matches!(
             check_outgoing("UPGRADE", "1", &["upgrade"]),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(matches!(
             check_outgoing("X-A", "1\r\nX-B: 2", &[]),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
     }
 }

@@ -5,9 +5,16 @@
 //! [`Request`] and how many bytes the head used. Bytes after that are the
 //! client's first frames: hand them to the frame decoder, never drop them.
 //! [`Request::accept`] builds the `101 Switching Protocols` answer, and every
-//! [`HandshakeError`] knows the rejection to send ([`HandshakeError::status`],
-//! [`HandshakeError::encode_response`]). [`encode_reject`] writes a rejection
-//! of the application's own (authentication failed, forbidden origin).
+//! [`RequestError`] knows the rejection to send ([`RequestError::status`],
+//! [`RequestError::headers`], [`RequestError::encode_response`]).
+//! [`encode_reject`] writes a rejection of the application's own
+//! (authentication failed, forbidden origin).
+//!
+//! Errors say whose fault they are: [`RequestError`] for what a server finds
+//! in a request (with the status to answer), [`ResponseError`] for what a
+//! client finds in a response (close), [`BuildError`] for a value the
+//! application gave a builder (nothing is written). [`HandshakeError`] holds
+//! any of them, for one `?` over both halves.
 //!
 //! A client builds its request with [`ClientHandshake`] and checks the answer
 //! with [`ClientHandshake::parse_response`], which returns the leftover bytes
@@ -28,7 +35,7 @@
 //! - server: [`check_connect_request`] then [`ConnectRequest::accept`] →
 //!   [`ConnectReply`] (`:status 200`, the chosen subprotocol and
 //!   extensions; never Accept, Upgrade or Connection), or
-//!   [`HandshakeError::connect_reply`] / [`connect_reject`] to refuse;
+//!   [`RequestError::connect_reply`] / [`connect_reject`] to refuse;
 //! - client: [`ConnectHandshake::request_fields`], only once the server's
 //!   SETTINGS enabled extended CONNECT (the caller says so), then
 //!   [`ConnectHandshake::check_response`]: exactly 200, subprotocol and
@@ -105,7 +112,7 @@ mod reject;
 mod server;
 
 pub use client::ClientHandshake;
-pub use error::HandshakeError;
+pub use error::{BuildError, HandshakeError, RequestError, ResponseError};
 pub use extended_connect::{
     CONNECT_PROTOCOL, ConnectAcceptBuilder, ConnectHandshake, ConnectReply, ConnectRequest,
     ConnectResponse, check_connect_request, connect_reject,

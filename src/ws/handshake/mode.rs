@@ -7,7 +7,7 @@
 
 use std::marker::PhantomData;
 
-use super::HandshakeError;
+use super::error::{BuildError, RequestError, ResponseError};
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing};
 use super::negotiate;
@@ -24,7 +24,7 @@ pub trait Mode:
     /// The request method this mode requires (`GET` / `CONNECT`).
     const METHOD: &'static str;
     /// Header names the server's answer writes itself, or that the mode
-    /// forbids; a builder refuses them ([`HandshakeError::ReservedHeader`]).
+    /// forbids; a builder refuses them ([`BuildError::ReservedHeader`]).
     #[doc(hidden)]
     const ANSWER_RESERVED: &'static [&'static str];
 }
@@ -130,13 +130,13 @@ impl<M: Mode> Request<M> {
         authority: String,
         binding: String,
         fields: Fields,
-    ) -> Result<Self, HandshakeError> {
+    ) -> Result<Self, RequestError> {
         // §4.2.1 item 7: Origin is optional; §10.2 leaves its policy to us.
         let origin = match fields.single("Origin")? {
             None => None,
             Some(v) => Some(
                 std::str::from_utf8(v)
-                    .map_err(|_| HandshakeError::InvalidHeader {
+                    .map_err(|_| RequestError::InvalidHeader {
                         name: "Origin",
                         reason: "not UTF-8 (RFC 6454 §7)",
                     })?
@@ -259,7 +259,7 @@ pub struct AcceptBuilder<'a, M: Mode = Http1> {
 
 impl<M: Mode> AcceptBuilder<'_, M> {
     /// Selects the subprotocol; it must be one the client offered
-    /// ([`HandshakeError::ProtocolNotOffered`] otherwise). A later call
+    /// ([`BuildError::ProtocolNotOffered`] otherwise). A later call
     /// replaces an earlier one.
     #[must_use]
     pub fn protocol(mut self, p: &str) -> Self {
@@ -292,7 +292,7 @@ impl<M: Mode> AcceptBuilder<'_, M> {
     pub(crate) fn checked_fields<'s>(
         &'s self,
         mut lead: Vec<(&'s str, String)>,
-    ) -> Result<Vec<(&'s str, String)>, HandshakeError> {
+    ) -> Result<Vec<(&'s str, String)>, BuildError> {
         lead.extend(negotiate::answer_fields(
             &self.req.protocols,
             &self.req.extensions,
@@ -314,8 +314,8 @@ impl<M: Mode> AcceptBuilder<'_, M> {
 /// named [`ConnectResponse`](super::ConnectResponse)). The connection
 /// speaks WebSocket (client role), with [`protocol`](Self::protocol) and
 /// [`extensions`](Self::extensions) in force. Inside
-/// [`HandshakeError::UnexpectedStatus`] or
-/// [`HandshakeError::UnexpectedConnectStatus`] only the status and headers
+/// [`ResponseError::UnexpectedStatus`] or
+/// [`ResponseError::UnexpectedConnectStatus`] only the status and headers
 /// are filled in.
 ///
 /// # Example
@@ -350,7 +350,7 @@ impl<M: Mode> Response<M> {
         offered_protocols: &[String],
         offered_extensions: &[ExtensionOffer],
         require_protocol: bool,
-    ) -> Result<Self, HandshakeError> {
+    ) -> Result<Self, ResponseError> {
         let f = &self.fields;
         let extensions =
             negotiate::accepted_extensions(f.all("Sec-WebSocket-Extensions"), offered_extensions)?;

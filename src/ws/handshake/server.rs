@@ -3,9 +3,10 @@
 
 use base64::Engine as _;
 
+use super::Limits;
+use super::error::{BuildError, RequestError};
 use super::fields::Fields;
 use super::mode::{AcceptBuilder, Http1, Request};
-use super::{HandshakeError, Limits};
 use crate::http1::{self, lossy_cut};
 
 /// Parses and checks a client's opening handshake from the bytes received so
@@ -28,8 +29,8 @@ use crate::http1::{self, lossy_cut};
 /// `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions`.
 ///
 /// # Errors
-/// A [`HandshakeError`] whose [`status`](HandshakeError::status) and
-/// [`encode_response`](HandshakeError::encode_response) give the answer.
+/// A [`RequestError`] whose [`status`](RequestError::status) and
+/// [`encode_response`](RequestError::encode_response) give the answer.
 ///
 /// # Example
 /// ```
@@ -46,7 +47,7 @@ use crate::http1::{self, lossy_cut};
 pub fn parse_request(
     buf: &[u8],
     limits: &Limits,
-) -> Result<Option<(Request, usize)>, HandshakeError> {
+) -> Result<Option<(Request, usize)>, RequestError> {
     let Some(end) = http1::find_end(buf, limits)? else {
         return Ok(None);
     };
@@ -73,24 +74,24 @@ impl Request<Http1> {
         path: String,
         version: &str,
         fields: Fields,
-    ) -> Result<Self, HandshakeError> {
+    ) -> Result<Self, RequestError> {
         // §4.2.1 item 1: "An HTTP/1.1 or higher GET request". Methods are
         // case-sensitive (RFC 9110 §9.1).
         if method != "GET" {
-            return Err(HandshakeError::MethodNotGet { method });
+            return Err(RequestError::MethodNotGet { method });
         }
         if version != "HTTP/1.1" {
-            return Err(HandshakeError::HttpVersion {
+            return Err(RequestError::HttpVersion {
                 version: version.to_owned(),
             });
         }
         // §4.2.1 item 2; RFC 9112 §3.2: exactly one Host.
         let host = match fields.single("Host")? {
-            None => return Err(HandshakeError::MissingHost),
+            None => return Err(RequestError::MissingHost),
             Some(v) => std::str::from_utf8(v)
                 .ok()
                 .filter(|h| !h.is_empty())
-                .ok_or(HandshakeError::InvalidHeader {
+                .ok_or(RequestError::InvalidHeader {
                     name: "Host",
                     reason: "empty or not UTF-8 (RFC 6455 §4.2.1 item 2)",
                 })?
@@ -98,7 +99,7 @@ impl Request<Http1> {
         };
         // §4.2.1 item 3: Upgrade holds "websocket", ASCII case-insensitive.
         if !fields.list_has_token("Upgrade", "websocket") {
-            return Err(HandshakeError::UpgradeNotWebSocket {
+            return Err(RequestError::UpgradeNotWebSocket {
                 found: fields.joined_lossy("Upgrade"),
                 section: "§4.2.1 item 3",
             });
@@ -106,21 +107,21 @@ impl Request<Http1> {
         // §4.2.1 item 4: Connection holds the token "Upgrade", among others
         // (Firefox sends "keep-alive, Upgrade").
         if !fields.list_has_token("Connection", "upgrade") {
-            return Err(HandshakeError::ConnectionNotUpgrade {
+            return Err(RequestError::ConnectionNotUpgrade {
                 found: fields.joined_lossy("Connection"),
                 section: "§4.2.1 item 4",
             });
         }
         // §4.2.1 item 5 and §11.3.1: one key, base64 of 16 bytes.
         let key = match fields.single("Sec-WebSocket-Key")? {
-            None => return Err(HandshakeError::MissingKey),
+            None => return Err(RequestError::MissingKey),
             Some(v) => check_key(v)?,
         };
         // §4.2.1 item 6; §11.3.5: at most once in a request.
         match fields.single("Sec-WebSocket-Version")? {
             Some(b"13") => {}
             other => {
-                return Err(HandshakeError::UnsupportedVersion {
+                return Err(RequestError::UnsupportedVersion {
                     found: other.map(lossy_cut),
                 });
             }
@@ -131,13 +132,13 @@ impl Request<Http1> {
         // front of us (request smuggling, RFC 9112 §11.2), so refuse it.
         let body_reason = "a handshake request has no body (RFC 6455 §4.1, RFC 9112 §6)";
         if fields.all("Transfer-Encoding").next().is_some() {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Transfer-Encoding",
                 reason: body_reason,
             });
         }
         if fields.all("Content-Length").any(|v| v != b"0") {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Content-Length",
                 reason: body_reason,
             });
@@ -158,8 +159,8 @@ impl Request<Http1> {
 }
 
 /// The key as a string if it is the base64 of exactly 16 bytes.
-fn check_key(v: &[u8]) -> Result<String, HandshakeError> {
-    let err = |reason| HandshakeError::InvalidKey {
+fn check_key(v: &[u8]) -> Result<String, RequestError> {
+    let err = |reason| RequestError::InvalidKey {
         found: lossy_cut(v),
         reason,
     };
@@ -178,7 +179,7 @@ fn check_key(v: &[u8]) -> Result<String, HandshakeError> {
 
 impl AcceptBuilder<'_, Http1> {
     /// The checked header list of the answer, in order.
-    pub(crate) fn fields(&self) -> Result<Vec<(&str, String)>, HandshakeError> {
+    pub(crate) fn fields(&self) -> Result<Vec<(&str, String)>, BuildError> {
         // RFC 6455 §4.2.2 item 5.
         self.checked_fields(vec![
             ("Upgrade", "websocket".to_owned()),
@@ -194,13 +195,13 @@ impl AcceptBuilder<'_, Http1> {
     /// it, the connection speaks WebSocket frames (server role).
     ///
     /// # Errors
-    /// [`HandshakeError::ProtocolNotOffered`],
-    /// [`HandshakeError::ExtensionNotOffered`],
-    /// [`HandshakeError::InvalidExtensionHeader`],
-    /// [`HandshakeError::InvalidHeaderName`],
-    /// [`HandshakeError::InvalidHeaderValue`] or
-    /// [`HandshakeError::ReservedHeader`]; nothing is written then.
-    pub fn encode(self, out: &mut impl bytes::BufMut) -> Result<(), HandshakeError> {
+    /// [`BuildError::ProtocolNotOffered`],
+    /// [`BuildError::ExtensionNotOffered`],
+    /// [`BuildError::InvalidExtensionHeader`],
+    /// [`BuildError::InvalidHeaderName`],
+    /// [`BuildError::InvalidHeaderValue`] or
+    /// [`BuildError::ReservedHeader`]; nothing is written then.
+    pub fn encode(self, out: &mut impl bytes::BufMut) -> Result<(), BuildError> {
         let fields = self.fields()?;
         let mut head = String::from("HTTP/1.1 101 Switching Protocols\r\n");
         for (name, value) in fields {
@@ -224,7 +225,7 @@ mod tests {
         Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
         Sec-WebSocket-Version: 13\r\n\r\n";
 
-    fn parse(b: &[u8]) -> Result<Option<(Request, usize)>, HandshakeError> {
+    fn parse(b: &[u8]) -> Result<Option<(Request, usize)>, RequestError> {
         parse_request(b, &Limits::default())
     }
 
@@ -263,17 +264,17 @@ mod tests {
             req.accept()
                 .extension("permessage-deflate")
                 .encode(&mut out),
-            Err(HandshakeError::ExtensionNotOffered { .. })
+            Err(BuildError::ExtensionNotOffered { .. })
         ));
         assert!(matches!(
             req.accept()
                 .header("Sec-WebSocket-Accept", "x")
                 .encode(&mut out),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(matches!(
             req.accept().header("X", "a\nb").encode(&mut out),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
         assert!(out.is_empty());
     }

@@ -20,8 +20,9 @@ pub use client::{ConnectHandshake, ConnectResponse};
 pub use reply::{ConnectReply, connect_reject};
 pub use server::{ConnectAcceptBuilder, ConnectRequest, check_connect_request};
 
+use super::Limits;
+use super::error::Syntax;
 use super::fields::{Fields, is_field_value, is_token};
-use super::{HandshakeError, Limits};
 use crate::http1::HeadError;
 
 /// The `:protocol` value that asks for a WebSocket (RFC 8441 §4, from the
@@ -48,8 +49,8 @@ pub(crate) const CONNECTION_SPECIFIC: &[&str] = &[
 
 pub(crate) use crate::http1::lossy_cut;
 
-pub(crate) fn malformed(name: &[u8], reason: &'static str) -> HandshakeError {
-    HandshakeError::MalformedField {
+pub(crate) fn malformed(name: &[u8], reason: &'static str) -> Syntax {
+    Syntax::MalformedField {
         name: lossy_cut(name),
         reason,
     }
@@ -62,7 +63,7 @@ pub(crate) fn collect<N, V>(
     input: impl IntoIterator<Item = (N, V)>,
     allowed: &'static [&'static str],
     limits: &Limits,
-) -> Result<(Vec<Option<String>>, Fields), HandshakeError>
+) -> Result<(Vec<Option<String>>, Fields), Syntax>
 where
     N: AsRef<[u8]>,
     V: AsRef<[u8]>,
@@ -74,7 +75,7 @@ where
         let (name, value) = (name.as_ref(), value.as_ref());
         count += 1;
         if count > limits.max_headers {
-            return Err(HandshakeError::Head(HeadError::TooManyHeaders {
+            return Err(Syntax::Head(HeadError::TooManyHeaders {
                 limit: limits.max_headers,
             }));
         }
@@ -84,7 +85,7 @@ where
             .saturating_add(value.len())
             .saturating_add(32);
         if size > limits.max_head_bytes {
-            return Err(HandshakeError::FieldSectionTooLarge {
+            return Err(Syntax::FieldSectionTooLarge {
                 limit: limits.max_head_bytes,
             });
         }
@@ -147,12 +148,12 @@ where
 
 /// RFC 9113 §8.2.2, RFC 9114 §4.2: a message with a connection-specific
 /// field is malformed (names are lowercase once through [`collect`]).
-pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), HandshakeError> {
+pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), Syntax> {
     match fields
         .iter()
         .find(|(n, v)| CONNECTION_SPECIFIC.contains(n) || (*n == "te" && *v != b"trailers"))
     {
-        Some((name, _)) => Err(HandshakeError::ConnectionSpecificHeader {
+        Some((name, _)) => Err(Syntax::ConnectionSpecificHeader {
             name: name.to_owned(),
         }),
         None => Ok(()),
@@ -171,7 +172,7 @@ mod tests {
         let two = [("a", "b"), ("c", "d")];
         assert_eq!(
             collect(two, REQUEST_PSEUDO, &limits).unwrap_err(),
-            HandshakeError::FieldSectionTooLarge { limit: 67 }
+            Syntax::FieldSectionTooLarge { limit: 67 }
         );
         limits.max_head_bytes = 68;
         assert!(collect(two, REQUEST_PSEUDO, &limits).is_ok());

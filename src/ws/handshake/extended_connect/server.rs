@@ -5,9 +5,10 @@ use super::{
     CONNECT_PROTOCOL, ConnectReply, REQUEST_PSEUDO, collect, lossy_cut, malformed,
     no_connection_specific,
 };
+use crate::ws::handshake::Limits;
+use crate::ws::handshake::error::{BuildError, RequestError};
 use crate::ws::handshake::fields::Fields;
 use crate::ws::handshake::mode::{AcceptBuilder, ExtendedConnect, Request};
-use crate::ws::handshake::{HandshakeError, Limits};
 
 /// Checks a WebSocket extended CONNECT request (RFC 8441 §4 over HTTP/2,
 /// RFC 9220 over HTTP/3) from the fields the caller's stack decoded:
@@ -28,10 +29,10 @@ use crate::ws::handshake::{HandshakeError, Limits};
 /// (RFC 8441 §5).
 ///
 /// Answer with [`ConnectRequest::accept`] or, on error,
-/// [`HandshakeError::connect_reply`].
+/// [`RequestError::connect_reply`].
 ///
 /// # Errors
-/// The first rule broken; its [`status`](HandshakeError::status) is the
+/// The first rule broken; its [`status`](RequestError::status) is the
 /// HTTP status to answer with.
 ///
 /// # Example
@@ -69,7 +70,7 @@ use crate::ws::handshake::{HandshakeError, Limits};
 pub fn check_connect_request<N, V>(
     fields: impl IntoIterator<Item = (N, V)>,
     limits: &Limits,
-) -> Result<ConnectRequest, HandshakeError>
+) -> Result<ConnectRequest, RequestError>
 where
     N: AsRef<[u8]>,
     V: AsRef<[u8]>,
@@ -87,38 +88,37 @@ pub type ConnectRequest = Request<ExtendedConnect>;
 
 impl Request<ExtendedConnect> {
     /// The checks of [`check_connect_request`] after [`collect`], in order.
-    fn check_connect(pseudo: Vec<Option<String>>, fields: Fields) -> Result<Self, HandshakeError> {
+    fn check_connect(pseudo: Vec<Option<String>>, fields: Fields) -> Result<Self, RequestError> {
         let mut pseudo = pseudo.into_iter();
         let mut next = || pseudo.next().flatten();
         let (method, protocol, scheme, authority, path) = (next(), next(), next(), next(), next());
         no_connection_specific(&fields)?;
         // RFC 9113 §8.3.1: every request has a :method.
         let Some(method) = method else {
-            return Err(HandshakeError::MissingPseudoHeader {
+            return Err(RequestError::MissingPseudoHeader {
                 name: ":method",
                 section: "RFC 9113 §8.3.1",
             });
         };
         // RFC 8441 §4: the WebSocket is a CONNECT (methods are case-sensitive).
         if method != "CONNECT" {
-            return Err(HandshakeError::MethodNotConnect { method });
+            return Err(RequestError::MethodNotConnect { method });
         }
         // RFC 8441 §4, §5: :protocol names the protocol, here "websocket".
         if protocol.as_deref() != Some(CONNECT_PROTOCOL) {
-            return Err(HandshakeError::ConnectProtocolNotWebSocket { found: protocol });
+            return Err(RequestError::ConnectProtocolNotWebSocket { found: protocol });
         }
         // RFC 8441 §4: with :protocol, :scheme and :path MUST be present.
-        let scheme = scheme.ok_or(HandshakeError::MissingPseudoHeader {
+        let scheme = scheme.ok_or(RequestError::MissingPseudoHeader {
             name: ":scheme",
             section: "RFC 8441 §4",
         })?;
         if scheme != "http" && scheme != "https" {
-            return Err(malformed(
-                b":scheme",
-                "must be http (ws) or https (wss) (RFC 8441 §5)",
-            ));
+            return Err(
+                malformed(b":scheme", "must be http (ws) or https (wss) (RFC 8441 §5)").into(),
+            );
         }
-        let path = path.ok_or(HandshakeError::MissingPseudoHeader {
+        let path = path.ok_or(RequestError::MissingPseudoHeader {
             name: ":path",
             section: "RFC 8441 §4",
         })?;
@@ -127,10 +127,11 @@ impl Request<ExtendedConnect> {
             return Err(malformed(
                 b":path",
                 "must start with '/' for http and https (RFC 9113 §8.3.1)",
-            ));
+            )
+            .into());
         }
         // RFC 8441 §4 (RFC 9113 §8.3.1): the host lives in :authority.
-        let authority = authority.ok_or(HandshakeError::MissingPseudoHeader {
+        let authority = authority.ok_or(RequestError::MissingPseudoHeader {
             name: ":authority",
             section: "RFC 8441 §4",
         })?;
@@ -138,12 +139,13 @@ impl Request<ExtendedConnect> {
             return Err(malformed(
                 b":authority",
                 "must not hold userinfo for http and https (RFC 9113 §8.3.1)",
-            ));
+            )
+            .into());
         }
         if let Some(host) = fields.single("Host")?
             && !host.eq_ignore_ascii_case(authority.as_bytes())
         {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Host",
                 reason: "differs from :authority (RFC 9113 §8.3.1)",
             });
@@ -152,7 +154,7 @@ impl Request<ExtendedConnect> {
         match fields.single("Sec-WebSocket-Version")? {
             Some(b"13") => {}
             other => {
-                return Err(HandshakeError::ConnectUnsupportedVersion {
+                return Err(RequestError::ConnectUnsupportedVersion {
                     found: other.map(lossy_cut),
                 });
             }
@@ -160,7 +162,7 @@ impl Request<ExtendedConnect> {
         // RFC 9110 §9.3.6: a CONNECT request has no content; DATA frames
         // carry the WebSocket stream.
         if fields.all("Content-Length").any(|v| v != b"0") {
-            return Err(HandshakeError::InvalidHeader {
+            return Err(RequestError::InvalidHeader {
                 name: "Content-Length",
                 reason: "a CONNECT request has no content (RFC 9110 §9.3.6)",
             });
@@ -191,14 +193,14 @@ impl AcceptBuilder<'_, ExtendedConnect> {
     /// answer without ending the stream and without content-length.
     ///
     /// # Errors
-    /// [`HandshakeError::ProtocolNotOffered`],
-    /// [`HandshakeError::ExtensionNotOffered`],
-    /// [`HandshakeError::InvalidExtensionHeader`],
-    /// [`HandshakeError::InvalidHeaderName`],
-    /// [`HandshakeError::InvalidHeaderValue`] or
-    /// [`HandshakeError::ReservedHeader`] (a field the answer writes itself
+    /// [`BuildError::ProtocolNotOffered`],
+    /// [`BuildError::ExtensionNotOffered`],
+    /// [`BuildError::InvalidExtensionHeader`],
+    /// [`BuildError::InvalidHeaderName`],
+    /// [`BuildError::InvalidHeaderValue`] or
+    /// [`BuildError::ReservedHeader`] (a field the answer writes itself
     /// or that HTTP/2 forbids).
-    pub fn build(self) -> Result<ConnectReply, HandshakeError> {
+    pub fn build(self) -> Result<ConnectReply, BuildError> {
         // RFC 9113 §8.2.1, RFC 9114 §4.2: field names are lowercase.
         let headers = self
             .checked_fields(Vec::new())?
