@@ -5,7 +5,8 @@
 
 use proptest::prelude::*;
 use pushcodec::ws::handshake::{
-    BuildError, ConnectHandshake, Limits, RequestError, ResponseError, check_connect_request,
+    BuildError, ConnectHandshake, FieldError, Limits, RequestError, ResponseError,
+    check_connect_request,
 };
 
 type Fields = Vec<(&'static str, &'static str)>;
@@ -19,10 +20,10 @@ type Row = (
 );
 
 fn malformed(name: &str, reason: &'static str) -> ResponseError {
-    ResponseError::MalformedField {
+    ResponseError::Field(FieldError::MalformedField {
         name: name.to_owned(),
         reason,
-    }
+    })
 }
 
 fn client() -> ConnectHandshake {
@@ -151,10 +152,10 @@ fn client_rule_table() {
         (
             "no :status",
             vec![("sec-websocket-protocol", "chat")],
-            Err(ResponseError::MissingPseudoHeader {
+            Err(ResponseError::Field(FieldError::MissingPseudoHeader {
                 name: ":status",
                 section: "RFC 9113 §8.3.2",
-            }),
+            })),
         ),
         (
             "two-digit status",
@@ -183,9 +184,9 @@ fn client_rule_table() {
         (
             "upgrade",
             vec![(":status", "200"), ("upgrade", "websocket")],
-            Err(ResponseError::ConnectionSpecificHeader {
+            Err(ResponseError::Field(FieldError::ConnectionSpecificHeader {
                 name: "upgrade".into(),
-            }),
+            })),
         ),
         // RFC 6455 §4.1 items 5 and 6.
         (
@@ -201,11 +202,11 @@ fn client_rule_table() {
                 (":status", "200"),
                 ("sec-websocket-protocol", "chat, superchat"),
             ],
-            Err(ResponseError::InvalidProtocolHeader {
+            Err(ResponseError::Field(FieldError::InvalidProtocolHeader {
                 offset: 4,
                 reason: "the server must select exactly one subprotocol token",
                 section: "§11.3.4",
-            }),
+            })),
         ),
         (
             "two subprotocol fields",
@@ -214,9 +215,9 @@ fn client_rule_table() {
                 ("sec-websocket-protocol", "chat"),
                 ("sec-websocket-protocol", "chat"),
             ],
-            Err(ResponseError::DuplicateHeader {
+            Err(ResponseError::Field(FieldError::DuplicateHeader {
                 name: "Sec-WebSocket-Protocol",
-            }),
+            })),
         ),
         (
             "extension not offered",

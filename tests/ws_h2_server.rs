@@ -3,8 +3,9 @@
 //! and names the verdict and the status the server answers with.
 #![cfg(feature = "ws")]
 
-use pushcodec::http1::HeadError;
-use pushcodec::ws::handshake::{self, BuildError, Limits, RequestError, check_connect_request};
+use pushcodec::ws::handshake::{
+    self, BuildError, FieldError, Limits, RequestError, check_connect_request,
+};
 
 type Fields = Vec<(&'static str, &'static str)>;
 
@@ -48,10 +49,10 @@ fn add(f: &mut Fields, name: &'static str, value: &'static str) {
 type Edit = fn(&mut Fields);
 
 fn malformed(name: &str, reason: &'static str) -> RequestError {
-    RequestError::MalformedField {
+    RequestError::Field(FieldError::MalformedField {
         name: name.to_owned(),
         reason,
-    }
+    })
 }
 
 const CONNECTION_SPECIFIC: &[&str] = &[
@@ -117,10 +118,10 @@ fn server_rule_table() {
         (
             "no :method",
             |f| remove(f, ":method"),
-            Err(RequestError::MissingPseudoHeader {
+            Err(RequestError::Field(FieldError::MissingPseudoHeader {
                 name: ":method",
                 section: "RFC 9113 §8.3.1",
-            }),
+            })),
             400,
         ),
         (
@@ -166,10 +167,10 @@ fn server_rule_table() {
         (
             "no :scheme",
             |f| remove(f, ":scheme"),
-            Err(RequestError::MissingPseudoHeader {
+            Err(RequestError::Field(FieldError::MissingPseudoHeader {
                 name: ":scheme",
                 section: "RFC 8441 §4",
-            }),
+            })),
             400,
         ),
         (
@@ -184,10 +185,10 @@ fn server_rule_table() {
         (
             "no :path",
             |f| remove(f, ":path"),
-            Err(RequestError::MissingPseudoHeader {
+            Err(RequestError::Field(FieldError::MissingPseudoHeader {
                 name: ":path",
                 section: "RFC 8441 §4",
-            }),
+            })),
             400,
         ),
         (
@@ -212,10 +213,10 @@ fn server_rule_table() {
         (
             "no :authority",
             |f| remove(f, ":authority"),
-            Err(RequestError::MissingPseudoHeader {
+            Err(RequestError::Field(FieldError::MissingPseudoHeader {
                 name: ":authority",
                 section: "RFC 8441 §4",
-            }),
+            })),
             400,
         ),
         (
@@ -254,56 +255,58 @@ fn server_rule_table() {
         (
             "two versions",
             |f| add(f, "sec-websocket-version", "13"),
-            Err(RequestError::DuplicateHeader {
+            Err(RequestError::Field(FieldError::DuplicateHeader {
                 name: "Sec-WebSocket-Version",
-            }),
+            })),
             400,
         ),
         // RFC 9113 §8.2.2, RFC 9114 §4.2: connection-specific fields.
         (
             "connection",
             |f| add(f, "connection", "upgrade"),
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "connection".into(),
-            }),
+            })),
             400,
         ),
         (
             "upgrade",
             |f| add(f, "upgrade", "websocket"),
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "upgrade".into(),
-            }),
+            })),
             400,
         ),
         (
             "keep-alive",
             |f| add(f, "keep-alive", "5"),
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "keep-alive".into(),
-            }),
+            })),
             400,
         ),
         (
             "proxy-connection",
             |f| add(f, "proxy-connection", "keep-alive"),
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "proxy-connection".into(),
-            }),
+            })),
             400,
         ),
         (
             "transfer-encoding",
             |f| add(f, "transfer-encoding", "chunked"),
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "transfer-encoding".into(),
-            }),
+            })),
             400,
         ),
         (
             "te other than trailers",
             |f| add(f, "te", "gzip"),
-            Err(RequestError::ConnectionSpecificHeader { name: "te".into() }),
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
+                name: "te".into(),
+            })),
             400,
         ),
         (
@@ -312,9 +315,9 @@ fn server_rule_table() {
                 set(f, ":method", "GET");
                 add(f, "upgrade", "websocket");
             },
-            Err(RequestError::ConnectionSpecificHeader {
+            Err(RequestError::Field(FieldError::ConnectionSpecificHeader {
                 name: "upgrade".into(),
-            }),
+            })),
             400,
         ),
         // RFC 9110 §9.3.6: a CONNECT has no content.
@@ -410,36 +413,38 @@ fn server_rule_table() {
         (
             "two origins",
             |f| add(f, "origin", "https://b.example"),
-            Err(RequestError::DuplicateHeader { name: "Origin" }),
+            Err(RequestError::Field(FieldError::DuplicateHeader {
+                name: "Origin",
+            })),
             400,
         ),
         (
             "subprotocol not a token",
             |f| set(f, "sec-websocket-protocol", "chat, a b"),
-            Err(RequestError::InvalidProtocolHeader {
+            Err(RequestError::Field(FieldError::InvalidProtocolHeader {
                 offset: 6,
                 reason: "subprotocol is not a token",
                 section: "§4.1 item 10",
-            }),
+            })),
             400,
         ),
         (
             "subprotocol offered twice",
             |f| add(f, "sec-websocket-protocol", "chat"),
-            Err(RequestError::InvalidProtocolHeader {
+            Err(RequestError::Field(FieldError::InvalidProtocolHeader {
                 offset: 0,
                 reason: "subprotocol offered twice",
                 section: "§4.1 item 10",
-            }),
+            })),
             400,
         ),
         (
             "extension grammar",
             |f| set(f, "sec-websocket-extensions", "permessage-deflate;"),
-            Err(RequestError::InvalidExtensionHeader {
+            Err(RequestError::Field(FieldError::InvalidExtensionHeader {
                 offset: 19,
                 reason: "expected a parameter name",
-            }),
+            })),
             400,
         ),
     ];
@@ -541,7 +546,7 @@ fn server_limits() {
     let err = check_connect_request(fields.iter().copied(), &limits).unwrap_err();
     assert_eq!(
         err,
-        RequestError::Head(HeadError::TooManyHeaders { limit: 10 })
+        RequestError::Field(FieldError::TooManyFields { limit: 10 })
     );
     assert_eq!(err.status(), 431);
 
@@ -552,7 +557,10 @@ fn server_limits() {
     assert!(check_connect_request(fields.iter().copied(), &limits).is_ok());
     limits.max_head_bytes = size - 1;
     let err = check_connect_request(fields.iter().copied(), &limits).unwrap_err();
-    assert_eq!(err, RequestError::FieldSectionTooLarge { limit: size - 1 });
+    assert_eq!(
+        err,
+        RequestError::Field(FieldError::FieldSectionTooLarge { limit: size - 1 })
+    );
     check_reply(&err, 431);
 }
 

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use pushcodec::http1::HeadError;
 use pushcodec::ws::handshake::{
-    self, BuildError, ClientHandshake, ExtensionOffer, HandshakeError, Limits, Request,
+    self, BuildError, ClientHandshake, ExtensionOffer, FieldError, HandshakeError, Limits, Request,
     RequestError, ResponseError,
 };
 
@@ -230,7 +230,12 @@ fn each_required_header_missing_or_wrong() {
         (
             "RFC 9112 §3.2: two Hosts",
             request(GET, &[], &[("Host", "x")]),
-            |e| matches!(e, RequestError::DuplicateHeader { name: "Host" }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::DuplicateHeader { name: "Host" })
+                )
+            },
             400,
         ),
         (
@@ -242,37 +247,62 @@ fn each_required_header_missing_or_wrong() {
         (
             "§4.2.1 item 3: no Upgrade",
             request(GET, &["Upgrade"], &[]),
-            |e| matches!(e, RequestError::UpgradeNotWebSocket { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { found: None, .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 3: Upgrade h2c",
             request(GET, &["Upgrade"], &[("Upgrade", "h2c")]),
-            |e| matches!(e, RequestError::UpgradeNotWebSocket { found: Some(f), .. } if f == "h2c"),
+            |e| matches!(e, RequestError::Field(FieldError::UpgradeNotWebSocket { found: Some(f), .. }) if f == "h2c"),
             400,
         ),
         (
             "§4.2.1 item 3: Upgrade websockets",
             request(GET, &["Upgrade"], &[("Upgrade", "websockets")]),
-            |e| matches!(e, RequestError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 4: no Connection",
             request(GET, &["Connection"], &[]),
-            |e| matches!(e, RequestError::ConnectionNotUpgrade { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { found: None, .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 4: Connection keep-alive",
             request(GET, &["Connection"], &[("Connection", "keep-alive")]),
-            |e| matches!(e, RequestError::ConnectionNotUpgrade { found: Some(_), .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { found: Some(_), .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 4: token inside a token",
             request(GET, &["Connection"], &[("Connection", "upgraded")]),
-            |e| matches!(e, RequestError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
             400,
         ),
         (
@@ -317,9 +347,9 @@ fn each_required_header_missing_or_wrong() {
             |e| {
                 matches!(
                     e,
-                    RequestError::DuplicateHeader {
+                    RequestError::Field(FieldError::DuplicateHeader {
                         name: "Sec-WebSocket-Key"
-                    }
+                    })
                 )
             },
             400,
@@ -353,7 +383,12 @@ fn each_required_header_missing_or_wrong() {
         (
             "§4.1 item 10: protocol not a token",
             request(GET, &[], &[("Sec-WebSocket-Protocol", "chat, a b")]),
-            |e| matches!(e, RequestError::InvalidProtocolHeader { offset: 6, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidProtocolHeader { offset: 6, .. })
+                )
+            },
             400,
         ),
         (
@@ -366,7 +401,12 @@ fn each_required_header_missing_or_wrong() {
                     ("Sec-WebSocket-Protocol", "a"),
                 ],
             ),
-            |e| matches!(e, RequestError::InvalidProtocolHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidProtocolHeader { .. })
+                )
+            },
             400,
         ),
         (
@@ -376,7 +416,12 @@ fn each_required_header_missing_or_wrong() {
                 &[],
                 &[("Sec-WebSocket-Extensions", "permessage-deflate; x=\"a b\"")],
             ),
-            |e| matches!(e, RequestError::InvalidExtensionHeader { offset: 22, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidExtensionHeader { offset: 22, .. })
+                )
+            },
             400,
         ),
         (
@@ -400,7 +445,12 @@ fn each_required_header_missing_or_wrong() {
         (
             "§4.2.1 order: Upgrade before version",
             request(GET, &["Upgrade", "Sec-WebSocket-Version"], &[]),
-            |e| matches!(e, RequestError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
             400,
         ),
     ];

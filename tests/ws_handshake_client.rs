@@ -8,7 +8,9 @@
 
 use pushcodec::http1::HeadError;
 use pushcodec::ws::RandomSource;
-use pushcodec::ws::handshake::{self, ClientHandshake, Limits, Response, ResponseError};
+use pushcodec::ws::handshake::{
+    self, ClientHandshake, FieldError, Limits, Response, ResponseError,
+};
 
 /// A fixed "random" source, so the expected accept value is known.
 struct Fixed(u8);
@@ -123,25 +125,45 @@ fn each_response_rule() {
             "§4.1 item 2: no Upgrade",
             &hs,
             vec![S101, CONN, ACC],
-            |e| matches!(e, ResponseError::UpgradeNotWebSocket { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::UpgradeNotWebSocket { found: None, .. })
+                )
+            },
         ),
         (
             "§4.1 item 2: Upgrade h2c",
             &hs,
             vec![S101, "Upgrade: h2c", CONN, ACC],
-            |e| matches!(e, ResponseError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
         ),
         (
             "§4.1 item 3: no Connection",
             &hs,
             vec![S101, UP, ACC],
-            |e| matches!(e, ResponseError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
         ),
         (
             "§4.1 item 3: Connection close",
             &hs,
             vec![S101, UP, "Connection: close", ACC],
-            |e| matches!(e, ResponseError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
         ),
         ("§4.1 item 4: no accept", &hs, vec![S101, UP, CONN], |e| {
             matches!(e, ResponseError::MissingAccept)
@@ -164,9 +186,9 @@ fn each_response_rule() {
             |e| {
                 matches!(
                     e,
-                    ResponseError::DuplicateHeader {
+                    ResponseError::Field(FieldError::DuplicateHeader {
                         name: "Sec-WebSocket-Accept"
-                    }
+                    })
                 )
             },
         ),
@@ -186,7 +208,12 @@ fn each_response_rule() {
                 ACC,
                 "Sec-WebSocket-Extensions: permessage-deflate;",
             ],
-            |e| matches!(e, ResponseError::InvalidExtensionHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::InvalidExtensionHeader { .. })
+                )
+            },
         ),
         (
             "§4.1 item 6: protocol not offered",
@@ -204,7 +231,12 @@ fn each_response_rule() {
             "§11.3.4: two protocols selected",
             &hs,
             vec![S101, UP, CONN, ACC, "Sec-WebSocket-Protocol: a, b"],
-            |e| matches!(e, ResponseError::InvalidProtocolHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::InvalidProtocolHeader { .. })
+                )
+            },
         ),
         (
             "WHATWG: none selected with require_protocol",

@@ -33,12 +33,15 @@ use crate::http1::HeadError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The head is too large, has too many fields or is not valid HTTP/1.1
-    /// (431 or 400 on a server): the crate's one head error, shared with
-    /// SSE. Over HTTP/2 and HTTP/3, [`HeadError::TooManyHeaders`] counts the
-    /// decoded fields.
+    /// The HTTP/1.1 head is too large, has too many fields or is malformed
+    /// (431 or 400): the crate's one head error, shared with SSE.
     #[error(transparent)]
     Head(#[from] HeadError),
+    /// A header or field breaks a rule that holds whoever sends it (a
+    /// repeated field, a bad offer list, an HTTP/2 or HTTP/3 field rule);
+    /// 431 for a field section over the limits, else 400.
+    #[error(transparent)]
+    Field(#[from] FieldError),
     /// The request method is not GET (status 405, with `Allow: GET`).
     #[error("method {method:?} is not GET (RFC 6455 §4.2.1 item 1)")]
     MethodNotGet {
@@ -52,12 +55,6 @@ pub enum RequestError {
         /// The version as a string such as `HTTP/1.0`.
         version: String,
     },
-    /// A header that may appear once appears more often (status 400).
-    #[error("{name} header appears more than once (RFC 6455 §11.3, RFC 9110 §5.3)")]
-    DuplicateHeader {
-        /// The header's canonical name.
-        name: &'static str,
-    },
     /// The request has no Host header (status 400).
     #[error("missing Host header (RFC 6455 §4.2.1 item 2)")]
     MissingHost,
@@ -68,24 +65,6 @@ pub enum RequestError {
         name: &'static str,
         /// What is wrong with it, with the rule.
         reason: &'static str,
-    },
-    /// No `Upgrade` header, or one without the `websocket` token (status 400
-    /// on a server).
-    #[error("Upgrade header {found:?} lacks the token websocket (RFC 6455 {section})")]
-    UpgradeNotWebSocket {
-        /// The Upgrade values received, joined; `None` if absent.
-        found: Option<String>,
-        /// `§4.2.1 item 3` (server) or `§4.1 item 2` (client).
-        section: &'static str,
-    },
-    /// No `Connection` header, or one without the `Upgrade` token (status
-    /// 400 on a server).
-    #[error("Connection header {found:?} lacks the token Upgrade (RFC 6455 {section})")]
-    ConnectionNotUpgrade {
-        /// The Connection values received, joined; `None` if absent.
-        found: Option<String>,
-        /// `§4.2.1 item 4` (server) or `§4.1 item 3` (client).
-        section: &'static str,
     },
     /// The request has no `Sec-WebSocket-Key` (status 400).
     #[error("missing Sec-WebSocket-Key header (RFC 6455 §4.2.1 item 5)")]
@@ -106,68 +85,6 @@ pub enum RequestError {
     UnsupportedVersion {
         /// The value received; `None` if absent.
         found: Option<String>,
-    },
-    /// A `Sec-WebSocket-Protocol` header does not fit its grammar: not
-    /// tokens, a duplicate offer, or (from a server) more than one
-    /// (status 400 on a server).
-    #[error(
-        "invalid Sec-WebSocket-Protocol header at byte {offset}: {reason} (RFC 6455 {section})"
-    )]
-    InvalidProtocolHeader {
-        /// Byte offset of the problem within the header value.
-        offset: usize,
-        /// What is wrong.
-        reason: &'static str,
-        /// `§4.1` / `§11.3.4`.
-        section: &'static str,
-    },
-    /// A `Sec-WebSocket-Extensions` header does not fit RFC 6455 §9.1's
-    /// grammar (status 400 on a server).
-    #[error("invalid Sec-WebSocket-Extensions header at byte {offset}: {reason} (RFC 6455 §9.1)")]
-    InvalidExtensionHeader {
-        /// Byte offset of the problem within the header value.
-        offset: usize,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The field section is larger than `Limits::max_head_bytes`, counted
-    /// as RFC 9113 §6.5.2 does (name + value + 32 per field) (status 431).
-    #[error(
-        "field section exceeds {limit} bytes counted per RFC 9113 §6.5.2 (Limits::max_head_bytes)"
-    )]
-    FieldSectionTooLarge {
-        /// The configured `Limits::max_head_bytes`.
-        limit: usize,
-    },
-    /// A field breaks the HTTP/2 or HTTP/3 field rules: an unknown, repeated
-    /// or misplaced pseudo-header, a name that is not a lowercase token, a
-    /// control character in a value, a bad `:scheme`, `:path` or `:status`
-    /// (status 400 on a server).
-    #[error("malformed field {name:?}: {reason}")]
-    MalformedField {
-        /// The field's name as received, lossily, cut to 64 characters.
-        name: String,
-        /// What is wrong, with the rule.
-        reason: &'static str,
-    },
-    /// A pseudo-header the message must carry is absent (status 400 on a
-    /// server).
-    #[error("missing {name} pseudo-header ({section})")]
-    MissingPseudoHeader {
-        /// `:method`, `:scheme`, `:path`, `:authority` or `:status`.
-        name: &'static str,
-        /// The rule that requires it.
-        section: &'static str,
-    },
-    /// A connection-specific field (`connection`, `upgrade`, `keep-alive`,
-    /// `proxy-connection`, `transfer-encoding`, `te` other than `trailers`)
-    /// in an HTTP/2 or HTTP/3 message (status 400).
-    #[error(
-        "connection-specific field {name:?} is not allowed in HTTP/2 or HTTP/3 (RFC 9113 §8.2.2, RFC 9114 §4.2)"
-    )]
-    ConnectionSpecificHeader {
-        /// The field's name.
-        name: String,
     },
     /// `:method` is not CONNECT (status 405, with `allow: CONNECT`).
     #[error("method {method:?} is not CONNECT (RFC 8441 §4)")]
@@ -199,12 +116,12 @@ pub enum RequestError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponseError {
-    /// The head is too large, has too many fields or is not valid HTTP/1.1
-    /// (RFC 9112): the crate's one head error, shared with
-    /// SSE. Over HTTP/2 and HTTP/3, [`HeadError::TooManyHeaders`] counts the
-    /// decoded fields.
+    /// The HTTP/1.1 head is too large, has too many fields or is malformed.
     #[error(transparent)]
     Head(#[from] HeadError),
+    /// A header or field breaks a rule that holds whoever sends it.
+    #[error(transparent)]
+    Field(#[from] FieldError),
     /// The server did not answer `101 Switching Protocols`.
     #[error("server answered {status} instead of 101 (RFC 6455 §4.1 item 1)")]
     UnexpectedStatus {
@@ -213,28 +130,6 @@ pub enum ResponseError {
         /// The whole response head, for redirects (`Location`) or
         /// authentication challenges (`WWW-Authenticate`).
         response: Box<Response>,
-    },
-    /// No `Upgrade` header, or one without the `websocket` token.
-    #[error("Upgrade header {found:?} lacks the token websocket (RFC 6455 {section})")]
-    UpgradeNotWebSocket {
-        /// The Upgrade values received, joined; `None` if absent.
-        found: Option<String>,
-        /// `§4.2.1 item 3` (server) or `§4.1 item 2` (client).
-        section: &'static str,
-    },
-    /// No `Connection` header, or one without the `Upgrade` token.
-    #[error("Connection header {found:?} lacks the token Upgrade (RFC 6455 {section})")]
-    ConnectionNotUpgrade {
-        /// The Connection values received, joined; `None` if absent.
-        found: Option<String>,
-        /// `§4.2.1 item 4` (server) or `§4.1 item 3` (client).
-        section: &'static str,
-    },
-    /// A header that may appear once appears more often.
-    #[error("{name} header appears more than once (RFC 6455 §11.3, RFC 9110 §5.3)")]
-    DuplicateHeader {
-        /// The header's canonical name.
-        name: &'static str,
     },
     /// The response has no `Sec-WebSocket-Accept`.
     #[error("missing Sec-WebSocket-Accept header (RFC 6455 §4.1 item 4)")]
@@ -267,65 +162,6 @@ pub enum ResponseError {
         "server selected no subprotocol although some were offered (WHATWG WebSockets, require_protocol)"
     )]
     MissingProtocol,
-    /// A `Sec-WebSocket-Protocol` header does not fit its grammar: not
-    /// tokens, a duplicate offer, or (from a server) more than one.
-    #[error(
-        "invalid Sec-WebSocket-Protocol header at byte {offset}: {reason} (RFC 6455 {section})"
-    )]
-    InvalidProtocolHeader {
-        /// Byte offset of the problem within the header value.
-        offset: usize,
-        /// What is wrong.
-        reason: &'static str,
-        /// `§4.1` / `§11.3.4`.
-        section: &'static str,
-    },
-    /// A `Sec-WebSocket-Extensions` header does not fit RFC 6455 §9.1's
-    /// grammar.
-    #[error("invalid Sec-WebSocket-Extensions header at byte {offset}: {reason} (RFC 6455 §9.1)")]
-    InvalidExtensionHeader {
-        /// Byte offset of the problem within the header value.
-        offset: usize,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The field section is larger than `Limits::max_head_bytes`, counted
-    /// as RFC 9113 §6.5.2 does (name + value + 32 per field).
-    #[error(
-        "field section exceeds {limit} bytes counted per RFC 9113 §6.5.2 (Limits::max_head_bytes)"
-    )]
-    FieldSectionTooLarge {
-        /// The configured `Limits::max_head_bytes`.
-        limit: usize,
-    },
-    /// A field breaks the HTTP/2 or HTTP/3 field rules: an unknown, repeated
-    /// or misplaced pseudo-header, a name that is not a lowercase token, a
-    /// control character in a value, a bad `:scheme`, `:path` or `:status`.
-    #[error("malformed field {name:?}: {reason}")]
-    MalformedField {
-        /// The field's name as received, lossily, cut to 64 characters.
-        name: String,
-        /// What is wrong, with the rule.
-        reason: &'static str,
-    },
-    /// A pseudo-header the message must carry is absent.
-    #[error("missing {name} pseudo-header ({section})")]
-    MissingPseudoHeader {
-        /// `:method`, `:scheme`, `:path`, `:authority` or `:status`.
-        name: &'static str,
-        /// The rule that requires it.
-        section: &'static str,
-    },
-    /// A connection-specific field (`connection`, `upgrade`, `keep-alive`,
-    /// `proxy-connection`, `transfer-encoding`, `te` other than `trailers`)
-    /// in an HTTP/2 or HTTP/3 message.
-    #[error(
-        "connection-specific field {name:?} is not allowed in HTTP/2 or HTTP/3 (RFC 9113 §8.2.2, RFC 9114 §4.2)"
-    )]
-    ConnectionSpecificHeader {
-        /// The field's name.
-        name: String,
-    },
     /// The server answered an extended CONNECT with a status other than 200.
     #[error("server answered {status} instead of 200 (RFC 8441 §5)")]
     UnexpectedConnectStatus {
@@ -435,22 +271,27 @@ pub enum HandshakeError {
     Build(#[from] BuildError),
 }
 
-/// The header-grammar and field-rule faults that both roles find in what
-/// they receive; each converts into the [`RequestError`] or
-/// [`ResponseError`] variant of the same name, so the shared checks are
-/// written once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Syntax {
-    /// The head is too large, has too many fields or is not valid HTTP/1.1
-    /// (RFC 9112), or an HTTP/2 or HTTP/3 field section has too many fields.
-    Head(HeadError),
+/// A received header or field that breaks a rule holding for both roles:
+/// a field that may appear once appears twice, a subprotocol or extension
+/// list off its grammar, or one of the HTTP/2 and HTTP/3 field rules (RFC
+/// 9113 §8.2, §8.3; RFC 9114 §4.2) and the field section's limits. A server
+/// finds it in a [`RequestError::Field`], a client in a
+/// [`ResponseError::Field`]; the rule is checked in one place for both.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
     /// A header that may appear once appears more often.
+    #[error("{name} header appears more than once (RFC 6455 §11.3, RFC 9110 §5.3)")]
     DuplicateHeader {
         /// The header's canonical name.
         name: &'static str,
     },
     /// A `Sec-WebSocket-Protocol` header does not fit its grammar: not
-    /// tokens, a duplicate offer, or (from a server) more than one.
+    /// tokens, a duplicate offer, or (from a server) more than one
+    ///.
+    #[error(
+        "invalid Sec-WebSocket-Protocol header at byte {offset}: {reason} (RFC 6455 {section})"
+    )]
     InvalidProtocolHeader {
         /// Byte offset of the problem within the header value.
         offset: usize,
@@ -461,6 +302,7 @@ pub(crate) enum Syntax {
     },
     /// A `Sec-WebSocket-Extensions` header does not fit RFC 6455 §9.1's
     /// grammar.
+    #[error("invalid Sec-WebSocket-Extensions header at byte {offset}: {reason} (RFC 6455 §9.1)")]
     InvalidExtensionHeader {
         /// Byte offset of the problem within the header value.
         offset: usize,
@@ -469,13 +311,18 @@ pub(crate) enum Syntax {
     },
     /// The field section is larger than `Limits::max_head_bytes`, counted
     /// as RFC 9113 §6.5.2 does (name + value + 32 per field).
+    #[error(
+        "field section exceeds {limit} bytes counted per RFC 9113 §6.5.2 (Limits::max_head_bytes)"
+    )]
     FieldSectionTooLarge {
         /// The configured `Limits::max_head_bytes`.
         limit: usize,
     },
     /// A field breaks the HTTP/2 or HTTP/3 field rules: an unknown, repeated
     /// or misplaced pseudo-header, a name that is not a lowercase token, a
-    /// control character in a value, a bad `:scheme`, `:path` or `:status`.
+    /// control character in a value, a bad `:scheme`, `:path` or `:status`
+    ///.
+    #[error("malformed field {name:?}: {reason}")]
     MalformedField {
         /// The field's name as received, lossily, cut to 64 characters.
         name: String,
@@ -485,49 +332,54 @@ pub(crate) enum Syntax {
     /// A connection-specific field (`connection`, `upgrade`, `keep-alive`,
     /// `proxy-connection`, `transfer-encoding`, `te` other than `trailers`)
     /// in an HTTP/2 or HTTP/3 message.
+    #[error(
+        "connection-specific field {name:?} is not allowed in HTTP/2 or HTTP/3 (RFC 9113 §8.2.2, RFC 9114 §4.2)"
+    )]
     ConnectionSpecificHeader {
         /// The field's name.
         name: String,
     },
+    /// No `Upgrade` header, or one without the `websocket` token.
+    #[error("Upgrade header {found:?} lacks the token websocket (RFC 6455 {section})")]
+    UpgradeNotWebSocket {
+        /// The Upgrade values received, joined; `None` if absent.
+        found: Option<String>,
+        /// `§4.2.1 item 3` (server) or `§4.1 item 2` (client).
+        section: &'static str,
+    },
+    /// No `Connection` header, or one without the `Upgrade` token.
+    #[error("Connection header {found:?} lacks the token Upgrade (RFC 6455 {section})")]
+    ConnectionNotUpgrade {
+        /// The Connection values received, joined; `None` if absent.
+        found: Option<String>,
+        /// `§4.2.1 item 4` (server) or `§4.1 item 3` (client).
+        section: &'static str,
+    },
+    /// A pseudo-header the message must carry is absent.
+    #[error("missing {name} pseudo-header ({section})")]
+    MissingPseudoHeader {
+        /// `:method`, `:scheme`, `:path`, `:authority` or `:status`.
+        name: &'static str,
+        /// The rule that requires it.
+        section: &'static str,
+    },
+    /// An HTTP/2 or HTTP/3 field section has more than `limit` fields,
+    /// pseudo-headers included.
+    #[error("field section has more than {limit} fields (Limits::max_headers)")]
+    TooManyFields {
+        /// The configured `Limits::max_headers`.
+        limit: usize,
+    },
 }
 
-macro_rules! from_syntax {
-    ($target:ident) => {
-        impl From<Syntax> for $target {
-            fn from(e: Syntax) -> Self {
-                match e {
-                    Syntax::Head(e) => Self::Head(e),
-                    Syntax::DuplicateHeader { name } => Self::DuplicateHeader { name },
-                    Syntax::InvalidProtocolHeader {
-                        offset,
-                        reason,
-                        section,
-                    } => Self::InvalidProtocolHeader {
-                        offset,
-                        reason,
-                        section,
-                    },
-                    Syntax::InvalidExtensionHeader { offset, reason } => {
-                        Self::InvalidExtensionHeader { offset, reason }
-                    }
-                    Syntax::FieldSectionTooLarge { limit } => Self::FieldSectionTooLarge { limit },
-                    Syntax::MalformedField { name, reason } => {
-                        Self::MalformedField { name, reason }
-                    }
-                    Syntax::ConnectionSpecificHeader { name } => {
-                        Self::ConnectionSpecificHeader { name }
-                    }
-                }
-            }
-        }
-    };
-}
-from_syntax!(RequestError);
-from_syntax!(ResponseError);
-
-impl From<HeadError> for Syntax {
-    fn from(e: HeadError) -> Self {
-        Syntax::Head(e)
+impl FieldError {
+    /// Whether the fault is a limit (a server answers 431) rather than a
+    /// malformed field (400).
+    fn over_limit(&self) -> bool {
+        matches!(
+            self,
+            FieldError::FieldSectionTooLarge { .. } | FieldError::TooManyFields { .. }
+        )
     }
 }
 
@@ -539,22 +391,15 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Head(e) => e.status(),
-            Self::FieldSectionTooLarge { .. } => 431,
+            Self::Field(e) if e.over_limit() => 431,
             Self::MethodNotGet { .. } | Self::MethodNotConnect { .. } => 405,
             Self::UnsupportedVersion { .. } => 426,
-            Self::HttpVersion { .. }
-            | Self::DuplicateHeader { .. }
+            Self::Field(_)
+            | Self::HttpVersion { .. }
             | Self::MissingHost
             | Self::InvalidHeader { .. }
-            | Self::UpgradeNotWebSocket { .. }
-            | Self::ConnectionNotUpgrade { .. }
             | Self::MissingKey
             | Self::InvalidKey { .. }
-            | Self::InvalidProtocolHeader { .. }
-            | Self::InvalidExtensionHeader { .. }
-            | Self::MalformedField { .. }
-            | Self::MissingPseudoHeader { .. }
-            | Self::ConnectionSpecificHeader { .. }
             | Self::ConnectProtocolNotWebSocket { .. }
             | Self::ConnectUnsupportedVersion { .. } => 400,
         }
@@ -649,15 +494,11 @@ mod tests {
     }
 
     #[test]
-    fn shared_faults_keep_their_name_in_both_roles() {
-        let s = Syntax::DuplicateHeader { name: "Host" };
-        assert_eq!(
-            RequestError::from(s.clone()),
-            RequestError::DuplicateHeader { name: "Host" }
-        );
-        assert_eq!(
-            ResponseError::from(s),
-            ResponseError::DuplicateHeader { name: "Host" }
-        );
+    fn field_limits_answer_431_and_other_field_faults_400() {
+        let e = RequestError::from(FieldError::TooManyFields { limit: 1 });
+        assert_eq!(e.status(), 431);
+        let e = RequestError::from(FieldError::DuplicateHeader { name: "Host" });
+        assert_eq!(e.status(), 400);
+        assert!(e.to_string().contains("Host"), "{e}");
     }
 }

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::error::{BuildError, Syntax};
+use super::error::{BuildError, FieldError};
 use super::fields::{is_tchar, is_token};
 
 /// One extension element: a name and its parameters, as offered by a client
@@ -162,7 +162,7 @@ impl Cursor<'_> {
 
 /// Where a `Sec-WebSocket-Extensions` value leaves RFC 6455 §9.1's
 /// grammar. Whose fault that is depends on who wrote the value: the peer's
-/// ([`Syntax`], then a request or response error) or the application's
+/// ([`FieldError`], then a request or response error) or the application's
 /// ([`BuildError`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ExtensionSyntax {
@@ -170,9 +170,9 @@ pub(crate) struct ExtensionSyntax {
     reason: &'static str,
 }
 
-impl From<ExtensionSyntax> for Syntax {
+impl From<ExtensionSyntax> for FieldError {
     fn from(ExtensionSyntax { offset, reason }: ExtensionSyntax) -> Self {
-        Syntax::InvalidExtensionHeader { offset, reason }
+        FieldError::InvalidExtensionHeader { offset, reason }
     }
 }
 

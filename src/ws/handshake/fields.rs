@@ -1,7 +1,7 @@
 //! Header fields as received, and the HTTP token rules (RFC 9110 §5.6) the
 //! checks of both roles and both HTTP versions share.
 
-use super::error::{BuildError, Syntax};
+use super::error::{BuildError, FieldError};
 pub(crate) use crate::http1::trim_ows;
 
 /// One header field: the name as sent, the value with surrounding
@@ -58,11 +58,11 @@ impl Fields {
     }
 
     /// The value of a field that may appear at most once.
-    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, Syntax> {
+    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, FieldError> {
         let mut it = self.all(name);
         let first = it.next();
         if it.next().is_some() {
-            return Err(Syntax::DuplicateHeader { name });
+            return Err(FieldError::DuplicateHeader { name });
         }
         Ok(first)
     }
@@ -156,7 +156,7 @@ mod tests {
         let f = fields(&[("Host", "a"), ("HOST", "b")]);
         assert_eq!(
             f.single("Host"),
-            Err(Syntax::DuplicateHeader { name: "Host" })
+            Err(FieldError::DuplicateHeader { name: "Host" })
         );
         assert_eq!(f.single("Origin"), Ok(None));
     }

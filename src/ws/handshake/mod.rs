@@ -112,7 +112,7 @@ mod reject;
 mod server;
 
 pub use client::ClientHandshake;
-pub use error::{BuildError, HandshakeError, RequestError, ResponseError};
+pub use error::{BuildError, FieldError, HandshakeError, RequestError, ResponseError};
 pub use extended_connect::{
     CONNECT_PROTOCOL, ConnectAcceptBuilder, ConnectHandshake, ConnectReply, ConnectRequest,
     ConnectResponse, check_connect_request, connect_reject,

@@ -6,7 +6,7 @@
 //! block for RFC 8441 / RFC 9220), so every handshake mode shares the same
 //! rules.
 
-use super::error::{BuildError, ResponseError, Syntax};
+use super::error::{BuildError, FieldError, ResponseError};
 use super::extensions::{ExtensionOffer, parse_bytes};
 use super::fields::{is_token, trim_ows};
 
@@ -15,7 +15,7 @@ use super::fields::{is_token, trim_ows};
 /// list). RFC 6455 §4.1 item 10: each is a token and all are unique.
 pub(crate) fn offered_protocols<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Vec<String>, Syntax> {
+) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::new();
     for value in values {
         let mut offset = 0;
@@ -24,7 +24,7 @@ pub(crate) fn offered_protocols<'a>(
             let lead = item.len() - trim_ows_start(item).len();
             // RFC 9110 §5.6.1.2: empty list elements are skipped.
             if !trimmed.is_empty() {
-                let err = |reason| Syntax::InvalidProtocolHeader {
+                let err = |reason| FieldError::InvalidProtocolHeader {
                     offset: offset + lead,
                     reason,
                     section: "§4.1 item 10",
@@ -55,7 +55,7 @@ fn trim_ows_start(mut v: &[u8]) -> &[u8] {
 /// order (RFC 6455 §9.1: the header may be split over several fields).
 pub(crate) fn extension_list<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Vec<ExtensionOffer>, Syntax> {
+) -> Result<Vec<ExtensionOffer>, FieldError> {
     let mut out = Vec::new();
     for v in values {
         out.extend(parse_bytes(v)?);
@@ -134,9 +134,10 @@ pub(crate) fn selected_protocol<'a>(
     let mut values = values.into_iter();
     let first = values.next();
     if values.next().is_some() {
-        return Err(ResponseError::DuplicateHeader {
+        return Err(FieldError::DuplicateHeader {
             name: "Sec-WebSocket-Protocol",
-        });
+        }
+        .into());
     }
     let Some(value) = first else {
         if require && !offered.is_empty() {
@@ -146,11 +147,12 @@ pub(crate) fn selected_protocol<'a>(
     };
     if !is_token(value) {
         let offset = value.iter().position(|&b| b == b',').unwrap_or(0);
-        return Err(ResponseError::InvalidProtocolHeader {
+        return Err(FieldError::InvalidProtocolHeader {
             offset,
             reason: "the server must select exactly one subprotocol token",
             section: "§11.3.4",
-        });
+        }
+        .into());
     }
     let p = String::from_utf8_lossy(value).into_owned();
     if !offered.contains(&p) {
@@ -179,7 +181,7 @@ pub(crate) fn accepted_extensions<'a>(
 mod tests {
     use super::*;
 
-    fn offered(vals: &[&str]) -> Result<Vec<String>, Syntax> {
+    fn offered(vals: &[&str]) -> Result<Vec<String>, FieldError> {
         offered_protocols(vals.iter().map(|v| v.as_bytes()))
     }
 
@@ -196,7 +198,7 @@ mod tests {
     fn protocols_must_be_unique_tokens() {
         assert_eq!(
             offered(&["chat, a b"]),
-            Err(Syntax::InvalidProtocolHeader {
+            Err(FieldError::InvalidProtocolHeader {
                 offset: 6,
                 reason: "subprotocol is not a token",
                 section: "§4.1 item 10"
@@ -204,7 +206,7 @@ mod tests {
         );
         assert!(matches!(
             offered(&["chat", "chat"]),
-            Err(Syntax::InvalidProtocolHeader {
+            Err(FieldError::InvalidProtocolHeader {
                 reason: "subprotocol offered twice",
                 ..
             })
@@ -226,11 +228,14 @@ mod tests {
         );
         assert!(matches!(
             sel(&["a, b"], false),
-            Err(ResponseError::InvalidProtocolHeader { offset: 1, .. })
+            Err(ResponseError::Field(FieldError::InvalidProtocolHeader {
+                offset: 1,
+                ..
+            }))
         ));
         assert!(matches!(
             sel(&["a", "a"], false),
-            Err(ResponseError::DuplicateHeader { .. })
+            Err(ResponseError::Field(FieldError::DuplicateHeader { .. }))
         ));
         // Nothing offered: nothing may be selected, and none is fine.
         assert_eq!(

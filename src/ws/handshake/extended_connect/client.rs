@@ -4,7 +4,7 @@
 
 use super::{CONNECT_PROTOCOL, RESPONSE_PSEUDO, collect, malformed, no_connection_specific};
 use crate::ws::RandomSource;
-use crate::ws::handshake::error::{BuildError, ResponseError};
+use crate::ws::handshake::error::{BuildError, FieldError, ResponseError};
 use crate::ws::handshake::extensions::ExtensionOffer;
 use crate::ws::handshake::fields::check_outgoing;
 use crate::ws::handshake::mode::{ExtendedConnect, Response};
@@ -276,7 +276,7 @@ impl ConnectHandshake {
     ///
     /// # Errors
     /// In order: the field rules and limits (as for
-    /// [`check_connect_request`](super::check_connect_request)), [`ResponseError::MissingPseudoHeader`]
+    /// [`check_connect_request`](super::check_connect_request)), [`FieldError::MissingPseudoHeader`]
     /// for `:status`, [`ResponseError::UnexpectedConnectStatus`] unless it
     /// is exactly 200 (RFC 8441 §5), `ConnectionSpecificHeader`, then as
     /// RFC 6455 §4.1 items 5 and 6: `UnexpectedExtension`,
@@ -294,10 +294,10 @@ impl ConnectHandshake {
         // RFC 9113 §8.3.2: every response has a :status.
         let status = match pseudo.into_iter().next().flatten() {
             None => {
-                return Err(ResponseError::MissingPseudoHeader {
+                return Err(ResponseError::Field(FieldError::MissingPseudoHeader {
                     name: ":status",
                     section: "RFC 9113 §8.3.2",
-                });
+                }));
             }
             Some(s) => match s.parse::<u16>() {
                 Ok(n) if s.len() == 3 && (100..=599).contains(&n) => n,

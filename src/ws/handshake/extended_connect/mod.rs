@@ -21,9 +21,8 @@ pub use reply::{ConnectReply, connect_reject};
 pub use server::{ConnectAcceptBuilder, ConnectRequest, check_connect_request};
 
 use super::Limits;
-use super::error::Syntax;
+use super::error::FieldError;
 use super::fields::{Fields, is_field_value, is_token};
-use crate::http1::HeadError;
 
 /// The `:protocol` value that asks for a WebSocket (RFC 8441 §4, from the
 /// HTTP Upgrade Token Registry).
@@ -49,8 +48,8 @@ pub(crate) const CONNECTION_SPECIFIC: &[&str] = &[
 
 pub(crate) use crate::http1::lossy_cut;
 
-pub(crate) fn malformed(name: &[u8], reason: &'static str) -> Syntax {
-    Syntax::MalformedField {
+pub(crate) fn malformed(name: &[u8], reason: &'static str) -> FieldError {
+    FieldError::MalformedField {
         name: lossy_cut(name),
         reason,
     }
@@ -63,7 +62,7 @@ pub(crate) fn collect<N, V>(
     input: impl IntoIterator<Item = (N, V)>,
     allowed: &'static [&'static str],
     limits: &Limits,
-) -> Result<(Vec<Option<String>>, Fields), Syntax>
+) -> Result<(Vec<Option<String>>, Fields), FieldError>
 where
     N: AsRef<[u8]>,
     V: AsRef<[u8]>,
@@ -75,9 +74,9 @@ where
         let (name, value) = (name.as_ref(), value.as_ref());
         count += 1;
         if count > limits.max_headers {
-            return Err(Syntax::Head(HeadError::TooManyHeaders {
+            return Err(FieldError::TooManyFields {
                 limit: limits.max_headers,
-            }));
+            });
         }
         // RFC 9113 §6.5.2: a field costs its name, its value and 32 bytes.
         size = size
@@ -85,7 +84,7 @@ where
             .saturating_add(value.len())
             .saturating_add(32);
         if size > limits.max_head_bytes {
-            return Err(Syntax::FieldSectionTooLarge {
+            return Err(FieldError::FieldSectionTooLarge {
                 limit: limits.max_head_bytes,
             });
         }
@@ -148,12 +147,12 @@ where
 
 /// RFC 9113 §8.2.2, RFC 9114 §4.2: a message with a connection-specific
 /// field is malformed (names are lowercase once through [`collect`]).
-pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), Syntax> {
+pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), FieldError> {
     match fields
         .iter()
         .find(|(n, v)| CONNECTION_SPECIFIC.contains(n) || (*n == "te" && *v != b"trailers"))
     {
-        Some((name, _)) => Err(Syntax::ConnectionSpecificHeader {
+        Some((name, _)) => Err(FieldError::ConnectionSpecificHeader {
             name: name.to_owned(),
         }),
         None => Ok(()),
@@ -172,7 +171,7 @@ mod tests {
         let two = [("a", "b"), ("c", "d")];
         assert_eq!(
             collect(two, REQUEST_PSEUDO, &limits).unwrap_err(),
-            Syntax::FieldSectionTooLarge { limit: 67 }
+            FieldError::FieldSectionTooLarge { limit: 67 }
         );
         limits.max_head_bytes = 68;
         assert!(collect(two, REQUEST_PSEUDO, &limits).is_ok());

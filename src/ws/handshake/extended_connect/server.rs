@@ -6,7 +6,7 @@ use super::{
     no_connection_specific,
 };
 use crate::ws::handshake::Limits;
-use crate::ws::handshake::error::{BuildError, RequestError};
+use crate::ws::handshake::error::{BuildError, FieldError, RequestError};
 use crate::ws::handshake::fields::Fields;
 use crate::ws::handshake::mode::{AcceptBuilder, ExtendedConnect, Request};
 
@@ -95,10 +95,10 @@ impl Request<ExtendedConnect> {
         no_connection_specific(&fields)?;
         // RFC 9113 §8.3.1: every request has a :method.
         let Some(method) = method else {
-            return Err(RequestError::MissingPseudoHeader {
+            return Err(RequestError::Field(FieldError::MissingPseudoHeader {
                 name: ":method",
                 section: "RFC 9113 §8.3.1",
-            });
+            }));
         };
         // RFC 8441 §4: the WebSocket is a CONNECT (methods are case-sensitive).
         if method != "CONNECT" {
@@ -109,19 +109,19 @@ impl Request<ExtendedConnect> {
             return Err(RequestError::ConnectProtocolNotWebSocket { found: protocol });
         }
         // RFC 8441 §4: with :protocol, :scheme and :path MUST be present.
-        let scheme = scheme.ok_or(RequestError::MissingPseudoHeader {
+        let scheme = scheme.ok_or(RequestError::Field(FieldError::MissingPseudoHeader {
             name: ":scheme",
             section: "RFC 8441 §4",
-        })?;
+        }))?;
         if scheme != "http" && scheme != "https" {
             return Err(
                 malformed(b":scheme", "must be http (ws) or https (wss) (RFC 8441 §5)").into(),
             );
         }
-        let path = path.ok_or(RequestError::MissingPseudoHeader {
+        let path = path.ok_or(RequestError::Field(FieldError::MissingPseudoHeader {
             name: ":path",
             section: "RFC 8441 §4",
-        })?;
+        }))?;
         // RFC 9113 §8.3.1: an http or https :path is absolute ("/" at least).
         if !path.starts_with('/') {
             return Err(malformed(
@@ -131,10 +131,10 @@ impl Request<ExtendedConnect> {
             .into());
         }
         // RFC 8441 §4 (RFC 9113 §8.3.1): the host lives in :authority.
-        let authority = authority.ok_or(RequestError::MissingPseudoHeader {
+        let authority = authority.ok_or(RequestError::Field(FieldError::MissingPseudoHeader {
             name: ":authority",
             section: "RFC 8441 §4",
-        })?;
+        }))?;
         if authority.contains('@') {
             return Err(malformed(
                 b":authority",
