@@ -4,7 +4,7 @@
 use base64::Engine as _;
 
 use super::Limits;
-use super::error::{BuildError, FieldError, ResponseError};
+use super::error::{BuildError, ResponseError};
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
 use super::mode::{Http1, Response};
@@ -334,20 +334,8 @@ impl ClientHandshake {
             });
         }
         let f = resp.fields();
-        // §4.1 item 2.
-        if !f.list_has_token("Upgrade", "websocket") {
-            return Err(ResponseError::Field(FieldError::UpgradeNotWebSocket {
-                found: f.joined_lossy("Upgrade"),
-                section: "§4.1 item 2",
-            }));
-        }
-        // §4.1 item 3.
-        if !f.list_has_token("Connection", "upgrade") {
-            return Err(ResponseError::Field(FieldError::ConnectionNotUpgrade {
-                found: f.joined_lossy("Connection"),
-                section: "§4.1 item 3",
-            }));
-        }
+        // §4.1 items 2 and 3.
+        f.upgrades_to_websocket(["§4.1 item 2", "§4.1 item 3"])?;
         // §4.1 item 4; §11.3.3: at most once.
         let expected = super::accept_key(self.key.as_bytes());
         match f.single("Sec-WebSocket-Accept")? {

@@ -76,6 +76,30 @@ impl Fields {
         })
     }
 
+    /// The Upgrade handshake's two token rules, the same for both roles:
+    /// `Upgrade` holds `websocket` and `Connection` holds `Upgrade`, ASCII
+    /// case-insensitive; `sections` names the rule each role breaks
+    /// (RFC 6455 §4.2.1 items 3 and 4 for a request, §4.1 items 2 and 3
+    /// for a response).
+    pub(crate) fn upgrades_to_websocket(
+        &self,
+        sections: [&'static str; 2],
+    ) -> Result<(), FieldError> {
+        if !self.list_has_token("Upgrade", "websocket") {
+            return Err(FieldError::UpgradeNotWebSocket {
+                found: self.joined_lossy("Upgrade"),
+                section: sections[0],
+            });
+        }
+        if !self.list_has_token("Connection", "upgrade") {
+            return Err(FieldError::ConnectionNotUpgrade {
+                found: self.joined_lossy("Connection"),
+                section: sections[1],
+            });
+        }
+        Ok(())
+    }
+
     /// All values of `name` joined with ", " (for error messages), lossily.
     pub(crate) fn joined_lossy(&self, name: &str) -> Option<String> {
         let mut out: Option<String> = None;

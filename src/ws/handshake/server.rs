@@ -4,7 +4,7 @@
 use base64::Engine as _;
 
 use super::Limits;
-use super::error::{BuildError, FieldError, RequestError};
+use super::error::{BuildError, RequestError};
 use super::fields::Fields;
 use super::mode::{AcceptBuilder, Http1, Request};
 use crate::http1::{self, lossy_cut};
@@ -97,21 +97,9 @@ impl Request<Http1> {
                 })?
                 .to_owned(),
         };
-        // §4.2.1 item 3: Upgrade holds "websocket", ASCII case-insensitive.
-        if !fields.list_has_token("Upgrade", "websocket") {
-            return Err(RequestError::Field(FieldError::UpgradeNotWebSocket {
-                found: fields.joined_lossy("Upgrade"),
-                section: "§4.2.1 item 3",
-            }));
-        }
-        // §4.2.1 item 4: Connection holds the token "Upgrade", among others
-        // (Firefox sends "keep-alive, Upgrade").
-        if !fields.list_has_token("Connection", "upgrade") {
-            return Err(RequestError::Field(FieldError::ConnectionNotUpgrade {
-                found: fields.joined_lossy("Connection"),
-                section: "§4.2.1 item 4",
-            }));
-        }
+        // §4.2.1 items 3 and 4: Upgrade holds "websocket" and Connection
+        // "Upgrade", among others (Firefox sends "keep-alive, Upgrade").
+        fields.upgrades_to_websocket(["§4.2.1 item 3", "§4.2.1 item 4"])?;
         // §4.2.1 item 5 and §11.3.1: one key, base64 of 16 bytes.
         let key = match fields.single("Sec-WebSocket-Key")? {
             None => return Err(RequestError::MissingKey),
