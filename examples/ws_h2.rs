@@ -129,7 +129,14 @@ async fn websocket_service(mut req: Request<Incoming>) -> Result<Response<String
     };
     let reply = match accept.build() {
         Ok(reply) => reply,
-        Err(e) => return Ok(e.connect_reply().to_http_response()),
+        // A value this server gave the builder cannot be sent: its own
+        // mistake, not the client's, so a bare 500.
+        Err(e) => {
+            println!("server: cannot build the answer: {e}");
+            let mut resp = Response::new(String::new());
+            *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            return Ok(resp);
+        }
     };
     // hyper hands over the stream once the 200 is sent.
     let upgrade = hyper::upgrade::on(&mut req);

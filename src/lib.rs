@@ -11,6 +11,9 @@
 //!   extended CONNECT of RFC 8441 / RFC 9220), frames and the connection
 //!   state machine for both roles, with permessage-deflate (RFC 7692, feature
 //!   `deflate`).
+//! - [`http1`] (with either protocol): the one HTTP/1.1 head reader both
+//!   use, its [`HeadLimits`](http1::HeadLimits) (16 KiB, 64 fields by
+//!   default) and [`HeadError`](http1::HeadError).
 //!
 //! # Features
 //!
@@ -64,9 +67,10 @@
 //!
 //! What the peer got wrong is a typed error naming the rule (with its spec
 //! section) and where it was broken; a WebSocket [`ProtocolError`](ws::ProtocolError)
-//! knows the close code to send, a handshake error the HTTP status to answer.
+//! knows the close code to send, a handshake [`RequestError`](ws::handshake::RequestError)
+//! the HTTP status to answer.
 //! Local misuse is a different type. Every buffer is bounded by a limit you
-//! can set (`ws::Config`, `sse::Limits`, the handshake limits); no input
+//! can set (`ws::Config`, `sse::Limits`, `http1::HeadLimits`); no input
 //! makes the crate panic.
 //!
 //! The repository's README shows the demo, the conformance runs (Autobahn in
@@ -85,6 +89,8 @@
 mod random;
 mod utf8;
 
+#[cfg(any(feature = "sse", feature = "ws"))]
+pub mod http1;
 #[cfg(feature = "sse")]
 pub mod sse;
 #[cfg(feature = "ws")]

@@ -5,10 +5,18 @@
 
 use std::time::{Duration, Instant};
 
+use pushcodec::http1::HeadError;
 use pushcodec::sse::{
     BackoffConfig, Client, EventRef, EventStreamRequest, Heartbeat, History, Item, Limits, Replay,
     RequestError, RequestLimits, encode_comment, encode_response_head, parse_request,
 };
+
+fn limits(bytes: usize, headers: usize) -> RequestLimits {
+    let mut limits = RequestLimits::default();
+    limits.max_head_bytes = bytes;
+    limits.max_headers = headers;
+    limits
+}
 
 #[test]
 fn response_head_streams_through_proxies() {
@@ -95,16 +103,19 @@ fn bytes_after_the_head_are_left_alone() {
 
 #[test]
 fn request_errors_name_the_rule_and_status() {
-    let small = RequestLimits::default().max_head_len(64).max_headers(2);
+    let small = limits(64, 2);
     let long = format!("GET / HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "p".repeat(100));
     let err = parse_all_ways(long.as_bytes(), &small).unwrap_err();
-    assert_eq!(err, RequestError::HeadTooLarge { limit: 64 });
+    assert_eq!(err, RequestError::Head(HeadError::TooLarge { limit: 64 }));
     assert_eq!(err.status(), 431);
-    assert!(err.to_string().contains("max_head_len"));
+    assert!(err.to_string().contains("max_head_bytes"));
 
     let many = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
     let err = parse_request(many, &small).unwrap_err();
-    assert_eq!(err, RequestError::TooManyHeaders { limit: 2 });
+    assert_eq!(
+        err,
+        RequestError::Head(HeadError::TooManyHeaders { limit: 2 })
+    );
     assert_eq!(err.status(), 431);
 
     let dup = b"GET / HTTP/1.1\r\nLast-Event-ID: 1\r\nLast-Event-ID: 2\r\n\r\n";
@@ -114,13 +125,16 @@ fn request_errors_name_the_rule_and_status() {
 
     let bad = b"GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n";
     let err = parse_request(bad, &RequestLimits::default()).unwrap_err();
-    assert!(matches!(err, RequestError::Malformed { .. }), "{err:?}");
+    assert!(
+        matches!(err, RequestError::Head(HeadError::Malformed { .. })),
+        "{err:?}"
+    );
     assert_eq!(err.status(), 400);
 }
 
 #[test]
 fn arbitrary_garbage_never_panics() {
-    let limits = RequestLimits::default().max_head_len(256).max_headers(4);
+    let limits = limits(256, 4);
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     for _ in 0..2000 {
         let mut buf = Vec::new();

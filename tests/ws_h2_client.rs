@@ -4,7 +4,10 @@
 #![cfg(feature = "ws")]
 
 use proptest::prelude::*;
-use pushcodec::ws::handshake::{ConnectHandshake, HandshakeError, Limits, check_connect_request};
+use pushcodec::ws::handshake::{
+    BuildError, ConnectHandshake, FieldError, Limits, RequestError, ResponseError,
+    check_connect_request,
+};
 
 type Fields = Vec<(&'static str, &'static str)>;
 
@@ -13,14 +16,14 @@ type Fields = Vec<(&'static str, &'static str)>;
 type Row = (
     &'static str,
     Fields,
-    Result<Option<&'static str>, HandshakeError>,
+    Result<Option<&'static str>, ResponseError>,
 );
 
-fn malformed(name: &str, reason: &'static str) -> HandshakeError {
-    HandshakeError::MalformedField {
+fn malformed(name: &str, reason: &'static str) -> ResponseError {
+    ResponseError::Field(FieldError::MalformedField {
         name: name.to_owned(),
         reason,
-    }
+    })
 }
 
 fn client() -> ConnectHandshake {
@@ -34,7 +37,7 @@ fn client_request_fields() {
     // RFC 8441 §3: not before the server's SETTINGS enabled it.
     assert_eq!(
         client().request_fields(false),
-        Err(HandshakeError::ConnectProtocolNotEnabled)
+        Err(BuildError::ConnectProtocolNotEnabled)
     );
     let fields = client()
         .origin("https://example.com")
@@ -92,7 +95,7 @@ fn client_request_fields() {
         assert!(
             matches!(
                 ConnectHandshake::try_new(bad),
-                Err(HandshakeError::InvalidRequestPart { .. })
+                Err(BuildError::InvalidRequestPart { .. })
             ),
             "{bad}"
         );
@@ -108,7 +111,7 @@ fn client_request_fields() {
         assert!(
             matches!(
                 client().try_header(name, "x"),
-                Err(HandshakeError::ReservedHeader { .. })
+                Err(BuildError::ReservedHeader { .. })
             ),
             "{name}"
         );
@@ -149,10 +152,10 @@ fn client_rule_table() {
         (
             "no :status",
             vec![("sec-websocket-protocol", "chat")],
-            Err(HandshakeError::MissingPseudoHeader {
+            Err(ResponseError::Field(FieldError::MissingPseudoHeader {
                 name: ":status",
                 section: "RFC 9113 §8.3.2",
-            }),
+            })),
         ),
         (
             "two-digit status",
@@ -181,15 +184,15 @@ fn client_rule_table() {
         (
             "upgrade",
             vec![(":status", "200"), ("upgrade", "websocket")],
-            Err(HandshakeError::ConnectionSpecificHeader {
+            Err(ResponseError::Field(FieldError::ConnectionSpecificHeader {
                 name: "upgrade".into(),
-            }),
+            })),
         ),
         // RFC 6455 §4.1 items 5 and 6.
         (
             "subprotocol not offered",
             vec![(":status", "200"), ("sec-websocket-protocol", "other")],
-            Err(HandshakeError::UnexpectedProtocol {
+            Err(ResponseError::UnexpectedProtocol {
                 protocol: "other".into(),
             }),
         ),
@@ -199,11 +202,11 @@ fn client_rule_table() {
                 (":status", "200"),
                 ("sec-websocket-protocol", "chat, superchat"),
             ],
-            Err(HandshakeError::InvalidProtocolHeader {
+            Err(ResponseError::Field(FieldError::InvalidProtocolHeader {
                 offset: 4,
                 reason: "the server must select exactly one subprotocol token",
                 section: "§11.3.4",
-            }),
+            })),
         ),
         (
             "two subprotocol fields",
@@ -212,14 +215,14 @@ fn client_rule_table() {
                 ("sec-websocket-protocol", "chat"),
                 ("sec-websocket-protocol", "chat"),
             ],
-            Err(HandshakeError::DuplicateHeader {
+            Err(ResponseError::Field(FieldError::DuplicateHeader {
                 name: "Sec-WebSocket-Protocol",
-            }),
+            })),
         ),
         (
             "extension not offered",
             vec![(":status", "200"), ("sec-websocket-extensions", "x-other")],
-            Err(HandshakeError::UnexpectedExtension {
+            Err(ResponseError::UnexpectedExtension {
                 name: "x-other".into(),
             }),
         ),
@@ -232,9 +235,9 @@ fn client_rule_table() {
                 assert_eq!(resp.status(), 200, "{what}");
                 assert_eq!(resp.protocol(), *protocol, "{what}");
             }
-            (Err(HandshakeError::UnexpectedConnectStatus { status, response }), Err(x)) => {
+            (Err(ResponseError::UnexpectedConnectStatus { status, response }), Err(x)) => {
                 assert!(
-                    matches!(x, HandshakeError::UnexpectedConnectStatus { status: s, .. } if s == status),
+                    matches!(x, ResponseError::UnexpectedConnectStatus { status: s, .. } if s == status),
                     "{what}: {got:?}"
                 );
                 assert_eq!(response.status(), *status);
@@ -248,11 +251,11 @@ fn client_rule_table() {
     let strict = client().require_protocol(true);
     assert_eq!(
         strict.check_response([(":status", "200")]),
-        Err(HandshakeError::MissingProtocol)
+        Err(ResponseError::MissingProtocol)
     );
 }
 
-fn status_err(status: u16) -> HandshakeError {
+fn status_err(status: u16) -> ResponseError {
     // Only the status is compared; the response is checked apart.
     match client().check_response([(":status", status.to_string())]) {
         Err(e) => e,
@@ -260,7 +263,7 @@ fn status_err(status: u16) -> HandshakeError {
     }
 }
 
-fn bad_status() -> HandshakeError {
+fn bad_status() -> ResponseError {
     malformed(":status", "not a three-digit status code (RFC 9110 §15)")
 }
 
@@ -280,9 +283,9 @@ fn round_trip_both_roles() {
     assert_eq!(resp.header("sec-websocket-protocol"), Some("chat"));
 
     // A rejection reaches the client as UnexpectedConnectStatus, fields kept.
-    let reply = HandshakeError::ConnectUnsupportedVersion { found: None }.connect_reply();
+    let reply = RequestError::ConnectUnsupportedVersion { found: None }.connect_reply();
     match hs.check_response(reply.fields()) {
-        Err(HandshakeError::UnexpectedConnectStatus { status, response }) => {
+        Err(ResponseError::UnexpectedConnectStatus { status, response }) => {
             assert_eq!(status, 400);
             assert_eq!(response.header("sec-websocket-version"), Some("13"));
         }
@@ -360,7 +363,7 @@ mod http_types {
         let hs = client();
         assert_eq!(
             hs.to_http_request(false, Protocol).unwrap_err(),
-            HandshakeError::ConnectProtocolNotEnabled
+            BuildError::ConnectProtocolNotEnabled
         );
         let req = hs.to_http_request(true, Protocol).unwrap();
         assert_eq!(req.method(), http::Method::CONNECT);
@@ -387,7 +390,7 @@ mod http_types {
             Some("chat")
         );
 
-        let err = HandshakeError::MethodNotConnect {
+        let err = RequestError::MethodNotConnect {
             method: "GET".into(),
         };
         let resp = err.connect_reply().to_http_response();
@@ -397,7 +400,7 @@ mod http_types {
         assert_eq!(resp.body(), &format!("{err}\n"));
         assert!(matches!(
             hs.check_http_response(&resp),
-            Err(HandshakeError::UnexpectedConnectStatus { status: 405, .. })
+            Err(ResponseError::UnexpectedConnectStatus { status: 405, .. })
         ));
     }
 }

@@ -17,7 +17,7 @@ use hyper::server::conn::http2 as server_h2;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use pushcodec::ws::handshake::{self, ConnectHandshake, HandshakeError};
+use pushcodec::ws::handshake::{self, ConnectHandshake, ResponseError};
 use pushcodec::ws::{
     CloseCode, CloseFrame, Config, Connection, Event, ProtocolError, Role, Violation,
 };
@@ -292,7 +292,7 @@ async fn rejection_over_h2_carries_the_version_and_no_upgrade() {
         assert_eq!(resp.headers()["sec-websocket-version"], "13");
         assert!(!resp.headers().contains_key("upgrade"));
         match hs.check_http_response(&resp) {
-            Err(HandshakeError::UnexpectedConnectStatus { status, response }) => {
+            Err(ResponseError::UnexpectedConnectStatus { status, response }) => {
                 assert_eq!(status, 400);
                 assert_eq!(response.header("sec-websocket-version"), Some("13"));
             }

@@ -6,8 +6,10 @@
 #![cfg(feature = "ws")]
 
 use proptest::prelude::*;
+use pushcodec::http1::HeadError;
 use pushcodec::ws::handshake::{
-    self, ClientHandshake, ExtensionOffer, HandshakeError, Limits, Request,
+    self, BuildError, ClientHandshake, ExtensionOffer, FieldError, HandshakeError, Limits, Request,
+    RequestError, ResponseError,
 };
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -19,7 +21,7 @@ fn limits() -> Limits {
 
 /// Runs a request through every prefix; returns the result on the whole
 /// input after checking that every shorter prefix asked for more.
-fn parse_all_prefixes(raw: &[u8]) -> Result<(Request, usize), HandshakeError> {
+fn parse_all_prefixes(raw: &[u8]) -> Result<(Request, usize), RequestError> {
     for n in 0..raw.len() {
         match handshake::parse_request(&raw[..n], &limits()) {
             Ok(None) => {}
@@ -199,66 +201,86 @@ const GET: &str = "GET / HTTP/1.1";
 
 #[test]
 fn each_required_header_missing_or_wrong() {
-    type Check = fn(&HandshakeError) -> bool;
+    type Check = fn(&RequestError) -> bool;
     let cases: Vec<(&str, Vec<u8>, Check, u16)> = vec![
         (
             "§4.2.1 item 1: POST",
             request("POST / HTTP/1.1", &[], &[]),
-            |e| matches!(e, HandshakeError::MethodNotGet { method } if method == "POST"),
+            |e| matches!(e, RequestError::MethodNotGet { method } if method == "POST"),
             405,
         ),
         (
             "§4.2.1 item 1: methods are case-sensitive",
             request("get / HTTP/1.1", &[], &[]),
-            |e| matches!(e, HandshakeError::MethodNotGet { .. }),
+            |e| matches!(e, RequestError::MethodNotGet { .. }),
             405,
         ),
         (
             "§4.2.1 item 1: HTTP/1.0",
             request("GET / HTTP/1.0", &[], &[]),
-            |e| matches!(e, HandshakeError::HttpVersion { version } if version == "HTTP/1.0"),
+            |e| matches!(e, RequestError::HttpVersion { version } if version == "HTTP/1.0"),
             400,
         ),
         (
             "§4.2.1 item 2: no Host",
             request(GET, &["Host"], &[]),
-            |e| matches!(e, HandshakeError::MissingHost),
+            |e| matches!(e, RequestError::MissingHost),
             400,
         ),
         (
             "RFC 9112 §3.2: two Hosts",
             request(GET, &[], &[("Host", "x")]),
-            |e| matches!(e, HandshakeError::DuplicateHeader { name: "Host" }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::DuplicateHeader { name: "Host" })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 2: empty Host",
             request(GET, &["Host"], &[("Host", "")]),
-            |e| matches!(e, HandshakeError::InvalidHeader { name: "Host", .. }),
+            |e| matches!(e, RequestError::InvalidHeader { name: "Host", .. }),
             400,
         ),
         (
             "§4.2.1 item 3: no Upgrade",
             request(GET, &["Upgrade"], &[]),
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { found: None, .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 3: Upgrade h2c",
             request(GET, &["Upgrade"], &[("Upgrade", "h2c")]),
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { found: Some(f), .. } if f == "h2c"),
+            |e| matches!(e, RequestError::Field(FieldError::UpgradeNotWebSocket { found: Some(f), .. }) if f == "h2c"),
             400,
         ),
         (
             "§4.2.1 item 3: Upgrade websockets",
             request(GET, &["Upgrade"], &[("Upgrade", "websockets")]),
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 4: no Connection",
             request(GET, &["Connection"], &[]),
-            |e| matches!(e, HandshakeError::ConnectionNotUpgrade { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { found: None, .. })
+                )
+            },
             400,
         ),
         (
@@ -267,7 +289,7 @@ fn each_required_header_missing_or_wrong() {
             |e| {
                 matches!(
                     e,
-                    HandshakeError::ConnectionNotUpgrade { found: Some(_), .. }
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { found: Some(_), .. })
                 )
             },
             400,
@@ -275,13 +297,18 @@ fn each_required_header_missing_or_wrong() {
         (
             "§4.2.1 item 4: token inside a token",
             request(GET, &["Connection"], &[("Connection", "upgraded")]),
-            |e| matches!(e, HandshakeError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
             400,
         ),
         (
             "§4.2.1 item 5: no key",
             request(GET, &["Sec-WebSocket-Key"], &[]),
-            |e| matches!(e, HandshakeError::MissingKey),
+            |e| matches!(e, RequestError::MissingKey),
             400,
         ),
         (
@@ -291,7 +318,7 @@ fn each_required_header_missing_or_wrong() {
                 &["Sec-WebSocket-Key"],
                 &[("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAA")],
             ),
-            |e| matches!(e, HandshakeError::InvalidKey { .. }),
+            |e| matches!(e, RequestError::InvalidKey { .. }),
             400,
         ),
         (
@@ -301,7 +328,7 @@ fn each_required_header_missing_or_wrong() {
                 &["Sec-WebSocket-Key"],
                 &[("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAAA=")],
             ),
-            |e| matches!(e, HandshakeError::InvalidKey { .. }),
+            |e| matches!(e, RequestError::InvalidKey { .. }),
             400,
         ),
         (
@@ -311,7 +338,7 @@ fn each_required_header_missing_or_wrong() {
                 &["Sec-WebSocket-Key"],
                 &[("Sec-WebSocket-Key", "not base64 at all!!!!!!!")],
             ),
-            |e| matches!(e, HandshakeError::InvalidKey { .. }),
+            |e| matches!(e, RequestError::InvalidKey { .. }),
             400,
         ),
         (
@@ -320,9 +347,9 @@ fn each_required_header_missing_or_wrong() {
             |e| {
                 matches!(
                     e,
-                    HandshakeError::DuplicateHeader {
+                    RequestError::Field(FieldError::DuplicateHeader {
                         name: "Sec-WebSocket-Key"
-                    }
+                    })
                 )
             },
             400,
@@ -330,7 +357,7 @@ fn each_required_header_missing_or_wrong() {
         (
             "§4.2.1 item 6: no version",
             request(GET, &["Sec-WebSocket-Version"], &[]),
-            |e| matches!(e, HandshakeError::UnsupportedVersion { found: None }),
+            |e| matches!(e, RequestError::UnsupportedVersion { found: None }),
             426,
         ),
         (
@@ -340,7 +367,7 @@ fn each_required_header_missing_or_wrong() {
                 &["Sec-WebSocket-Version"],
                 &[("Sec-WebSocket-Version", "8")],
             ),
-            |e| matches!(e, HandshakeError::UnsupportedVersion { found: Some(v) } if v == "8"),
+            |e| matches!(e, RequestError::UnsupportedVersion { found: Some(v) } if v == "8"),
             426,
         ),
         (
@@ -350,13 +377,18 @@ fn each_required_header_missing_or_wrong() {
                 &["Sec-WebSocket-Version"],
                 &[("Sec-WebSocket-Version", "13, 8")],
             ),
-            |e| matches!(e, HandshakeError::UnsupportedVersion { .. }),
+            |e| matches!(e, RequestError::UnsupportedVersion { .. }),
             426,
         ),
         (
             "§4.1 item 10: protocol not a token",
             request(GET, &[], &[("Sec-WebSocket-Protocol", "chat, a b")]),
-            |e| matches!(e, HandshakeError::InvalidProtocolHeader { offset: 6, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidProtocolHeader { offset: 6, .. })
+                )
+            },
             400,
         ),
         (
@@ -369,7 +401,12 @@ fn each_required_header_missing_or_wrong() {
                     ("Sec-WebSocket-Protocol", "a"),
                 ],
             ),
-            |e| matches!(e, HandshakeError::InvalidProtocolHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidProtocolHeader { .. })
+                )
+            },
             400,
         ),
         (
@@ -379,31 +416,41 @@ fn each_required_header_missing_or_wrong() {
                 &[],
                 &[("Sec-WebSocket-Extensions", "permessage-deflate; x=\"a b\"")],
             ),
-            |e| matches!(e, HandshakeError::InvalidExtensionHeader { offset: 22, .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::InvalidExtensionHeader { offset: 22, .. })
+                )
+            },
             400,
         ),
         (
             "RFC 9112: malformed header line",
             request(GET, &[], &[("Bad Name", "1")]),
-            |e| matches!(e, HandshakeError::MalformedHead { .. }),
+            |e| matches!(e, RequestError::Head(HeadError::Malformed { .. })),
             400,
         ),
         (
             "§4.2.1 order: method before Host",
             request("PUT / HTTP/1.1", &["Host"], &[]),
-            |e| matches!(e, HandshakeError::MethodNotGet { .. }),
+            |e| matches!(e, RequestError::MethodNotGet { .. }),
             405,
         ),
         (
             "§4.2.1 order: Host before key",
             request(GET, &["Host", "Sec-WebSocket-Key"], &[]),
-            |e| matches!(e, HandshakeError::MissingHost),
+            |e| matches!(e, RequestError::MissingHost),
             400,
         ),
         (
             "§4.2.1 order: Upgrade before version",
             request(GET, &["Upgrade", "Sec-WebSocket-Version"], &[]),
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RequestError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
             400,
         ),
     ];
@@ -414,7 +461,7 @@ fn each_required_header_missing_or_wrong() {
             |e| {
                 matches!(
                     e,
-                    HandshakeError::InvalidHeader {
+                    RequestError::InvalidHeader {
                         name: "Content-Length",
                         ..
                     }
@@ -428,7 +475,7 @@ fn each_required_header_missing_or_wrong() {
             |e| {
                 matches!(
                     e,
-                    HandshakeError::InvalidHeader {
+                    RequestError::InvalidHeader {
                         name: "Transfer-Encoding",
                         ..
                     }
@@ -478,7 +525,7 @@ fn rejection_parses_with_our_client_as_unexpected_status() {
     )
     .unwrap();
     let (body_start, resp) = match hs.parse_response(&out) {
-        Err(HandshakeError::UnexpectedStatus {
+        Err(ResponseError::UnexpectedStatus {
             status: 401,
             response,
         }) => {
@@ -504,9 +551,9 @@ fn head_byte_limit_is_exact_and_enforced_before_completion() {
     l.max_head_bytes = raw.len() - 1;
     assert_eq!(
         handshake::parse_request(&raw, &l),
-        Err(HandshakeError::HeadTooLarge {
+        Err(RequestError::Head(HeadError::TooLarge {
             limit: raw.len() - 1
-        })
+        }))
     );
     // A peer dripping an endless header: "need more" up to the limit,
     // refused the moment the limit is reached, before any blank line.
@@ -518,11 +565,11 @@ fn head_byte_limit_is_exact_and_enforced_before_completion() {
     }
     for n in [limit, limit + 1, drip.len()] {
         let e = handshake::parse_request(&drip[..n], &limits()).unwrap_err();
-        assert_eq!(e, HandshakeError::HeadTooLarge { limit });
+        assert_eq!(e, RequestError::Head(HeadError::TooLarge { limit }));
         assert_eq!(e.status(), 431);
     }
     let mut out = Vec::new();
-    HandshakeError::HeadTooLarge { limit }.encode_response(&mut out);
+    RequestError::Head(HeadError::TooLarge { limit }).encode_response(&mut out);
     assert!(out.starts_with(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"));
 }
 
@@ -542,7 +589,10 @@ fn header_count_limit() {
     assert!(handshake::parse_request(&raw, &l).unwrap().is_some());
     l.max_headers = total - 1;
     let e = handshake::parse_request(&raw, &l).unwrap_err();
-    assert_eq!(e, HandshakeError::TooManyHeaders { limit: total - 1 });
+    assert_eq!(
+        e,
+        RequestError::Head(HeadError::TooManyHeaders { limit: total - 1 })
+    );
     assert_eq!(e.status(), 431);
     // The same limit binds a client reading a response.
     let hs = ClientHandshake::new("h", "/").limits(l);
@@ -553,7 +603,9 @@ fn header_count_limit() {
     resp.push_str("\r\n");
     assert_eq!(
         hs.parse_response(resp.as_bytes()),
-        Err(HandshakeError::TooManyHeaders { limit: total - 1 })
+        Err(ResponseError::Head(HeadError::TooManyHeaders {
+            limit: total - 1
+        }))
     );
 }
 
@@ -572,7 +624,7 @@ fn accept_builder_rules() {
     let mut out = Vec::new();
     assert_eq!(
         req.accept().protocol("nope").encode(&mut out),
-        Err(HandshakeError::ProtocolNotOffered {
+        Err(BuildError::ProtocolNotOffered {
             protocol: "nope".into()
         })
     );
@@ -585,7 +637,7 @@ fn accept_builder_rules() {
         assert!(
             matches!(
                 req.accept().header(name, "x").encode(&mut out),
-                Err(HandshakeError::ReservedHeader { .. })
+                Err(BuildError::ReservedHeader { .. })
             ),
             "{name}"
         );
@@ -594,20 +646,21 @@ fn accept_builder_rules() {
         req.accept()
             .header("X-A", "1\r\n\r\nHTTP/1.1 200 OK")
             .encode(&mut out),
-        Err(HandshakeError::InvalidHeaderValue { .. })
+        Err(BuildError::InvalidHeaderValue { .. })
     ));
     assert!(matches!(
         req.accept().header("X:A", "1").encode(&mut out),
-        Err(HandshakeError::InvalidHeaderName { .. })
+        Err(BuildError::InvalidHeaderName { .. })
     ));
     assert!(out.is_empty(), "nothing written on error");
-    assert_eq!(
-        HandshakeError::ProtocolNotOffered {
+    // Builder misuse is the application's own fault: it has no status to
+    // answer with, and converts into the wrapper like the others.
+    assert!(matches!(
+        HandshakeError::from(BuildError::ProtocolNotOffered {
             protocol: String::new()
-        }
-        .status(),
-        500
-    );
+        }),
+        HandshakeError::Build(_)
+    ));
 }
 
 // ------------------------------------------------------------- proptest --

@@ -6,8 +6,11 @@
 //! the head (handed back through the consumed count).
 #![cfg(feature = "ws")]
 
+use pushcodec::http1::HeadError;
 use pushcodec::ws::RandomSource;
-use pushcodec::ws::handshake::{self, ClientHandshake, HandshakeError, Limits, Response};
+use pushcodec::ws::handshake::{
+    self, ClientHandshake, FieldError, Limits, Response, ResponseError,
+};
 
 /// A fixed "random" source, so the expected accept value is known.
 struct Fixed(u8);
@@ -37,7 +40,7 @@ fn answer(hs: &ClientHandshake, lines: &[&str]) -> Vec<u8> {
 fn parse_response_all_prefixes(
     hs: &ClientHandshake,
     raw: &[u8],
-) -> Result<Response, HandshakeError> {
+) -> Result<Response, ResponseError> {
     for n in 0..raw.len() {
         assert_eq!(hs.parse_response(&raw[..n]), Ok(None), "prefix {n}");
     }
@@ -101,7 +104,7 @@ fn valid_responses() {
 
 #[test]
 fn each_response_rule() {
-    type Check = fn(&HandshakeError) -> bool;
+    type Check = fn(&ResponseError) -> bool;
     let hs = client();
     let strict = client().require_protocol(true);
     let bare = ClientHandshake::with_random("h", "/", &mut Fixed(1));
@@ -110,40 +113,60 @@ fn each_response_rule() {
             "§4.1 item 1: 200",
             &hs,
             vec!["HTTP/1.1 200 OK", UP, CONN, ACC],
-            |e| matches!(e, HandshakeError::UnexpectedStatus { status: 200, .. }),
+            |e| matches!(e, ResponseError::UnexpectedStatus { status: 200, .. }),
         ),
         (
             "§4.1 item 1: redirect keeps Location",
             &hs,
             vec!["HTTP/1.1 302 Found", "Location: /x"],
-            |e| matches!(e, HandshakeError::UnexpectedStatus { status: 302, response } if response.header("location") == Some("/x")),
+            |e| matches!(e, ResponseError::UnexpectedStatus { status: 302, response } if response.header("location") == Some("/x")),
         ),
         (
             "§4.1 item 2: no Upgrade",
             &hs,
             vec![S101, CONN, ACC],
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { found: None, .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::UpgradeNotWebSocket { found: None, .. })
+                )
+            },
         ),
         (
             "§4.1 item 2: Upgrade h2c",
             &hs,
             vec![S101, "Upgrade: h2c", CONN, ACC],
-            |e| matches!(e, HandshakeError::UpgradeNotWebSocket { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::UpgradeNotWebSocket { .. })
+                )
+            },
         ),
         (
             "§4.1 item 3: no Connection",
             &hs,
             vec![S101, UP, ACC],
-            |e| matches!(e, HandshakeError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
         ),
         (
             "§4.1 item 3: Connection close",
             &hs,
             vec![S101, UP, "Connection: close", ACC],
-            |e| matches!(e, HandshakeError::ConnectionNotUpgrade { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::ConnectionNotUpgrade { .. })
+                )
+            },
         ),
         ("§4.1 item 4: no accept", &hs, vec![S101, UP, CONN], |e| {
-            matches!(e, HandshakeError::MissingAccept)
+            matches!(e, ResponseError::MissingAccept)
         }),
         (
             "§4.1 item 4: wrong accept",
@@ -154,7 +177,7 @@ fn each_response_rule() {
                 CONN,
                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
             ],
-            |e| matches!(e, HandshakeError::AcceptMismatch { .. }),
+            |e| matches!(e, ResponseError::AcceptMismatch { .. }),
         ),
         (
             "§11.3.3: two accepts",
@@ -163,9 +186,9 @@ fn each_response_rule() {
             |e| {
                 matches!(
                     e,
-                    HandshakeError::DuplicateHeader {
+                    ResponseError::Field(FieldError::DuplicateHeader {
                         name: "Sec-WebSocket-Accept"
-                    }
+                    })
                 )
             },
         ),
@@ -173,7 +196,7 @@ fn each_response_rule() {
             "§4.1 item 5: extension not offered",
             &hs,
             vec![S101, UP, CONN, ACC, "Sec-WebSocket-Extensions: x-other"],
-            |e| matches!(e, HandshakeError::UnexpectedExtension { name } if name == "x-other"),
+            |e| matches!(e, ResponseError::UnexpectedExtension { name } if name == "x-other"),
         ),
         (
             "§9.1: extension grammar",
@@ -185,37 +208,47 @@ fn each_response_rule() {
                 ACC,
                 "Sec-WebSocket-Extensions: permessage-deflate;",
             ],
-            |e| matches!(e, HandshakeError::InvalidExtensionHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::InvalidExtensionHeader { .. })
+                )
+            },
         ),
         (
             "§4.1 item 6: protocol not offered",
             &hs,
             vec![S101, UP, CONN, ACC, "Sec-WebSocket-Protocol: c"],
-            |e| matches!(e, HandshakeError::UnexpectedProtocol { protocol } if protocol == "c"),
+            |e| matches!(e, ResponseError::UnexpectedProtocol { protocol } if protocol == "c"),
         ),
         (
             "§4.1 item 6: protocol when none offered",
             &bare,
             vec![S101, UP, CONN, ACC, "Sec-WebSocket-Protocol: a"],
-            |e| matches!(e, HandshakeError::UnexpectedProtocol { .. }),
+            |e| matches!(e, ResponseError::UnexpectedProtocol { .. }),
         ),
         (
             "§11.3.4: two protocols selected",
             &hs,
             vec![S101, UP, CONN, ACC, "Sec-WebSocket-Protocol: a, b"],
-            |e| matches!(e, HandshakeError::InvalidProtocolHeader { .. }),
+            |e| {
+                matches!(
+                    e,
+                    ResponseError::Field(FieldError::InvalidProtocolHeader { .. })
+                )
+            },
         ),
         (
             "WHATWG: none selected with require_protocol",
             &strict,
             vec![S101, UP, CONN, ACC],
-            |e| matches!(e, HandshakeError::MissingProtocol),
+            |e| matches!(e, ResponseError::MissingProtocol),
         ),
         (
             "RFC 9112: HTTP/1.0 response",
             &hs,
             vec!["HTTP/1.0 101 Switching Protocols", UP, CONN, ACC],
-            |e| matches!(e, HandshakeError::MalformedHead { .. }),
+            |e| matches!(e, ResponseError::Head(HeadError::Malformed { .. })),
         ),
     ];
     for (name, hs, lines, check) in cases {

@@ -3,7 +3,7 @@
 #![cfg(feature = "ws")]
 #![cfg(feature = "http")]
 
-use pushcodec::ws::handshake::{self, ClientHandshake, HandshakeError, Limits};
+use pushcodec::ws::handshake::{self, BuildError, ClientHandshake, Limits, ResponseError};
 
 fn base() -> http::request::Builder {
     http::Request::get("/chat?room=1")
@@ -81,7 +81,7 @@ fn accept_and_reject_as_http_responses() {
             .protocol("other")
             .into_http_response()
             .unwrap_err(),
-        HandshakeError::ProtocolNotOffered {
+        BuildError::ProtocolNotOffered {
             protocol: "other".into()
         }
     );
@@ -114,7 +114,7 @@ fn client_over_http_types() {
     let none = server_side.accept().into_http_response().unwrap();
     assert_eq!(
         hs.check_http_response(&none),
-        Err(HandshakeError::MissingProtocol)
+        Err(ResponseError::MissingProtocol)
     );
     // A wrong accept value is caught the same way as on bytes.
     let mut bad = ok.clone();
@@ -124,6 +124,6 @@ fn client_over_http_types() {
     );
     assert!(matches!(
         hs.check_http_response(&bad),
-        Err(HandshakeError::AcceptMismatch { .. })
+        Err(ResponseError::AcceptMismatch { .. })
     ));
 }

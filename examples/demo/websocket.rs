@@ -63,8 +63,9 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
         accept = accept.extension(answer);
     }
     if let Err(e) = accept.encode(&mut out) {
+        // An answer this server cannot send is its own mistake: 500.
         out.clear();
-        e.encode_response(&mut out);
+        handshake::encode_reject(500, &e.to_string(), &[], &mut out).map_err(io::Error::other)?;
         return stream.write_all(&out);
     }
     stream.write_all(&out)?;

@@ -4,8 +4,8 @@
 //! Invariants: no panic; `used <= len` and `used <= max_head_bytes`; the
 //! parse is incremental (shorter prefixes of the head are `Ok(None)`, the
 //! head alone gives the same result); an accepted response is a 101 whose
-//! subprotocol and extensions are among those offered; an error's status
-//! is a valid HTTP status.
+//! subprotocol and extensions are among those offered; an error names its
+//! rule.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -70,8 +70,9 @@ fuzz_target!(|input: Input<'_>| {
     let (resp, used) = match result {
         Ok(None) => return,
         Err(e) => {
-            assert!((100..600).contains(&e.status()), "status for {e:?}");
-            let _ = e.to_string();
+            // A client has nothing to answer (a ResponseError has no status):
+            // the error only names the rule.
+            assert!(!e.to_string().is_empty(), "{e:?}");
             return;
         }
         Ok(Some(parsed)) => parsed,

@@ -4,6 +4,7 @@
 use bytes::BufMut;
 
 use super::Utf8Bytes;
+use crate::http1::{self, HeadError, trim_ows};
 
 /// The response headers of an event stream, for servers that build their
 /// own responses (hyper, axum, ...). `X-Accel-Buffering: no` stops nginx
@@ -38,85 +39,20 @@ pub fn encode_response_head(out: &mut impl BufMut) {
     out.put_slice(b"\r\n");
 }
 
-/// Limits for reading a request head.
-///
-/// # Example
-/// ```
-/// use pushcodec::sse::RequestLimits;
-///
-/// let limits = RequestLimits::default().max_head_len(4096).max_headers(32);
-/// assert_eq!(limits.head_limit(), 4096);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RequestLimits {
-    max_head_len: usize,
-    max_headers: usize,
-}
-
-impl RequestLimits {
-    /// Default largest request head: 16 KiB, blank line included.
-    pub const DEFAULT_MAX_HEAD_LEN: usize = 16 * 1024;
-    /// Default most header fields: 64.
-    pub const DEFAULT_MAX_HEADERS: usize = 64;
-
-    /// Sets the largest request head accepted, in bytes.
-    #[must_use]
-    pub fn max_head_len(mut self, bytes: usize) -> Self {
-        self.max_head_len = bytes;
-        self
-    }
-
-    /// Sets the most header fields accepted.
-    #[must_use]
-    pub fn max_headers(mut self, count: usize) -> Self {
-        self.max_headers = count;
-        self
-    }
-
-    /// The largest request head accepted.
-    pub fn head_limit(&self) -> usize {
-        self.max_head_len
-    }
-
-    /// The most header fields accepted.
-    pub fn headers_limit(&self) -> usize {
-        self.max_headers
-    }
-}
-
-impl Default for RequestLimits {
-    fn default() -> Self {
-        RequestLimits {
-            max_head_len: Self::DEFAULT_MAX_HEAD_LEN,
-            max_headers: Self::DEFAULT_MAX_HEADERS,
-        }
-    }
-}
+/// Limits for reading a request head: the crate's one
+/// [`HeadLimits`](crate::http1::HeadLimits), under the name this module
+/// has always used.
+pub type RequestLimits = crate::http1::HeadLimits;
 
 /// Why a request head was refused. Each variant says which HTTP status to
 /// answer with.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The head grew past [`RequestLimits::max_head_len`] without ending.
-    #[error("request head longer than max_head_len ({limit} bytes) (answer 431)")]
-    HeadTooLarge {
-        /// The configured limit.
-        limit: usize,
-    },
-    /// More header fields than [`RequestLimits::max_headers`].
-    #[error("request has more than max_headers ({limit}) header fields (answer 431)")]
-    TooManyHeaders {
-        /// The configured limit.
-        limit: usize,
-    },
-    /// The head is not valid HTTP/1.x (RFC 9112 §2–§5).
-    #[error("malformed request head: {reason} (RFC 9112; answer 400)")]
-    Malformed {
-        /// What the HTTP parser rejected.
-        reason: &'static str,
-    },
+    /// The head is too large, has too many fields or is not valid HTTP/1.x
+    /// (RFC 9112); the same error as every HTTP/1.1 head in the crate.
+    #[error(transparent)]
+    Head(#[from] HeadError),
     /// More than one `Last-Event-ID` field (WHATWG HTML §9.2.4 defines one).
     #[error(
         "request has more than one Last-Event-ID header field (WHATWG HTML §9.2.4; answer 400)"
@@ -125,11 +61,12 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// The HTTP status code to answer with.
+    /// The HTTP status code to answer with: 431 for a head over the limits,
+    /// 400 otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            RequestError::HeadTooLarge { .. } | RequestError::TooManyHeaders { .. } => 431,
-            RequestError::Malformed { .. } | RequestError::DuplicateLastEventId => 400,
+            RequestError::Head(e) => e.status(),
+            RequestError::DuplicateLastEventId => 400,
         }
     }
 }
@@ -152,7 +89,9 @@ pub struct EventStreamRequest {
 }
 
 /// Reads a request head from the bytes received so far. `Ok(None)` means
-/// "incomplete, read more" (until `max_head_len` is reached).
+/// "incomplete, read more" (until `max_head_bytes` is reached). The head is
+/// read by the crate's one HTTP/1.1 reader ([`http1`](crate::http1)), as
+/// the WebSocket handshake's is.
 ///
 /// # Errors
 /// [`RequestError`] when the head is too large, has too many fields, is
@@ -174,43 +113,27 @@ pub fn parse_request(
     buf: &[u8],
     limits: &RequestLimits,
 ) -> Result<Option<EventStreamRequest>, RequestError> {
-    // Look only at the allowed prefix, so the limit holds whatever arrives.
-    let window = buf.get(..limits.max_head_len).unwrap_or(buf);
-    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut req = httparse::Request::new(&mut headers);
-    let status = req.parse(window).map_err(|e| match e {
-        httparse::Error::TooManyHeaders => RequestError::TooManyHeaders {
-            limit: limits.max_headers,
-        },
-        other => RequestError::Malformed {
-            reason: malformed_reason(other),
-        },
-    })?;
-    let httparse::Status::Complete(head_len) = status else {
-        if buf.len() >= limits.max_head_len {
-            return Err(RequestError::HeadTooLarge {
-                limit: limits.max_head_len,
-            });
-        }
+    let Some(head_len) = http1::find_end(buf, limits)? else {
         return Ok(None);
     };
+    let req = http1::parse_request(&buf[..head_len], limits)?;
     let mut last_event_id = None;
     let mut seen = false;
-    for h in req.headers.iter() {
-        if h.name.eq_ignore_ascii_case("last-event-id") {
+    for (name, value) in &req.headers {
+        if name.eq_ignore_ascii_case("last-event-id") {
             if seen {
                 return Err(RequestError::DuplicateLastEventId);
             }
             seen = true;
-            let value = trim_ows(h.value);
+            let value = trim_ows(value);
             if !value.is_empty() {
                 last_event_id = Some(Utf8Bytes::from_lossy(bytes::Bytes::copy_from_slice(value)));
             }
         }
     }
     Ok(Some(EventStreamRequest {
-        method: req.method.unwrap_or_default().to_owned(),
-        path: req.path.unwrap_or_default().to_owned(),
+        method: req.method.to_owned(),
+        path: req.target.to_owned(),
         last_event_id,
         head_len,
     }))
@@ -261,35 +184,4 @@ pub fn response_builder() -> http::response::Builder {
         .fold(http::Response::builder().status(200), |b, (name, value)| {
             b.header(*name, *value)
         })
-}
-
-/// RFC 9110 §5.5: optional whitespace around a field value is not part of it.
-fn trim_ows(v: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = v.iter().position(|b| !is_ows(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
-    v.get(start..end).unwrap_or_default()
-}
-
-fn malformed_reason(e: httparse::Error) -> &'static str {
-    match e {
-        httparse::Error::HeaderName => "invalid header field name",
-        httparse::Error::HeaderValue => "invalid header field value",
-        httparse::Error::NewLine => "invalid line ending",
-        httparse::Error::Status => "invalid status",
-        httparse::Error::Token => "invalid token in request line",
-        httparse::Error::Version => "invalid HTTP version",
-        httparse::Error::TooManyHeaders => "too many header fields",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ows_is_trimmed() {
-        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
-        assert_eq!(trim_ows(b"  "), b"");
-    }
 }

@@ -3,9 +3,12 @@
 
 use base64::Engine as _;
 
+use super::Limits;
+use super::error::{BuildError, ResponseError};
 use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
-use super::{HandshakeError, Limits, head, negotiate};
+use super::mode::{Http1, Response};
+use crate::http1::{self, lossy_cut};
 use crate::ws::{OsRandom, RandomSource};
 
 /// Headers the request writes itself.
@@ -71,8 +74,8 @@ pub struct ClientHandshake {
     limits: Limits,
 }
 
-fn part_err(what: &'static str, reason: &'static str) -> HandshakeError {
-    HandshakeError::InvalidRequestPart { what, reason }
+fn part_err(what: &'static str, reason: &'static str) -> BuildError {
+    BuildError::InvalidRequestPart { what, reason }
 }
 
 /// Visible ASCII only: a request target or Host has no spaces, controls or
@@ -108,15 +111,11 @@ impl ClientHandshake {
     /// outside the program.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidRequestPart`] if `host` is empty or holds
+    /// [`BuildError::InvalidRequestPart`] if `host` is empty or holds
     /// anything but visible ASCII or holds `/`, `?`, `#` or `@`, or if `path`
     /// does not start with `/` or holds anything but visible ASCII (spaces,
     /// controls and non-ASCII must be percent-encoded, RFC 3986 §2.1).
-    pub fn try_new(
-        host: &str,
-        path: &str,
-        rng: &mut dyn RandomSource,
-    ) -> Result<Self, HandshakeError> {
+    pub fn try_new(host: &str, path: &str, rng: &mut dyn RandomSource) -> Result<Self, BuildError> {
         if host.is_empty() || !visible_ascii(host) || host.contains(['/', '?', '#', '@']) {
             return Err(part_err(
                 "host",
@@ -208,19 +207,19 @@ impl ClientHandshake {
     /// Adds a header whose name or value comes from outside the program.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidHeaderName`] if `name` is not a token,
-    /// [`HandshakeError::InvalidHeaderValue`] if `value` holds CR, LF or
-    /// another control, [`HandshakeError::ReservedHeader`] for a header the
+    /// [`BuildError::InvalidHeaderName`] if `name` is not a token,
+    /// [`BuildError::InvalidHeaderValue`] if `value` holds CR, LF or
+    /// another control, [`BuildError::ReservedHeader`] for a header the
     /// handshake writes itself (`Host`, `Upgrade`, `Connection`, `Origin`,
     /// `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`).
-    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
+    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
         check_outgoing(name, value, REQUEST_RESERVED)?;
         self.headers.push((name.to_owned(), value.to_owned()));
         Ok(self)
     }
 
     /// With `yes`, fail when subprotocols were offered and the server
-    /// selected none ([`HandshakeError::MissingProtocol`]): the WHATWG rule
+    /// selected none ([`ResponseError::MissingProtocol`]): the WHATWG rule
     /// browsers follow. Default `false`: RFC 6455 §4.1 lets the server
     /// select none.
     #[must_use]
@@ -304,17 +303,17 @@ impl ClientHandshake {
     /// new bytes arrived.
     ///
     /// # Errors
-    /// In RFC 6455 §4.1's order: [`HandshakeError::UnexpectedStatus`] (with
+    /// In RFC 6455 §4.1's order: [`ResponseError::UnexpectedStatus`] (with
     /// the response, e.g. for a redirect), `UpgradeNotWebSocket`,
     /// `ConnectionNotUpgrade`, `MissingAccept`, `AcceptMismatch`,
     /// `UnexpectedExtension`, `UnexpectedProtocol`, `MissingProtocol`; the
-    /// head errors (`HeadTooLarge`, `TooManyHeaders`, `MalformedHead`).
-    pub fn parse_response(&self, buf: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
-        let Some(end) = head::find_end(buf, &self.limits)? else {
+    /// [`ResponseError::Head`] for the head itself.
+    pub fn parse_response(&self, buf: &[u8]) -> Result<Option<(Response, usize)>, ResponseError> {
+        let Some(end) = http1::find_end(buf, &self.limits)? else {
             return Ok(None);
         };
-        let h = head::parse_response(&buf[..end], &self.limits)?;
-        let resp = self.check(h.status, h.reason, h.fields)?;
+        let h = http1::parse_response(&buf[..end], &self.limits)?;
+        let resp = self.check(h.status, h.reason.to_owned(), Fields::from_head(&h.headers))?;
         Ok(Some((resp, end)))
     }
 
@@ -324,114 +323,40 @@ impl ClientHandshake {
         status: u16,
         reason: String,
         fields: Fields,
-    ) -> Result<Response, HandshakeError> {
-        let mut resp = Response {
-            status,
-            reason,
-            fields,
-            protocol: None,
-            extensions: Vec::new(),
-        };
+    ) -> Result<Response, ResponseError> {
+        let resp = Response::head(status, reason, fields);
         // §4.1 item 1: anything but 101 is handled per HTTP (the caller may
         // follow a redirect or answer a challenge) and is not a WebSocket.
         if status != 101 {
-            return Err(HandshakeError::UnexpectedStatus {
+            return Err(ResponseError::UnexpectedStatus {
                 status,
                 response: Box::new(resp),
             });
         }
-        let f = &resp.fields;
-        // §4.1 item 2.
-        if !f.list_has_token("Upgrade", "websocket") {
-            return Err(HandshakeError::UpgradeNotWebSocket {
-                found: f.joined_lossy("Upgrade"),
-                section: "§4.1 item 2",
-            });
-        }
-        // §4.1 item 3.
-        if !f.list_has_token("Connection", "upgrade") {
-            return Err(HandshakeError::ConnectionNotUpgrade {
-                found: f.joined_lossy("Connection"),
-                section: "§4.1 item 3",
-            });
-        }
+        let f = resp.fields();
+        // §4.1 items 2 and 3.
+        f.upgrades_to_websocket(["§4.1 item 2", "§4.1 item 3"])?;
         // §4.1 item 4; §11.3.3: at most once.
         let expected = super::accept_key(self.key.as_bytes());
         match f.single("Sec-WebSocket-Accept")? {
-            None => return Err(HandshakeError::MissingAccept),
+            None => return Err(ResponseError::MissingAccept),
             Some(v) if v == expected.as_bytes() => {}
             Some(v) => {
-                return Err(HandshakeError::AcceptMismatch {
+                return Err(ResponseError::AcceptMismatch {
                     expected,
-                    found: String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned(),
+                    found: lossy_cut(v),
                 });
             }
         }
-        // §4.1 item 5.
-        let extensions =
-            negotiate::accepted_extensions(f.all("Sec-WebSocket-Extensions"), &self.extensions)?;
-        // §4.1 item 6 (plus the WHATWG rule when asked).
-        let protocol = negotiate::selected_protocol(
-            f.all("Sec-WebSocket-Protocol"),
-            &self.protocols,
-            self.require_protocol,
-        )?;
-        resp.extensions = extensions;
-        resp.protocol = protocol;
-        Ok(resp)
+        // §4.1 items 5 and 6 (plus the WHATWG rule when asked).
+        resp.negotiate(&self.protocols, &self.extensions, self.require_protocol)
     }
 }
 
-/// A server's answer to a [`ClientHandshake`].
-///
-/// Once returned by [`ClientHandshake::parse_response`] it passed every
-/// RFC 6455 §4.1 check: the connection speaks WebSocket (client role), with
-/// [`protocol`](Self::protocol) and [`extensions`](Self::extensions) in
-/// force. Inside [`HandshakeError::UnexpectedStatus`] only the status and
-/// headers are filled in.
-///
-/// # Example
-/// See [`ClientHandshake`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    status: u16,
-    reason: String,
-    fields: Fields,
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-}
-
-impl Response {
-    /// The status code (101 once accepted).
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
+impl Response<Http1> {
     /// The reason phrase as sent.
     pub fn reason(&self) -> &str {
-        &self.reason
-    }
-
-    /// The subprotocol the server selected, one of those offered.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// The extensions the server accepted, in order, each among the
-    /// names offered; their parameters are for each extension to check.
-    pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
-    }
-
-    /// The first value of header `name` (ASCII case-insensitive), without
-    /// surrounding whitespace; `None` if absent or not UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.first_str(name)
-    }
-
-    /// Every header, in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
+        self.reason_str()
     }
 }
 
@@ -478,11 +403,11 @@ mod tests {
         let hs = ClientHandshake::with_random("h", "/", &mut Fixed);
         assert!(matches!(
             hs.clone().try_header("Host", "x"),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(matches!(
             hs.try_header("X", "\r"),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
     }
 

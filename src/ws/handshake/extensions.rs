@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use super::HandshakeError;
+use super::error::{BuildError, FieldError};
 use super::fields::{is_tchar, is_token};
 
 /// One extension element: a name and its parameters, as offered by a client
@@ -69,10 +69,11 @@ impl ExtensionOffer {
     /// value yields no elements.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidExtensionHeader`] with the byte offset of
-    /// the first place the value leaves the grammar.
-    pub fn parse_list(value: &str) -> Result<Vec<Self>, HandshakeError> {
-        parse_bytes(value.as_bytes())
+    /// [`BuildError::InvalidExtensionHeader`] with the byte offset of the
+    /// first place the value leaves the grammar (the value is the
+    /// application's; one received is checked by the handshake itself).
+    pub fn parse_list(value: &str) -> Result<Vec<Self>, BuildError> {
+        parse_bytes(value.as_bytes()).map_err(Into::into)
     }
 }
 
@@ -106,14 +107,14 @@ impl Cursor<'_> {
         }
     }
 
-    fn err(&self, reason: &'static str) -> HandshakeError {
-        HandshakeError::InvalidExtensionHeader {
+    fn err(&self, reason: &'static str) -> ExtensionSyntax {
+        ExtensionSyntax {
             offset: self.pos,
             reason,
         }
     }
 
-    fn token(&mut self, what: &'static str) -> Result<String, HandshakeError> {
+    fn token(&mut self, what: &'static str) -> Result<String, ExtensionSyntax> {
         let start = self.pos;
         while self.peek().is_some_and(is_tchar) {
             self.pos += 1;
@@ -125,7 +126,7 @@ impl Cursor<'_> {
     }
 
     /// RFC 9110 §5.6.4 quoted-string, the cursor on its opening quote.
-    fn quoted(&mut self) -> Result<String, HandshakeError> {
+    fn quoted(&mut self) -> Result<String, ExtensionSyntax> {
         let open = self.pos;
         self.pos += 1;
         let mut value = Vec::new();
@@ -159,8 +160,30 @@ impl Cursor<'_> {
     }
 }
 
+/// Where a `Sec-WebSocket-Extensions` value leaves RFC 6455 §9.1's
+/// grammar. Whose fault that is depends on who wrote the value: the peer's
+/// ([`FieldError`], then a request or response error) or the application's
+/// ([`BuildError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ExtensionSyntax {
+    offset: usize,
+    reason: &'static str,
+}
+
+impl From<ExtensionSyntax> for FieldError {
+    fn from(ExtensionSyntax { offset, reason }: ExtensionSyntax) -> Self {
+        FieldError::InvalidExtensionHeader { offset, reason }
+    }
+}
+
+impl From<ExtensionSyntax> for BuildError {
+    fn from(ExtensionSyntax { offset, reason }: ExtensionSyntax) -> Self {
+        BuildError::InvalidExtensionHeader { offset, reason }
+    }
+}
+
 /// Parses one header value (already stripped of surrounding whitespace).
-pub(crate) fn parse_bytes(value: &[u8]) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+pub(crate) fn parse_bytes(value: &[u8]) -> Result<Vec<ExtensionOffer>, ExtensionSyntax> {
     let mut c = Cursor { s: value, pos: 0 };
     let mut out = Vec::new();
     loop {
@@ -212,13 +235,13 @@ pub(crate) fn parse_bytes(value: &[u8]) -> Result<Vec<ExtensionOffer>, Handshake
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+    fn p(s: &str) -> Result<Vec<ExtensionOffer>, BuildError> {
         ExtensionOffer::parse_list(s)
     }
 
     fn offset(s: &str) -> usize {
         match p(s) {
-            Err(HandshakeError::InvalidExtensionHeader { offset, .. }) => offset,
+            Err(BuildError::InvalidExtensionHeader { offset, .. }) => offset,
             other => panic!("{s:?} gave {other:?}"),
         }
     }

@@ -1,7 +1,8 @@
 //! Header fields as received, and the HTTP token rules (RFC 9110 §5.6) the
 //! checks of both roles and both HTTP versions share.
 
-use super::HandshakeError;
+use super::error::{BuildError, FieldError};
+pub(crate) use crate::http1::trim_ows;
 
 /// One header field: the name as sent, the value with surrounding
 /// whitespace removed (RFC 9110 §5.5: OWS is not part of the value).
@@ -18,6 +19,15 @@ pub(crate) struct Fields(Vec<Field>);
 impl Fields {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Fields(Vec::with_capacity(n))
+    }
+
+    /// The fields of a head the HTTP/1.1 reader parsed, values trimmed.
+    pub(crate) fn from_head(headers: &[crate::http1::Header<'_>]) -> Self {
+        let mut fields = Fields::with_capacity(headers.len());
+        for (name, value) in headers {
+            fields.push(name, value);
+        }
+        fields
     }
 
     pub(crate) fn push(&mut self, name: &str, value: &[u8]) {
@@ -48,11 +58,11 @@ impl Fields {
     }
 
     /// The value of a field that may appear at most once.
-    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, HandshakeError> {
+    pub(crate) fn single(&self, name: &'static str) -> Result<Option<&[u8]>, FieldError> {
         let mut it = self.all(name);
         let first = it.next();
         if it.next().is_some() {
-            return Err(HandshakeError::DuplicateHeader { name });
+            return Err(FieldError::DuplicateHeader { name });
         }
         Ok(first)
     }
@@ -64,6 +74,30 @@ impl Fields {
             v.split(|&b| b == b',')
                 .any(|item| trim_ows(item).eq_ignore_ascii_case(token.as_bytes()))
         })
+    }
+
+    /// The Upgrade handshake's two token rules, the same for both roles:
+    /// `Upgrade` holds `websocket` and `Connection` holds `Upgrade`, ASCII
+    /// case-insensitive; `sections` names the rule each role breaks
+    /// (RFC 6455 §4.2.1 items 3 and 4 for a request, §4.1 items 2 and 3
+    /// for a response).
+    pub(crate) fn upgrades_to_websocket(
+        &self,
+        sections: [&'static str; 2],
+    ) -> Result<(), FieldError> {
+        if !self.list_has_token("Upgrade", "websocket") {
+            return Err(FieldError::UpgradeNotWebSocket {
+                found: self.joined_lossy("Upgrade"),
+                section: sections[0],
+            });
+        }
+        if !self.list_has_token("Connection", "upgrade") {
+            return Err(FieldError::ConnectionNotUpgrade {
+                found: self.joined_lossy("Connection"),
+                section: sections[1],
+            });
+        }
+        Ok(())
     }
 
     /// All values of `name` joined with ", " (for error messages), lossily.
@@ -90,17 +124,6 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-/// Strips optional whitespace (SP / HTAB) at both ends.
-pub(crate) fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
-}
-
 /// RFC 9110 §5.5 field-value bytes we are willing to write: visible ASCII,
 /// SP, HTAB and obs-text; never CR, LF, NUL or other controls (they would
 /// split the head and let a caller's data inject headers).
@@ -111,23 +134,19 @@ pub(crate) fn is_field_value(v: &[u8]) -> bool {
 
 /// Checks a caller-supplied header for writing: a token name, a clean value,
 /// and not one of the `reserved` names this crate writes itself.
-pub(crate) fn check_outgoing(
-    name: &str,
-    value: &str,
-    reserved: &[&str],
-) -> Result<(), HandshakeError> {
+pub(crate) fn check_outgoing(name: &str, value: &str, reserved: &[&str]) -> Result<(), BuildError> {
     if !is_token(name.as_bytes()) {
-        return Err(HandshakeError::InvalidHeaderName {
+        return Err(BuildError::InvalidHeaderName {
             name: name.to_owned(),
         });
     }
     if reserved.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-        return Err(HandshakeError::ReservedHeader {
+        return Err(BuildError::ReservedHeader {
             name: name.to_owned(),
         });
     }
     if !is_field_value(value.as_bytes()) {
-        return Err(HandshakeError::InvalidHeaderValue {
+        return Err(BuildError::InvalidHeaderValue {
             name: name.to_owned(),
         });
     }
@@ -161,15 +180,13 @@ mod tests {
         let f = fields(&[("Host", "a"), ("HOST", "b")]);
         assert_eq!(
             f.single("Host"),
-            Err(HandshakeError::DuplicateHeader { name: "Host" })
+            Err(FieldError::DuplicateHeader { name: "Host" })
         );
         assert_eq!(f.single("Origin"), Ok(None));
     }
 
     #[test]
     fn values_are_trimmed_and_tokens_checked() {
-        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
-        assert_eq!(trim_ows(b"   "), b"");
         assert!(is_token(b"chat.v2"));
         assert!(!is_token(b""));
         assert!(!is_token(b"a b"));
@@ -184,15 +201,15 @@ mod tests {
         assert!(check_outgoing("X-A", "1", &["upgrade"]).is_ok());
         assert!(matches!(
             check_outgoing("X A", "1", &[]),
-            Err(HandshakeError::InvalidHeaderName { .. })
+            Err(BuildError::InvalidHeaderName { .. })
         ));
         assert!(matches!(
             check_outgoing("UPGRADE", "1", &["upgrade"]),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(matches!(
             check_outgoing("X-A", "1\r\nX-B: 2", &[]),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
     }
 }

@@ -3,12 +3,13 @@
 
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
+use super::error::{BuildError, RequestError, ResponseError};
 use super::fields::Fields;
-use super::h2::UNLIMITED;
 use super::{
     AcceptBuilder, ClientHandshake, ConnectHandshake, ConnectReply, ConnectRequest,
-    ConnectResponse, HandshakeError, Request, Response,
+    ConnectResponse, Request, Response,
 };
+use crate::http1::HeadLimits;
 
 fn version_str(v: Version) -> &'static str {
     match v {
@@ -34,12 +35,12 @@ fn check(
     uri: &Uri,
     version: Version,
     headers: &HeaderMap,
-) -> Result<Request, HandshakeError> {
+) -> Result<Request, RequestError> {
     // Item 1 checks GET before the version, but an HTTP/2 or HTTP/3
     // request here is an extended CONNECT (RFC 8441, RFC 9220) that reached
     // the HTTP/1.1 check: name the version, not the method.
     if matches!(version, Version::HTTP_2 | Version::HTTP_3) {
-        return Err(HandshakeError::HttpVersion {
+        return Err(RequestError::HttpVersion {
             version: version_str(version).to_owned(),
         });
     }
@@ -63,13 +64,13 @@ fn check(
 
 /// Checks an HTTP/1.1 upgrade request that another HTTP stack parsed, with
 /// the same RFC 6455 §4.2.1 rules as [`parse_request`](super::parse_request).
-/// HTTP/2 and HTTP/3 requests fail with [`HandshakeError::HttpVersion`]:
+/// HTTP/2 and HTTP/3 requests fail with [`RequestError::HttpVersion`]:
 /// they use extended CONNECT (RFC 8441), not Upgrade: check those with
 /// [`check_http_connect_request`].
 ///
 /// # Errors
 /// As [`parse_request`](super::parse_request); answer with
-/// [`HandshakeError::to_http_response`].
+/// [`RequestError::to_http_response`].
 ///
 /// # Example
 /// ```
@@ -88,7 +89,7 @@ fn check(
 /// assert_eq!(resp.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn check_http_request<B>(req: &::http::Request<B>) -> Result<Request, HandshakeError> {
+pub fn check_http_request<B>(req: &::http::Request<B>) -> Result<Request, RequestError> {
     check(req.method(), req.uri(), req.version(), req.headers())
 }
 
@@ -96,16 +97,15 @@ pub fn check_http_request<B>(req: &::http::Request<B>) -> Result<Request, Handsh
 ///
 /// # Errors
 /// As [`check_http_request`].
-pub fn check_http_parts(parts: &::http::request::Parts) -> Result<Request, HandshakeError> {
+pub fn check_http_parts(parts: &::http::request::Parts) -> Result<Request, RequestError> {
     check(&parts.method, &parts.uri, parts.version, &parts.headers)
 }
 
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), HandshakeError> {
-    let n =
-        HeaderName::from_bytes(name.as_bytes()).map_err(|_| HandshakeError::InvalidHeaderName {
-            name: name.to_owned(),
-        })?;
-    let v = HeaderValue::from_str(value).map_err(|_| HandshakeError::InvalidHeaderValue {
+fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), BuildError> {
+    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| BuildError::InvalidHeaderName {
+        name: name.to_owned(),
+    })?;
+    let v = HeaderValue::from_str(value).map_err(|_| BuildError::InvalidHeaderValue {
         name: name.to_owned(),
     })?;
     Ok((n, v))
@@ -117,7 +117,7 @@ impl AcceptBuilder<'_> {
     ///
     /// # Errors
     /// As [`encode`](Self::encode).
-    pub fn into_http_response(self) -> Result<::http::Response<()>, HandshakeError> {
+    pub fn into_http_response(self) -> Result<::http::Response<()>, BuildError> {
         let mut resp = ::http::Response::new(());
         *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = resp.headers_mut();
@@ -129,7 +129,7 @@ impl AcceptBuilder<'_> {
     }
 }
 
-impl HandshakeError {
+impl RequestError {
     /// The rejection for this error as an `http::Response`, with the same
     /// status, headers and plain-text body as
     /// [`encode_response`](Self::encode_response) (the HTTP stack adds
@@ -142,7 +142,7 @@ impl HandshakeError {
             ::http::header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        for (name, value) in self.extra_headers() {
+        for (name, value) in self.headers() {
             // A fixed set of valid names and values: this cannot fail.
             if let Ok((n, v)) = header_pair(name, value) {
                 headers.append(n, v);
@@ -157,7 +157,7 @@ impl ClientHandshake {
     /// included), for an HTTP client such as hyper's `conn::http1`.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidRequestPart`] if the path is not a URI the
+    /// [`BuildError::InvalidRequestPart`] if the path is not a URI the
     /// `http` crate accepts.
     ///
     /// # Example
@@ -176,11 +176,11 @@ impl ClientHandshake {
     /// assert_eq!(checked.protocol(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn to_http_request(&self) -> Result<::http::Request<()>, HandshakeError> {
+    pub fn to_http_request(&self) -> Result<::http::Request<()>, BuildError> {
         let uri: Uri = self
             .path()
             .parse()
-            .map_err(|_| HandshakeError::InvalidRequestPart {
+            .map_err(|_| BuildError::InvalidRequestPart {
                 what: "path",
                 reason: "not a URI the http crate accepts",
             })?;
@@ -204,7 +204,7 @@ impl ClientHandshake {
     pub fn check_http_response<T>(
         &self,
         resp: &::http::Response<T>,
-    ) -> Result<Response, HandshakeError> {
+    ) -> Result<Response, ResponseError> {
         let reason = resp.status().canonical_reason().unwrap_or("").to_owned();
         self.check(resp.status().as_u16(), reason, fields_of(resp.headers()))
     }
@@ -218,7 +218,7 @@ fn connect_check<P>(
     uri: &Uri,
     extensions: &::http::Extensions,
     headers: &HeaderMap,
-) -> Result<ConnectRequest, HandshakeError>
+) -> Result<ConnectRequest, RequestError>
 where
     P: AsRef<[u8]> + Send + Sync + 'static,
 {
@@ -240,7 +240,7 @@ where
         pairs.push((name.as_str().as_bytes(), value.as_bytes()));
     }
     // The stack bounded the header list already (SETTINGS_MAX_HEADER_LIST_SIZE).
-    super::check_connect_request(pairs, &UNLIMITED)
+    super::check_connect_request(pairs, &HeadLimits::UNLIMITED)
 }
 
 /// Checks an extended CONNECT request (RFC 8441, RFC 9220) that an HTTP/2
@@ -257,12 +257,12 @@ where
 ///
 /// # Errors
 /// As [`check_connect_request`](super::check_connect_request); answer with
-/// [`HandshakeError::connect_reply`] and
+/// [`RequestError::connect_reply`] and
 /// [`ConnectReply::to_http_response`].
 ///
 /// # Example
 /// ```
-/// use pushcodec::ws::handshake::{self, HandshakeError};
+/// use pushcodec::ws::handshake::{self, RequestError};
 ///
 /// /// Stands for `hyper::ext::Protocol`.
 /// #[derive(Clone)]
@@ -280,7 +280,7 @@ where
 /// // Without :protocol this is a plain CONNECT to a proxy.
 /// assert!(matches!(
 ///     handshake::check_http_connect_request::<Protocol, _>(&req),
-///     Err(HandshakeError::ConnectProtocolNotWebSocket { found: None })
+///     Err(RequestError::ConnectProtocolNotWebSocket { found: None })
 /// ));
 /// req.extensions_mut().insert(Protocol("websocket"));
 /// let checked = handshake::check_http_connect_request::<Protocol, _>(&req)?;
@@ -291,7 +291,7 @@ where
 /// ```
 pub fn check_http_connect_request<P, B>(
     req: &::http::Request<B>,
-) -> Result<ConnectRequest, HandshakeError>
+) -> Result<ConnectRequest, RequestError>
 where
     P: AsRef<[u8]> + Send + Sync + 'static,
 {
@@ -305,7 +305,7 @@ where
 /// As [`check_http_connect_request`].
 pub fn check_http_connect_parts<P>(
     parts: &::http::request::Parts,
-) -> Result<ConnectRequest, HandshakeError>
+) -> Result<ConnectRequest, RequestError>
 where
     P: AsRef<[u8]> + Send + Sync + 'static,
 {
@@ -342,10 +342,10 @@ impl ConnectHandshake {
     /// for hyper, `h2::ext::Protocol::from_static` for h2.
     ///
     /// # Errors
-    /// [`HandshakeError::ConnectProtocolNotEnabled`] unless
+    /// [`BuildError::ConnectProtocolNotEnabled`] unless
     /// `connect_protocol_enabled` (hyper:
     /// `SendRequest::is_extended_connect_protocol_enabled`);
-    /// [`HandshakeError::InvalidRequestPart`] if the URI is not one the
+    /// [`BuildError::InvalidRequestPart`] if the URI is not one the
     /// `http` crate accepts.
     ///
     /// # Example
@@ -373,16 +373,16 @@ impl ConnectHandshake {
         &self,
         connect_protocol_enabled: bool,
         protocol: impl FnOnce(&'static str) -> P,
-    ) -> Result<::http::Request<()>, HandshakeError>
+    ) -> Result<::http::Request<()>, BuildError>
     where
         P: Clone + Send + Sync + 'static,
     {
         if !connect_protocol_enabled {
-            return Err(HandshakeError::ConnectProtocolNotEnabled);
+            return Err(BuildError::ConnectProtocolNotEnabled);
         }
         let uri: Uri = format!("{}://{}{}", self.scheme(), self.authority(), self.path())
             .parse()
-            .map_err(|_| HandshakeError::InvalidRequestPart {
+            .map_err(|_| BuildError::InvalidRequestPart {
                 what: "uri",
                 reason: "not a URI the http crate accepts",
             })?;
@@ -408,7 +408,7 @@ impl ConnectHandshake {
     pub fn check_http_response<T>(
         &self,
         resp: &::http::Response<T>,
-    ) -> Result<ConnectResponse, HandshakeError> {
+    ) -> Result<ConnectResponse, ResponseError> {
         let status = resp.status();
         let pairs = std::iter::once((&b":status"[..], status.as_str().as_bytes())).chain(
             resp.headers()
@@ -441,7 +441,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             check_http_request(&req),
-            Err(HandshakeError::HttpVersion {
+            Err(RequestError::HttpVersion {
                 version: "HTTP/2".into()
             })
         );
@@ -472,7 +472,7 @@ mod tests {
             .unwrap();
         // Two versions: duplicate (400). One wrong version: 426.
         assert_eq!(check_http_request(&req).unwrap_err().status(), 400);
-        let e = HandshakeError::UnsupportedVersion {
+        let e = RequestError::UnsupportedVersion {
             found: Some("8".into()),
         };
         let resp = e.to_http_response();
@@ -493,7 +493,7 @@ mod tests {
         let bad = ::http::Response::builder().status(403).body(()).unwrap();
         assert!(matches!(
             hs.check_http_response(&bad),
-            Err(HandshakeError::UnexpectedStatus { status: 403, .. })
+            Err(ResponseError::UnexpectedStatus { status: 403, .. })
         ));
     }
 }

@@ -5,9 +5,16 @@
 //! [`Request`] and how many bytes the head used. Bytes after that are the
 //! client's first frames: hand them to the frame decoder, never drop them.
 //! [`Request::accept`] builds the `101 Switching Protocols` answer, and every
-//! [`HandshakeError`] knows the rejection to send ([`HandshakeError::status`],
-//! [`HandshakeError::encode_response`]). [`encode_reject`] writes a rejection
-//! of the application's own (authentication failed, forbidden origin).
+//! [`RequestError`] knows the rejection to send ([`RequestError::status`],
+//! [`RequestError::headers`], [`RequestError::encode_response`]).
+//! [`encode_reject`] writes a rejection of the application's own
+//! (authentication failed, forbidden origin).
+//!
+//! Errors say whose fault they are: [`RequestError`] for what a server finds
+//! in a request (with the status to answer), [`ResponseError`] for what a
+//! client finds in a response (close), [`BuildError`] for a value the
+//! application gave a builder (nothing is written). [`HandshakeError`] holds
+//! any of them, for one `?` over both halves.
 //!
 //! A client builds its request with [`ClientHandshake`] and checks the answer
 //! with [`ClientHandshake::parse_response`], which returns the leftover bytes
@@ -28,7 +35,7 @@
 //! - server: [`check_connect_request`] then [`ConnectRequest::accept`] →
 //!   [`ConnectReply`] (`:status 200`, the chosen subprotocol and
 //!   extensions; never Accept, Upgrade or Connection), or
-//!   [`HandshakeError::connect_reply`] / [`connect_reject`] to refuse;
+//!   [`RequestError::connect_reply`] / [`connect_reject`] to refuse;
 //! - client: [`ConnectHandshake::request_fields`], only once the server's
 //!   SETTINGS enabled extended CONNECT (the caller says so), then
 //!   [`ConnectHandshake::check_response`]: exactly 200, subprotocol and
@@ -94,29 +101,30 @@
 
 mod client;
 mod error;
+mod extended_connect;
 mod extensions;
 mod fields;
-mod h2;
-mod head;
 #[cfg(feature = "http")]
 mod http;
+mod mode;
 mod negotiate;
 mod reject;
 mod server;
 
-pub use client::{ClientHandshake, Response};
-pub use error::HandshakeError;
-pub use extensions::ExtensionOffer;
-pub use h2::{
+pub use client::ClientHandshake;
+pub use error::{BuildError, FieldError, HandshakeError, RequestError, ResponseError};
+pub use extended_connect::{
     CONNECT_PROTOCOL, ConnectAcceptBuilder, ConnectHandshake, ConnectReply, ConnectRequest,
     ConnectResponse, check_connect_request, connect_reject,
 };
+pub use extensions::ExtensionOffer;
 #[cfg(feature = "http")]
 pub use http::{
     check_http_connect_parts, check_http_connect_request, check_http_parts, check_http_request,
 };
+pub use mode::{AcceptBuilder, ExtendedConnect, Http1, Mode, Request, Response};
 pub use reject::encode_reject;
-pub use server::{AcceptBuilder, Request, parse_request};
+pub use server::parse_request;
 
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
@@ -146,48 +154,11 @@ pub fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
-/// Bounds on what a handshake head may cost, for both roles.
-///
-/// A head that passes [`Limits::max_head_bytes`] before its blank line is
-/// refused at once ([`HandshakeError::HeadTooLarge`], status 431), so a peer
-/// can never make the parser buffer or re-scan more than this many bytes.
-///
-/// # Example
-/// ```
-/// use pushcodec::ws::handshake::Limits;
-/// let mut limits = Limits::default();
-/// assert_eq!((limits.max_head_bytes, limits.max_headers), (8 * 1024, 64));
-/// limits.max_head_bytes = 16 * 1024; // big cookies
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Most bytes the head (request or status line, header lines and the
-    /// blank line) may take. Default 8 KiB (8192), the common proxy default.
-    /// For an extended CONNECT (HTTP/2, HTTP/3), the most the field section
-    /// may take, counted as RFC 9113 §6.5.2 does: name, value and 32 bytes
-    /// per field, pseudo-headers included.
-    pub max_head_bytes: usize,
-    /// Most header fields the head may carry (pseudo-headers included for
-    /// an extended CONNECT). Default 64.
-    pub max_headers: usize,
-}
-
-impl Limits {
-    /// The defaults: 8 KiB of head and 64 header fields.
-    pub const fn new() -> Self {
-        Limits {
-            max_head_bytes: 8 * 1024,
-            max_headers: 64,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// Bounds on a handshake head, for both roles: the crate's one
+/// [`HeadLimits`](crate::http1::HeadLimits) (16 KiB and 64 fields by
+/// default), the same as an SSE request's. For an extended CONNECT they
+/// bound the decoded field section.
+pub use crate::http1::HeadLimits as Limits;
 
 #[cfg(test)]
 mod tests {
@@ -199,12 +170,5 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-    }
-
-    #[test]
-    fn limits_defaults_are_documented_values() {
-        let l = Limits::default();
-        assert_eq!(l.max_head_bytes, 8192);
-        assert_eq!(l.max_headers, 64);
     }
 }

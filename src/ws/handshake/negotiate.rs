@@ -6,7 +6,7 @@
 //! block for RFC 8441 / RFC 9220), so every handshake mode shares the same
 //! rules.
 
-use super::HandshakeError;
+use super::error::{BuildError, FieldError, ResponseError};
 use super::extensions::{ExtensionOffer, parse_bytes};
 use super::fields::{is_token, trim_ows};
 
@@ -15,7 +15,7 @@ use super::fields::{is_token, trim_ows};
 /// list). RFC 6455 §4.1 item 10: each is a token and all are unique.
 pub(crate) fn offered_protocols<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Vec<String>, HandshakeError> {
+) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::new();
     for value in values {
         let mut offset = 0;
@@ -24,7 +24,7 @@ pub(crate) fn offered_protocols<'a>(
             let lead = item.len() - trim_ows_start(item).len();
             // RFC 9110 §5.6.1.2: empty list elements are skipped.
             if !trimmed.is_empty() {
-                let err = |reason| HandshakeError::InvalidProtocolHeader {
+                let err = |reason| FieldError::InvalidProtocolHeader {
                     offset: offset + lead,
                     reason,
                     section: "§4.1 item 10",
@@ -55,7 +55,7 @@ fn trim_ows_start(mut v: &[u8]) -> &[u8] {
 /// order (RFC 6455 §9.1: the header may be split over several fields).
 pub(crate) fn extension_list<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+) -> Result<Vec<ExtensionOffer>, FieldError> {
     let mut out = Vec::new();
     for v in values {
         out.extend(parse_bytes(v)?);
@@ -65,11 +65,11 @@ pub(crate) fn extension_list<'a>(
 
 /// Server side: the subprotocol it picks must be one the client offered
 /// (RFC 6455 §4.2.2 item 5.4), compared exactly.
-pub(crate) fn check_choice(offered: &[String], chosen: &str) -> Result<(), HandshakeError> {
+pub(crate) fn check_choice(offered: &[String], chosen: &str) -> Result<(), BuildError> {
     if offered.iter().any(|p| p == chosen) {
         Ok(())
     } else {
-        Err(HandshakeError::ProtocolNotOffered {
+        Err(BuildError::ProtocolNotOffered {
             protocol: chosen.to_owned(),
         })
     }
@@ -86,9 +86,9 @@ fn offered_name(offered: &[ExtensionOffer], name: &str) -> bool {
 pub(crate) fn check_answer_extensions(
     offered: &[ExtensionOffer],
     answer: &[ExtensionOffer],
-) -> Result<(), HandshakeError> {
+) -> Result<(), BuildError> {
     match answer.iter().find(|a| !offered_name(offered, a.name())) {
-        Some(a) => Err(HandshakeError::ExtensionNotOffered {
+        Some(a) => Err(BuildError::ExtensionNotOffered {
             name: a.name().to_owned(),
         }),
         None => Ok(()),
@@ -104,7 +104,7 @@ pub(crate) fn answer_fields(
     offered_extensions: &[ExtensionOffer],
     protocol: Option<&str>,
     extensions: &[String],
-) -> Result<Vec<(&'static str, String)>, HandshakeError> {
+) -> Result<Vec<(&'static str, String)>, BuildError> {
     let mut out = Vec::new();
     if let Some(p) = protocol {
         // RFC 6455 §4.2.2 item 5.4: one of the values the client sent.
@@ -130,31 +130,33 @@ pub(crate) fn selected_protocol<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
     offered: &[String],
     require: bool,
-) -> Result<Option<String>, HandshakeError> {
+) -> Result<Option<String>, ResponseError> {
     let mut values = values.into_iter();
     let first = values.next();
     if values.next().is_some() {
-        return Err(HandshakeError::DuplicateHeader {
+        return Err(FieldError::DuplicateHeader {
             name: "Sec-WebSocket-Protocol",
-        });
+        }
+        .into());
     }
     let Some(value) = first else {
         if require && !offered.is_empty() {
-            return Err(HandshakeError::MissingProtocol);
+            return Err(ResponseError::MissingProtocol);
         }
         return Ok(None);
     };
     if !is_token(value) {
         let offset = value.iter().position(|&b| b == b',').unwrap_or(0);
-        return Err(HandshakeError::InvalidProtocolHeader {
+        return Err(FieldError::InvalidProtocolHeader {
             offset,
             reason: "the server must select exactly one subprotocol token",
             section: "§11.3.4",
-        });
+        }
+        .into());
     }
     let p = String::from_utf8_lossy(value).into_owned();
     if !offered.contains(&p) {
-        return Err(HandshakeError::UnexpectedProtocol { protocol: p });
+        return Err(ResponseError::UnexpectedProtocol { protocol: p });
     }
     Ok(Some(p))
 }
@@ -165,10 +167,10 @@ pub(crate) fn selected_protocol<'a>(
 pub(crate) fn accepted_extensions<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
     offered: &[ExtensionOffer],
-) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+) -> Result<Vec<ExtensionOffer>, ResponseError> {
     let accepted = extension_list(values)?;
     if let Some(a) = accepted.iter().find(|a| !offered_name(offered, a.name())) {
-        return Err(HandshakeError::UnexpectedExtension {
+        return Err(ResponseError::UnexpectedExtension {
             name: a.name().to_owned(),
         });
     }
@@ -179,7 +181,7 @@ pub(crate) fn accepted_extensions<'a>(
 mod tests {
     use super::*;
 
-    fn offered(vals: &[&str]) -> Result<Vec<String>, HandshakeError> {
+    fn offered(vals: &[&str]) -> Result<Vec<String>, FieldError> {
         offered_protocols(vals.iter().map(|v| v.as_bytes()))
     }
 
@@ -196,7 +198,7 @@ mod tests {
     fn protocols_must_be_unique_tokens() {
         assert_eq!(
             offered(&["chat, a b"]),
-            Err(HandshakeError::InvalidProtocolHeader {
+            Err(FieldError::InvalidProtocolHeader {
                 offset: 6,
                 reason: "subprotocol is not a token",
                 section: "§4.1 item 10"
@@ -204,7 +206,7 @@ mod tests {
         );
         assert!(matches!(
             offered(&["chat", "chat"]),
-            Err(HandshakeError::InvalidProtocolHeader {
+            Err(FieldError::InvalidProtocolHeader {
                 reason: "subprotocol offered twice",
                 ..
             })
@@ -217,25 +219,28 @@ mod tests {
         let sel = |v: &[&str], req| selected_protocol(v.iter().map(|s| s.as_bytes()), &off, req);
         assert_eq!(sel(&["b"], false), Ok(Some("b".into())));
         assert_eq!(sel(&[], false), Ok(None));
-        assert_eq!(sel(&[], true), Err(HandshakeError::MissingProtocol));
+        assert_eq!(sel(&[], true), Err(ResponseError::MissingProtocol));
         assert_eq!(
             sel(&["c"], false),
-            Err(HandshakeError::UnexpectedProtocol {
+            Err(ResponseError::UnexpectedProtocol {
                 protocol: "c".into()
             })
         );
         assert!(matches!(
             sel(&["a, b"], false),
-            Err(HandshakeError::InvalidProtocolHeader { offset: 1, .. })
+            Err(ResponseError::Field(FieldError::InvalidProtocolHeader {
+                offset: 1,
+                ..
+            }))
         ));
         assert!(matches!(
             sel(&["a", "a"], false),
-            Err(HandshakeError::DuplicateHeader { .. })
+            Err(ResponseError::Field(FieldError::DuplicateHeader { .. }))
         ));
         // Nothing offered: nothing may be selected, and none is fine.
         assert_eq!(
             selected_protocol([&b"x"[..]], &[], true),
-            Err(HandshakeError::UnexpectedProtocol {
+            Err(ResponseError::UnexpectedProtocol {
                 protocol: "x".into()
             })
         );
@@ -248,14 +253,14 @@ mod tests {
         assert!(accepted_extensions([&b"Permessage-Deflate"[..]], &off).is_ok());
         assert_eq!(
             accepted_extensions([&b"x-other"[..]], &off),
-            Err(HandshakeError::UnexpectedExtension {
+            Err(ResponseError::UnexpectedExtension {
                 name: "x-other".into()
             })
         );
         let answer = ExtensionOffer::parse_list("x-other").unwrap();
         assert!(matches!(
             check_answer_extensions(&off, &answer),
-            Err(HandshakeError::ExtensionNotOffered { .. })
+            Err(BuildError::ExtensionNotOffered { .. })
         ));
         assert_eq!(check_choice(&["a".into()], "a"), Ok(()));
         assert!(check_choice(&["a".into()], "A").is_err());

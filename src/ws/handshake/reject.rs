@@ -1,6 +1,6 @@
 //! Rejection responses: a server refusing to upgrade.
 
-use super::HandshakeError;
+use super::error::BuildError;
 use super::fields::check_outgoing;
 
 /// Headers a rejection writes itself; a caller may not add them again.
@@ -79,10 +79,10 @@ pub(crate) fn write_reject(
 /// connection once it is written.
 ///
 /// # Errors
-/// [`HandshakeError::InvalidStatus`] unless `status` is 300–599;
-/// [`HandshakeError::InvalidHeaderName`] / [`HandshakeError::InvalidHeaderValue`]
+/// [`BuildError::InvalidStatus`] unless `status` is 300–599;
+/// [`BuildError::InvalidHeaderName`] / [`BuildError::InvalidHeaderValue`]
 /// for a header that is not a token or holds CR, LF or another control;
-/// [`HandshakeError::ReservedHeader`] for `Content-Length`,
+/// [`BuildError::ReservedHeader`] for `Content-Length`,
 /// `Transfer-Encoding` or `Connection`. Nothing is written on error.
 ///
 /// # Example
@@ -99,9 +99,9 @@ pub fn encode_reject(
     reason: &str,
     extra_headers: &[(&str, &str)],
     out: &mut impl bytes::BufMut,
-) -> Result<(), HandshakeError> {
+) -> Result<(), BuildError> {
     if !(300..=599).contains(&status) {
-        return Err(HandshakeError::InvalidStatus { status });
+        return Err(BuildError::InvalidStatus { status });
     }
     for (name, value) in extra_headers {
         check_outgoing(name, value, RESERVED)?;
@@ -144,19 +144,19 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(
             encode_reject(101, "", &[], &mut out),
-            Err(HandshakeError::InvalidStatus { status: 101 })
+            Err(BuildError::InvalidStatus { status: 101 })
         );
         assert_eq!(
             encode_reject(200, "", &[], &mut out),
-            Err(HandshakeError::InvalidStatus { status: 200 })
+            Err(BuildError::InvalidStatus { status: 200 })
         );
         assert!(matches!(
             encode_reject(400, "", &[("X-A", "a\r\nSet-Cookie: x")], &mut out),
-            Err(HandshakeError::InvalidHeaderValue { .. })
+            Err(BuildError::InvalidHeaderValue { .. })
         ));
         assert!(matches!(
             encode_reject(400, "", &[("Content-Length", "5")], &mut out),
-            Err(HandshakeError::ReservedHeader { .. })
+            Err(BuildError::ReservedHeader { .. })
         ));
         assert!(out.is_empty());
     }

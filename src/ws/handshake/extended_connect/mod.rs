@@ -4,10 +4,13 @@
 //! The caller's HTTP/2 or HTTP/3 stack has already decoded the header block
 //! (HPACK or QPACK); these checks take its fields as `(name, value)` pairs,
 //! pseudo-headers included, and share subprotocol and extension negotiation
-//! with the HTTP/1.1 path ([`negotiate`](super::negotiate)). The module docs of
+//! with the HTTP/1.1 path ([`negotiate`](super::negotiate)), as well as the
+//! request, answer builder and response types ([`mode`](super::mode), as
+//! `Request<ExtendedConnect>` and so on). The module docs of
 //! [`handshake`](super) tell how the stream maps to `Connection`.
 //!
-//! This file holds what both roles share: the HTTP/2 and HTTP/3 field rules.
+//! This file holds what both roles share: the HTTP/2 and HTTP/3 field rules
+//! (RFC 9113 §8.2, §8.3; RFC 9114 §4.2).
 
 mod client;
 mod reply;
@@ -17,8 +20,9 @@ pub use client::{ConnectHandshake, ConnectResponse};
 pub use reply::{ConnectReply, connect_reject};
 pub use server::{ConnectAcceptBuilder, ConnectRequest, check_connect_request};
 
+use super::Limits;
+use super::error::FieldError;
 use super::fields::{Fields, is_field_value, is_token};
-use super::{HandshakeError, Limits};
 
 /// The `:protocol` value that asks for a WebSocket (RFC 8441 §4, from the
 /// HTTP Upgrade Token Registry).
@@ -42,20 +46,10 @@ pub(crate) const CONNECTION_SPECIFIC: &[&str] = &[
     "transfer-encoding",
 ];
 
-/// No limits: for header maps that the caller's HTTP stack already bounded
-/// (its `SETTINGS_MAX_HEADER_LIST_SIZE`).
-#[cfg(feature = "http")]
-pub(crate) const UNLIMITED: Limits = Limits {
-    max_head_bytes: usize::MAX,
-    max_headers: usize::MAX,
-};
+pub(crate) use crate::http1::lossy_cut;
 
-pub(crate) fn lossy_cut(v: &[u8]) -> String {
-    String::from_utf8_lossy(&v[..v.len().min(64)]).into_owned()
-}
-
-pub(crate) fn malformed(name: &[u8], reason: &'static str) -> HandshakeError {
-    HandshakeError::MalformedField {
+pub(crate) fn malformed(name: &[u8], reason: &'static str) -> FieldError {
+    FieldError::MalformedField {
         name: lossy_cut(name),
         reason,
     }
@@ -68,7 +62,7 @@ pub(crate) fn collect<N, V>(
     input: impl IntoIterator<Item = (N, V)>,
     allowed: &'static [&'static str],
     limits: &Limits,
-) -> Result<(Vec<Option<String>>, Fields), HandshakeError>
+) -> Result<(Vec<Option<String>>, Fields), FieldError>
 where
     N: AsRef<[u8]>,
     V: AsRef<[u8]>,
@@ -80,7 +74,7 @@ where
         let (name, value) = (name.as_ref(), value.as_ref());
         count += 1;
         if count > limits.max_headers {
-            return Err(HandshakeError::TooManyHeaders {
+            return Err(FieldError::TooManyFields {
                 limit: limits.max_headers,
             });
         }
@@ -90,7 +84,7 @@ where
             .saturating_add(value.len())
             .saturating_add(32);
         if size > limits.max_head_bytes {
-            return Err(HandshakeError::FieldSectionTooLarge {
+            return Err(FieldError::FieldSectionTooLarge {
                 limit: limits.max_head_bytes,
             });
         }
@@ -153,12 +147,12 @@ where
 
 /// RFC 9113 §8.2.2, RFC 9114 §4.2: a message with a connection-specific
 /// field is malformed (names are lowercase once through [`collect`]).
-pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), HandshakeError> {
+pub(crate) fn no_connection_specific(fields: &Fields) -> Result<(), FieldError> {
     match fields
         .iter()
         .find(|(n, v)| CONNECTION_SPECIFIC.contains(n) || (*n == "te" && *v != b"trailers"))
     {
-        Some((name, _)) => Err(HandshakeError::ConnectionSpecificHeader {
+        Some((name, _)) => Err(FieldError::ConnectionSpecificHeader {
             name: name.to_owned(),
         }),
         None => Ok(()),
@@ -172,19 +166,14 @@ mod tests {
     #[test]
     fn size_is_counted_as_rfc9113_6_5_2() {
         // Two fields of 1 + 1 bytes each cost 68 bytes.
-        let limits = Limits {
-            max_head_bytes: 67,
-            max_headers: 64,
-        };
+        let mut limits = Limits::new();
+        limits.max_head_bytes = 67;
         let two = [("a", "b"), ("c", "d")];
         assert_eq!(
             collect(two, REQUEST_PSEUDO, &limits).unwrap_err(),
-            HandshakeError::FieldSectionTooLarge { limit: 67 }
+            FieldError::FieldSectionTooLarge { limit: 67 }
         );
-        let limits = Limits {
-            max_head_bytes: 68,
-            ..limits
-        };
+        limits.max_head_bytes = 68;
         assert!(collect(two, REQUEST_PSEUDO, &limits).is_ok());
     }
 

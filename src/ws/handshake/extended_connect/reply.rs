@@ -2,25 +2,19 @@
 //! the caller's HTTP/2 or HTTP/3 stack.
 
 use super::CONNECTION_SPECIFIC;
-use crate::ws::handshake::HandshakeError;
+use crate::ws::handshake::error::{BuildError, RequestError};
 use crate::ws::handshake::fields::check_outgoing;
+use crate::ws::handshake::mode::{ExtendedConnect, Mode as _};
 
-/// Fields a rejection may not carry: its framing is the stack's, and
-/// HTTP/2 and HTTP/3 forbid the connection-specific ones.
-const REJECT_RESERVED: &[&str] = &[
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-];
+/// Fields a rejection may not carry: those the `200` may not carry but
+/// the four `sec-websocket-*` ones it writes itself. Its framing is the
+/// stack's, and HTTP/2 and HTTP/3 forbid the connection-specific fields.
+const REJECT_RESERVED: &[&str] = ExtendedConnect::ANSWER_RESERVED.split_at(4).1;
 
 /// A server's answer to an extended CONNECT, for the caller's HTTP/2 or
 /// HTTP/3 stack: the `200` that opens the WebSocket
 /// ([`ConnectAcceptBuilder::build`](super::ConnectAcceptBuilder::build)) or a rejection
-/// ([`HandshakeError::connect_reply`], [`connect_reject`]).
+/// ([`RequestError::connect_reply`], [`connect_reject`]).
 ///
 /// Field names are lowercase, as HTTP/2 and HTTP/3 require; no
 /// connection-specific field is ever included.
@@ -102,10 +96,10 @@ fn plain_reject(status: u16, reason: &str, mut headers: Vec<(String, String)>) -
 /// HTTP/2 or HTTP/3 equivalent of [`encode_reject`](crate::ws::handshake::encode_reject).
 ///
 /// # Errors
-/// [`HandshakeError::InvalidStatus`] unless `status` is 300–599;
-/// [`HandshakeError::InvalidHeaderName`] / [`HandshakeError::InvalidHeaderValue`]
+/// [`BuildError::InvalidStatus`] unless `status` is 300–599;
+/// [`BuildError::InvalidHeaderName`] / [`BuildError::InvalidHeaderValue`]
 /// for a field that is not a token or holds a control character;
-/// [`HandshakeError::ReservedHeader`] for `content-length` or a
+/// [`BuildError::ReservedHeader`] for `content-length` or a
 /// connection-specific field.
 ///
 /// # Example
@@ -114,9 +108,9 @@ pub fn connect_reject(
     status: u16,
     reason: &str,
     extra_headers: &[(&str, &str)],
-) -> Result<ConnectReply, HandshakeError> {
+) -> Result<ConnectReply, BuildError> {
     if !(300..=599).contains(&status) {
-        return Err(HandshakeError::InvalidStatus { status });
+        return Err(BuildError::InvalidStatus { status });
     }
     let mut headers = Vec::with_capacity(extra_headers.len() + 1);
     for (name, value) in extra_headers {
@@ -126,7 +120,7 @@ pub fn connect_reject(
     Ok(plain_reject(status, reason, headers))
 }
 
-impl HandshakeError {
+impl RequestError {
     /// The rejection for this error over HTTP/2 or HTTP/3: its
     /// [`status`](Self::status) (but 400 for 426, whose required `Upgrade`
     /// field HTTP/2 forbids), the fields the status requires
@@ -138,7 +132,7 @@ impl HandshakeError {
             s => s,
         };
         let headers = self
-            .extra_headers()
+            .headers()
             .iter()
             .filter(|(n, _)| {
                 !CONNECTION_SPECIFIC
@@ -156,8 +150,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rejections_may_set_websocket_fields_but_not_framing() {
+        assert!(
+            REJECT_RESERVED
+                .iter()
+                .all(|n| !n.starts_with("sec-websocket"))
+        );
+        assert!(REJECT_RESERVED.contains(&"content-length"));
+        assert!(REJECT_RESERVED.contains(&"te"));
+    }
+
+    #[test]
     fn reply_for_an_http1_error_drops_upgrade() {
-        let r = HandshakeError::UnsupportedVersion { found: None }.connect_reply();
+        let r = RequestError::UnsupportedVersion { found: None }.connect_reply();
         assert_eq!(r.status(), 400);
         assert_eq!(
             r.headers().map(|(n, _)| n).collect::<Vec<_>>(),

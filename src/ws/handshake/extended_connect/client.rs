@@ -4,9 +4,11 @@
 
 use super::{CONNECT_PROTOCOL, RESPONSE_PSEUDO, collect, malformed, no_connection_specific};
 use crate::ws::RandomSource;
+use crate::ws::handshake::error::{BuildError, FieldError, ResponseError};
 use crate::ws::handshake::extensions::ExtensionOffer;
-use crate::ws::handshake::fields::{Fields, check_outgoing};
-use crate::ws::handshake::{ClientHandshake, HandshakeError, Limits, negotiate};
+use crate::ws::handshake::fields::check_outgoing;
+use crate::ws::handshake::mode::{ExtendedConnect, Response};
+use crate::ws::handshake::{ClientHandshake, Limits};
 
 /// Fields a client may not add besides those [`ClientHandshake`] refuses:
 /// the connection-specific ones HTTP/2 and HTTP/3 forbid.
@@ -37,11 +39,11 @@ impl RandomSource for NoKey {
 ///
 /// # Example
 /// ```
-/// use pushcodec::ws::handshake::{ConnectHandshake, HandshakeError};
+/// use pushcodec::ws::handshake::{BuildError, ConnectHandshake, HandshakeError, ResponseError};
 ///
 /// let hs = ConnectHandshake::new("wss://example.com/chat?room=7").protocols(&["chat"]);
 /// // Refused until the peer's SETTINGS enabled extended CONNECT.
-/// assert_eq!(hs.request_fields(false), Err(HandshakeError::ConnectProtocolNotEnabled));
+/// assert_eq!(hs.request_fields(false), Err(BuildError::ConnectProtocolNotEnabled));
 /// let fields = hs.request_fields(true)?;
 /// assert_eq!(
 ///     fields[..6],
@@ -59,7 +61,7 @@ impl RandomSource for NoKey {
 /// // Exactly 200 (RFC 8441 §5): not 101, not 204.
 /// assert!(matches!(
 ///     hs.check_response([(":status", "204")]),
-///     Err(HandshakeError::UnexpectedConnectStatus { status: 204, .. })
+///     Err(ResponseError::UnexpectedConnectStatus { status: 204, .. })
 /// ));
 /// # Ok::<(), HandshakeError>(())
 /// ```
@@ -89,11 +91,11 @@ impl ConnectHandshake {
     /// As [`new`](Self::new), for a URI from outside the program.
     ///
     /// # Errors
-    /// [`HandshakeError::InvalidRequestPart`] if the scheme is not `ws`,
+    /// [`BuildError::InvalidRequestPart`] if the scheme is not `ws`,
     /// `wss`, `http` or `https`, if the URI has a fragment (RFC 6455 §3) or
     /// userinfo, or if host or path hold anything but visible ASCII.
-    pub fn try_new(uri: &str) -> Result<Self, HandshakeError> {
-        let err = |reason| HandshakeError::InvalidRequestPart {
+    pub fn try_new(uri: &str) -> Result<Self, BuildError> {
+        let err = |reason| BuildError::InvalidRequestPart {
             what: "uri",
             reason,
         };
@@ -175,9 +177,9 @@ impl ConnectHandshake {
     ///
     /// # Errors
     /// As [`ClientHandshake::try_header`], and
-    /// [`HandshakeError::ReservedHeader`] for the connection-specific fields
+    /// [`BuildError::ReservedHeader`] for the connection-specific fields
     /// HTTP/2 forbids (`keep-alive`, `proxy-connection`, `te`).
-    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
+    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
         check_outgoing(name, value, REQUEST_RESERVED)?;
         self.inner = self.inner.try_header(name, value)?;
         Ok(self)
@@ -247,16 +249,16 @@ impl ConnectHandshake {
     /// lowercase. Send it on a new stream without ending it.
     ///
     /// # Errors
-    /// [`HandshakeError::ConnectProtocolNotEnabled`] unless
+    /// [`BuildError::ConnectProtocolNotEnabled`] unless
     /// `connect_protocol_enabled`: whether the server's SETTINGS carried
     /// `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1` (RFC 8441 §3: a client MUST
     /// NOT send `:protocol` before that).
     pub fn request_fields(
         &self,
         connect_protocol_enabled: bool,
-    ) -> Result<Vec<(String, String)>, HandshakeError> {
+    ) -> Result<Vec<(String, String)>, BuildError> {
         if !connect_protocol_enabled {
-            return Err(HandshakeError::ConnectProtocolNotEnabled);
+            return Err(BuildError::ConnectProtocolNotEnabled);
         }
         let mut out = vec![
             (":method".to_owned(), "CONNECT".to_owned()),
@@ -274,8 +276,8 @@ impl ConnectHandshake {
     ///
     /// # Errors
     /// In order: the field rules and limits (as for
-    /// [`check_connect_request`](super::check_connect_request)), [`HandshakeError::MissingPseudoHeader`]
-    /// for `:status`, [`HandshakeError::UnexpectedConnectStatus`] unless it
+    /// [`check_connect_request`](super::check_connect_request)), [`FieldError::MissingPseudoHeader`]
+    /// for `:status`, [`ResponseError::UnexpectedConnectStatus`] unless it
     /// is exactly 200 (RFC 8441 §5), `ConnectionSpecificHeader`, then as
     /// RFC 6455 §4.1 items 5 and 6: `UnexpectedExtension`,
     /// `UnexpectedProtocol`, `MissingProtocol`. A `sec-websocket-accept`
@@ -283,7 +285,7 @@ impl ConnectHandshake {
     pub fn check_response<N, V>(
         &self,
         fields: impl IntoIterator<Item = (N, V)>,
-    ) -> Result<ConnectResponse, HandshakeError>
+    ) -> Result<ConnectResponse, ResponseError>
     where
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
@@ -292,10 +294,10 @@ impl ConnectHandshake {
         // RFC 9113 §8.3.2: every response has a :status.
         let status = match pseudo.into_iter().next().flatten() {
             None => {
-                return Err(HandshakeError::MissingPseudoHeader {
+                return Err(ResponseError::Field(FieldError::MissingPseudoHeader {
                     name: ":status",
                     section: "RFC 9113 §8.3.2",
-                });
+                }));
             }
             Some(s) => match s.parse::<u16>() {
                 Ok(n) if s.len() == 3 && (100..=599).contains(&n) => n,
@@ -303,84 +305,32 @@ impl ConnectHandshake {
                     return Err(malformed(
                         b":status",
                         "not a three-digit status code (RFC 9110 §15)",
-                    ));
+                    )
+                    .into());
                 }
             },
         };
-        let mut resp = ConnectResponse {
-            status,
-            fields,
-            protocol: None,
-            extensions: Vec::new(),
-        };
+        let resp = ConnectResponse::head(status, String::new(), fields);
         // RFC 8441 §5: "any status code other than 200" fails the handshake.
         if status != 200 {
-            return Err(HandshakeError::UnexpectedConnectStatus {
+            return Err(ResponseError::UnexpectedConnectStatus {
                 status,
                 response: Box::new(resp),
             });
         }
-        no_connection_specific(&resp.fields)?;
-        let f = &resp.fields;
+        no_connection_specific(resp.fields())?;
         // RFC 6455 §4.1 item 5, then item 6 (RFC 8441 §5 keeps both).
-        let extensions = negotiate::accepted_extensions(
-            f.all("Sec-WebSocket-Extensions"),
-            self.offered_extensions(),
-        )?;
-        let protocol = negotiate::selected_protocol(
-            f.all("Sec-WebSocket-Protocol"),
+        resp.negotiate(
             self.offered_protocols(),
+            self.offered_extensions(),
             self.require_protocol,
-        )?;
-        resp.extensions = extensions;
-        resp.protocol = protocol;
-        Ok(resp)
+        )
     }
 }
 
-/// A server's answer to a [`ConnectHandshake`]. Once returned by
-/// [`ConnectHandshake::check_response`] it passed every check: the stream
-/// speaks WebSocket (client role), with [`protocol`](Self::protocol) and
-/// [`extensions`](Self::extensions) in force. Inside
-/// [`HandshakeError::UnexpectedConnectStatus`] only the status and fields
-/// are filled in.
-///
-/// # Example
-/// See [`ConnectHandshake`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectResponse {
-    status: u16,
-    fields: Fields,
-    protocol: Option<String>,
-    extensions: Vec<ExtensionOffer>,
-}
-
-impl ConnectResponse {
-    /// The status (200 once accepted).
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The subprotocol the server selected, one of those offered.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// The extensions the server accepted, each among the names offered.
-    pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.extensions
-    }
-
-    /// The first value of field `name` (ASCII case-insensitive), if UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.fields.first_str(name)
-    }
-
-    /// Every regular field, in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.iter()
-    }
-}
+/// A server's answer to a [`ConnectHandshake`]: the [`Response`] of every
+/// mode, here after RFC 8441 §5's checks.
+pub type ConnectResponse = Response<ExtendedConnect>;
 
 #[cfg(test)]
 mod tests {
