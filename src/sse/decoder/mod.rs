@@ -33,9 +33,7 @@ mod scan;
 mod tests;
 
 pub use limits::{Error, Limits};
-use scan::{
-    Borrowed, Field, Line, Source, eq_short, find_eol, has_nul, retry_value, text, valid_prefix,
-};
+use scan::{Borrowed, Field, Line, Source, find_eol, text, valid_prefix};
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
 ///
@@ -522,7 +520,8 @@ impl Decoder {
         None
     }
 
-    /// A complete `event`, `id` or `retry` value (§9.2.6).
+    /// A complete `event`, `id` or `retry` value of a whole line in the
+    /// chunk (§9.2.6, rules in [`field_effect`](Self::field_effect)).
     /// `value` is `chunk[range]` of the chunk `src` tells of.
     fn field_value<S: Source>(
         &mut self,
@@ -532,33 +531,10 @@ impl Decoder {
         src: S,
         range: std::ops::Range<usize>,
     ) {
-        match field {
-            Field::Event => {
-                if eq_short(value, self.last_type.as_bytes()) {
-                    self.event_type = self.last_type.clone();
-                } else {
-                    let (text, in_block) = self.block_text(value, valid, src, range);
-                    self.event_type = text;
-                    self.last_type = self.event_type.clone();
-                    self.type_in_block = in_block;
-                }
-            }
-            // §9.2.6: an id containing U+0000 NULL is ignored.
-            Field::Id => {
-                // An equal id is kept rather than copied again; a slice
-                // of a shared chunk costs less than the comparison.
-                if !has_nul(value) && (S::SHARED || !eq_short(value, self.id_buffer.as_bytes())) {
-                    let (id, in_block) = self.block_text(value, valid, src, range);
-                    self.set_id(id, in_block);
-                }
-            }
-            Field::Retry => {
-                if let Some(ms) = retry_value(value) {
-                    self.out.push_back(Ok(Item::Retry(ms)));
-                }
-            }
-            Field::Data | Field::Unknown => {}
-        }
+        // An equal id is kept rather than copied again; a slice of a
+        // shared chunk costs less than the comparison.
+        let effect = self.field_effect(field, value, !S::SHARED);
+        self.apply_field(effect, |dec| dec.block_text(value, valid, src, range));
     }
 
     /// `value` as shared text, split off the value block (no allocation per
