@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 
-use super::{Decoder, Error, Feed, Item, Limits, Utf8Bytes};
+use super::{Decoder, Feed, Item, LimitError as Error, Limits, Utf8Bytes};
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
 /// (counting from 0) is `min(cap, base * 2^n) * factor`, with `factor`

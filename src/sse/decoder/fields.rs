@@ -7,7 +7,7 @@ use memchr::memchr;
 use super::scan::{
     Field, Line, VALIDATE_CHUNK, VALIDATE_EVENT, eq_short, has_nul, retry_value, text,
 };
-use super::{BOM, DATA_BLOCK, Decoder, Error, Event, Item, Utf8Bytes, VALUE_BLOCK};
+use super::{BOM, DATA_BLOCK, Decoder, Event, Item, LimitError, Utf8Bytes, VALUE_BLOCK};
 
 impl Decoder {
     /// Matches the BOM at stream start; returns how many bytes it used.
@@ -56,7 +56,7 @@ impl Decoder {
         self.line_value_bytes(&seg[..room], at, false);
         self.line_len = line_len;
         if !self.skipping {
-            self.fail(Error::LineTooLong {
+            self.fail(LimitError::LineTooLong {
                 limit: self.limits.max_line_len,
                 offset: at + room as u64,
             });
@@ -152,7 +152,7 @@ impl Decoder {
         self.unshare_data();
         if self.has_data {
             if self.data.len() >= self.limits.max_event_data {
-                self.fail(Error::EventDataTooLarge {
+                self.fail(LimitError::EventDataTooLarge {
                     limit: self.limits.max_event_data,
                     offset: at,
                 });
@@ -228,7 +228,7 @@ impl Decoder {
         self.unshare_data();
         let room = self.limits.max_event_data.saturating_sub(self.data.len());
         if seg.len() > room {
-            self.fail(Error::EventDataTooLarge {
+            self.fail(LimitError::EventDataTooLarge {
                 limit: self.limits.max_event_data,
                 offset: at + room as u64,
             });
@@ -252,7 +252,7 @@ impl Decoder {
     }
 
     /// Reports a limit error and drops the event until the next blank line.
-    pub(super) fn fail(&mut self, err: Error) {
+    pub(super) fn fail(&mut self, err: LimitError) {
         self.out.push_back(Err(err));
         self.line = Line::Start;
         self.skipping = true;

@@ -32,7 +32,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-pub use limits::{Error, Limits};
+pub use limits::{LimitError, Limits};
 use scan::{Borrowed, Field, Line, Source, find_eol, text, valid_prefix};
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
@@ -129,7 +129,7 @@ pub struct Decoder {
     skipping: bool,
     /// Let go of the buffers between events (see `with_idle_release`).
     idle_release: bool,
-    out: VecDeque<Result<Item, Error>>,
+    out: VecDeque<Result<Item, LimitError>>,
 }
 
 /// What one decoding step did.
@@ -139,7 +139,7 @@ enum Step {
     /// A line or part of one was read; items, if any, are queued.
     More,
     /// A line was read and produced this item (nothing else is queued).
-    Item(Result<Item, Error>),
+    Item(Result<Item, LimitError>),
 }
 
 impl Decoder {
@@ -251,7 +251,7 @@ impl Decoder {
     /// Takes the next decoded item: an event, a `retry` value, a comment if
     /// asked for, or a limit error. `None` means "feed more bytes".
     #[must_use]
-    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+    pub fn next_item(&mut self) -> Option<Result<Item, LimitError>> {
         self.out.pop_front()
     }
 
@@ -690,7 +690,7 @@ impl Feed<'_, '_> {
 
     #[expect(clippy::inline_always, reason = "as Decoder::step")]
     #[inline(always)]
-    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, Error>> {
+    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, LimitError>> {
         loop {
             if let Some(item) = self.dec.out.pop_front() {
                 return Some(item);
@@ -704,7 +704,7 @@ impl Feed<'_, '_> {
     }
 
     #[inline(never)]
-    fn next_shared(&mut self) -> Option<Result<Item, Error>> {
+    fn next_shared(&mut self) -> Option<Result<Item, LimitError>> {
         self.next_in::<true>()
     }
 
@@ -722,7 +722,7 @@ impl Feed<'_, '_> {
 }
 
 impl Iterator for Feed<'_, '_> {
-    type Item = Result<Item, Error>;
+    type Item = Result<Item, LimitError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.shared.is_some() {
