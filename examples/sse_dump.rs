@@ -86,7 +86,10 @@ fn run(chunk_size: usize) -> io::Result<()> {
     out.flush()
 }
 
-fn print_item(out: &mut impl Write, item: Result<Item, pushcodec::sse::Error>) -> io::Result<()> {
+fn print_item(
+    out: &mut impl Write,
+    item: Result<Item, pushcodec::sse::LimitError>,
+) -> io::Result<()> {
     let mut line = String::new();
     match item {
         Ok(Item::Event(ev)) => {

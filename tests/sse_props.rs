@@ -87,7 +87,7 @@ fn limits() -> impl Strategy<Value = Limits> {
     ]
 }
 
-type Outcome = (Vec<Result<Item, pushcodec::sse::Error>>, String, bool);
+type Outcome = (Vec<Result<Item, pushcodec::sse::LimitError>>, String, bool);
 
 fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
     let bound = limits.max_buffered();

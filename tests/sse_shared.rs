@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use pushcodec::sse::{Decoder, Error, Item, Limits};
+use pushcodec::sse::{Decoder, Item, LimitError as Error, Limits};
 
 type Outcome = (Vec<Result<Item, Error>>, String, bool);
 

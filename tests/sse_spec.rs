@@ -6,7 +6,7 @@
 //! chunks; all runs must give the same items.
 #![cfg(feature = "sse")]
 
-use pushcodec::sse::{Decoder, Error, Event, Item, Limits, Utf8Bytes};
+use pushcodec::sse::{Decoder, Event, Item, LimitError as Error, Limits, Utf8Bytes};
 
 fn ev(event_type: &str, data: &str, id: &str) -> Item {
     Item::Event(Event::new(

@@ -12,7 +12,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use pushcodec::sse::{Decoder, Error, Event, Item, Limits, Utf8Bytes};
+use pushcodec::sse::{Decoder, Event, Item, LimitError as Error, Limits, Utf8Bytes};
 use pushcodec_fuzz::{Text, split_chunks};
 
 #[derive(Debug, Arbitrary)]

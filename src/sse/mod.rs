@@ -61,7 +61,12 @@ mod reconnect;
 mod server;
 
 pub use crate::Utf8Bytes;
-pub use decoder::{Decoder, Error, Feed, Limits};
+pub use decoder::{Decoder, Feed, LimitError, Limits};
+
+/// The old name of [`LimitError`]: every error the decoder reports is a
+/// broken limit (the spec itself never rejects a stream).
+#[deprecated(since = "0.2.0", note = "renamed to `LimitError`")]
+pub type Error = LimitError;
 pub use encoder::{
     EncodeError, EventRef, encode_comment, encode_event, encode_retry, validate_event,
 };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BufMut;
 
-use super::{Decoder, Error, Feed, Item, Limits, Utf8Bytes};
+use super::{Decoder, Feed, Item, LimitError, Limits, Utf8Bytes};
 use crate::RandomSource;
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
@@ -222,7 +222,7 @@ pub enum ReadyState {
 ///     fn unit(&mut self) -> f64 { 0.5 }
 /// }
 ///
-/// fn first_drop(start: Instant) -> Result<(), pushcodec::sse::Error> {
+/// fn first_drop(start: Instant) -> Result<(), pushcodec::sse::LimitError> {
 ///     let mut client = Client::new(Limits::default(), BackoffConfig::default())
 ///         .with_random(Box::new(Middle));
 ///     assert_eq!(client.state(), ReadyState::Connecting);
@@ -396,7 +396,7 @@ impl Client {
 
     /// The next queued item (see [`feed`](Self::feed)).
     #[must_use]
-    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+    pub fn next_item(&mut self) -> Option<Result<Item, LimitError>> {
         let item = self.decoder.next_item()?;
         Seen {
             retry: &mut self.retry,
@@ -475,7 +475,7 @@ struct Seen<'a> {
 }
 
 impl Seen<'_> {
-    fn note(&mut self, item: &Result<Item, Error>) {
+    fn note(&mut self, item: &Result<Item, LimitError>) {
         match item {
             Ok(Item::Event(_)) => *self.delivered = true,
             // §9.2.6: retry sets the event source's reconnection time.
@@ -493,7 +493,7 @@ pub struct ClientFeed<'a, 'c> {
 }
 
 impl Iterator for ClientFeed<'_, '_> {
-    type Item = Result<Item, Error>;
+    type Item = Result<Item, LimitError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next()?;

@@ -4,8 +4,10 @@
 use bytes::BufMut;
 use memchr::memchr;
 
-use super::scan::{Field, Line, VALIDATE_CHUNK, VALIDATE_EVENT, retry_value, text};
-use super::{BOM, DATA_BLOCK, Decoder, Error, Event, Item, Utf8Bytes, VALUE_BLOCK};
+use super::scan::{
+    Field, Line, VALIDATE_CHUNK, VALIDATE_EVENT, eq_short, has_nul, retry_value, text,
+};
+use super::{BOM, DATA_BLOCK, Decoder, Event, Item, LimitError, Utf8Bytes, VALUE_BLOCK};
 
 impl Decoder {
     /// Matches the BOM at stream start; returns how many bytes it used.
@@ -54,7 +56,7 @@ impl Decoder {
         self.line_value_bytes(&seg[..room], at, false);
         self.line_len = line_len;
         if !self.skipping {
-            self.fail(Error::LineTooLong {
+            self.fail(LimitError::LineTooLong {
                 limit: self.limits.max_line_len,
                 offset: at + room as u64,
             });
@@ -150,7 +152,7 @@ impl Decoder {
         self.unshare_data();
         if self.has_data {
             if self.data.len() >= self.limits.max_event_data {
-                self.fail(Error::EventDataTooLarge {
+                self.fail(LimitError::EventDataTooLarge {
                     limit: self.limits.max_event_data,
                     offset: at,
                 });
@@ -226,7 +228,7 @@ impl Decoder {
         self.unshare_data();
         let room = self.limits.max_event_data.saturating_sub(self.data.len());
         if seg.len() > room {
-            self.fail(Error::EventDataTooLarge {
+            self.fail(LimitError::EventDataTooLarge {
                 limit: self.limits.max_event_data,
                 offset: at + room as u64,
             });
@@ -250,7 +252,7 @@ impl Decoder {
     }
 
     /// Reports a limit error and drops the event until the next blank line.
-    pub(super) fn fail(&mut self, err: Error) {
+    pub(super) fn fail(&mut self, err: LimitError) {
         self.out.push_back(Err(err));
         self.line = Line::Start;
         self.skipping = true;
@@ -300,36 +302,60 @@ impl Decoder {
         None
     }
 
-    /// A complete `event`, `id` or `retry` line gathered in `value`
-    /// (§9.2.6, as in [`field_value`](Self::field_value)). The new text is
-    /// split off the value block, which stays for the next line.
+    /// A complete `event`, `id` or `retry` value gathered in `value` from
+    /// a line that spanned chunks (§9.2.6, rules in
+    /// [`field_effect`](Self::field_effect)). New text is split off the
+    /// value block, which stays for the next line.
     pub(super) fn field_done(&mut self, field: Field) {
+        let effect = self.field_effect(field, &self.value, true);
+        self.apply_field(effect, |dec| (dec.take_value(), true));
+        self.clear_value();
+    }
+
+    /// What a complete `event`, `id` or `retry` value does (§9.2.6): the
+    /// one place these rules are written, for whole lines and for lines
+    /// gathered across chunks alike. `compare_id`: an id equal to the
+    /// current one is left alone (when sharing it costs more than the
+    /// comparison).
+    pub(super) fn field_effect(&self, field: Field, value: &[u8], compare_id: bool) -> Effect {
         match field {
-            Field::Event => {
-                if self.value[..] == self.last_type.as_bytes()[..] {
-                    self.event_type = self.last_type.clone();
-                    self.clear_value();
-                } else {
-                    self.event_type = self.take_value();
-                    self.last_type = self.event_type.clone();
-                    self.type_in_block = true;
-                }
+            // A stream repeats its types: an equal one shares the last.
+            Field::Event if eq_short(value, self.last_type.as_bytes()) => Effect::RepeatType,
+            Field::Event => Effect::SetType,
+            // §9.2.6: an id containing U+0000 NULL is ignored.
+            Field::Id if has_nul(value) => Effect::Nothing,
+            Field::Id if compare_id && eq_short(value, self.id_buffer.as_bytes()) => {
+                Effect::Nothing
             }
-            Field::Id => {
-                if self.value.contains(&0) || self.value[..] == self.id_buffer.as_bytes()[..] {
-                    self.clear_value();
-                } else {
-                    let id = self.take_value();
-                    self.set_id(id, true);
-                }
+            Field::Id => Effect::SetId,
+            // §9.2.6: only ASCII digits set the reconnection time.
+            Field::Retry => retry_value(value).map_or(Effect::Nothing, Effect::Retry),
+            Field::Data | Field::Unknown => Effect::Nothing,
+        }
+    }
+
+    /// Carries out `effect`; `text` gives the value as shared text and
+    /// whether it shares a bigger allocation (see `block_text`).
+    #[inline]
+    pub(super) fn apply_field(
+        &mut self,
+        effect: Effect,
+        text: impl FnOnce(&mut Self) -> (Utf8Bytes, bool),
+    ) {
+        match effect {
+            Effect::Nothing => {}
+            Effect::RepeatType => self.event_type = self.last_type.clone(),
+            Effect::SetType => {
+                let (event_type, in_block) = text(self);
+                self.last_type = event_type.clone();
+                self.event_type = event_type;
+                self.type_in_block = in_block;
             }
-            Field::Retry => {
-                if let Some(ms) = retry_value(&self.value) {
-                    self.out.push_back(Ok(Item::Retry(ms)));
-                }
-                self.clear_value();
+            Effect::SetId => {
+                let (id, in_block) = text(self);
+                self.set_id(id, in_block);
             }
-            Field::Data | Field::Unknown => {}
+            Effect::Retry(ms) => self.out.push_back(Ok(Item::Retry(ms))),
         }
     }
 
@@ -389,4 +415,21 @@ impl Decoder {
         self.has_data = false;
         Some(Event::new(event_type, data, self.id_buffer.clone()))
     }
+}
+
+/// What a complete `event`, `id` or `retry` value does (see
+/// [`Decoder::field_effect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Effect {
+    /// Nothing: an unknown field, an id with NUL, an id equal to the
+    /// current one, a `retry` that is not all digits.
+    Nothing,
+    /// The event type is the last one read, shared.
+    RepeatType,
+    /// The value is the event type.
+    SetType,
+    /// The value is the last event ID buffer.
+    SetId,
+    /// The reconnection time, reported.
+    Retry(u64),
 }

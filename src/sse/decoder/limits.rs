@@ -79,7 +79,7 @@ impl Default for Limits {
 /// then goes on with the next event.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum LimitError {
     /// A line grew past [`Limits::max_line_len`].
     #[error(
         "line longer than max_line_len ({limit} bytes) at stream offset {offset}; \

@@ -32,10 +32,8 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-pub use limits::{Error, Limits};
-use scan::{
-    Borrowed, Field, Line, Source, eq_short, find_eol, has_nul, retry_value, text, valid_prefix,
-};
+pub use limits::{LimitError, Limits};
+use scan::{Borrowed, Field, Line, Source, find_eol, text, valid_prefix};
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
 ///
@@ -131,7 +129,7 @@ pub struct Decoder {
     skipping: bool,
     /// Let go of the buffers between events (see `with_idle_release`).
     idle_release: bool,
-    out: VecDeque<Result<Item, Error>>,
+    out: VecDeque<Result<Item, LimitError>>,
 }
 
 /// What one decoding step did.
@@ -141,7 +139,7 @@ enum Step {
     /// A line or part of one was read; items, if any, are queued.
     More,
     /// A line was read and produced this item (nothing else is queued).
-    Item(Result<Item, Error>),
+    Item(Result<Item, LimitError>),
 }
 
 impl Decoder {
@@ -253,7 +251,7 @@ impl Decoder {
     /// Takes the next decoded item: an event, a `retry` value, a comment if
     /// asked for, or a limit error. `None` means "feed more bytes".
     #[must_use]
-    pub fn next_item(&mut self) -> Option<Result<Item, Error>> {
+    pub fn next_item(&mut self) -> Option<Result<Item, LimitError>> {
         self.out.pop_front()
     }
 
@@ -522,7 +520,8 @@ impl Decoder {
         None
     }
 
-    /// A complete `event`, `id` or `retry` value (§9.2.6).
+    /// A complete `event`, `id` or `retry` value of a whole line in the
+    /// chunk (§9.2.6, rules in [`field_effect`](Self::field_effect)).
     /// `value` is `chunk[range]` of the chunk `src` tells of.
     fn field_value<S: Source>(
         &mut self,
@@ -532,33 +531,10 @@ impl Decoder {
         src: S,
         range: std::ops::Range<usize>,
     ) {
-        match field {
-            Field::Event => {
-                if eq_short(value, self.last_type.as_bytes()) {
-                    self.event_type = self.last_type.clone();
-                } else {
-                    let (text, in_block) = self.block_text(value, valid, src, range);
-                    self.event_type = text;
-                    self.last_type = self.event_type.clone();
-                    self.type_in_block = in_block;
-                }
-            }
-            // §9.2.6: an id containing U+0000 NULL is ignored.
-            Field::Id => {
-                // An equal id is kept rather than copied again; a slice
-                // of a shared chunk costs less than the comparison.
-                if !has_nul(value) && (S::SHARED || !eq_short(value, self.id_buffer.as_bytes())) {
-                    let (id, in_block) = self.block_text(value, valid, src, range);
-                    self.set_id(id, in_block);
-                }
-            }
-            Field::Retry => {
-                if let Some(ms) = retry_value(value) {
-                    self.out.push_back(Ok(Item::Retry(ms)));
-                }
-            }
-            Field::Data | Field::Unknown => {}
-        }
+        // An equal id is kept rather than copied again; a slice of a
+        // shared chunk costs less than the comparison.
+        let effect = self.field_effect(field, value, !S::SHARED);
+        self.apply_field(effect, |dec| dec.block_text(value, valid, src, range));
     }
 
     /// `value` as shared text, split off the value block (no allocation per
@@ -714,7 +690,7 @@ impl Feed<'_, '_> {
 
     #[expect(clippy::inline_always, reason = "as Decoder::step")]
     #[inline(always)]
-    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, Error>> {
+    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, LimitError>> {
         loop {
             if let Some(item) = self.dec.out.pop_front() {
                 return Some(item);
@@ -728,7 +704,7 @@ impl Feed<'_, '_> {
     }
 
     #[inline(never)]
-    fn next_shared(&mut self) -> Option<Result<Item, Error>> {
+    fn next_shared(&mut self) -> Option<Result<Item, LimitError>> {
         self.next_in::<true>()
     }
 
@@ -746,7 +722,7 @@ impl Feed<'_, '_> {
 }
 
 impl Iterator for Feed<'_, '_> {
-    type Item = Result<Item, Error>;
+    type Item = Result<Item, LimitError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.shared.is_some() {

@@ -23,7 +23,7 @@ fn too_long_line_is_discarded_as_it_streams() {
     }
     assert!(matches!(
         dec.next_item(),
-        Some(Err(Error::LineTooLong { .. }))
+        Some(Err(LimitError::LineTooLong { .. }))
     ));
     assert_eq!(dec.next_item(), None);
     dec.feed(b"\n\ndata: ok\n\n");
@@ -36,7 +36,7 @@ fn reported_comments_are_buffered_up_to_the_line_limit() {
     dec.feed(b": abcdefghijkl\n\n: ok\n");
     assert!(matches!(
         dec.next_item(),
-        Some(Err(Error::LineTooLong {
+        Some(Err(LimitError::LineTooLong {
             limit: 8,
             offset: 8
         }))
@@ -247,7 +247,7 @@ fn an_error_in_a_chunk_tail_is_yielded_by_the_iterator() {
     let got: Vec<_> = dec.feed(b"data: 0123456789abcdef").collect();
     assert_eq!(
         got,
-        [Err(Error::LineTooLong {
+        [Err(LimitError::LineTooLong {
             limit: 16,
             offset: 16
         })]
