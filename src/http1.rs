@@ -244,6 +244,21 @@ pub(crate) fn parse_response<'h>(
     })
 }
 
+/// Writes each field as an HTTP/1.1 header line, `Name: value\r\n` (RFC 9112
+/// §5); the one writer of header lines, for every head the crate sends.
+/// Callers have checked names and values (no CR, LF or other controls).
+pub(crate) fn put_header_lines<'a, V: AsRef<str>>(
+    fields: impl IntoIterator<Item = (&'a str, V)>,
+    out: &mut impl bytes::BufMut,
+) {
+    for (name, value) in fields {
+        out.put_slice(name.as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_ref().as_bytes());
+        out.put_slice(b"\r\n");
+    }
+}
+
 /// RFC 9110 §5.5: optional whitespace (SP / HTAB) around a field value is
 /// not part of it.
 pub(crate) fn trim_ows(mut v: &[u8]) -> &[u8] {

@@ -353,12 +353,7 @@ impl Client {
     /// Writes [`request_headers`](Self::request_headers) as HTTP/1.1 header
     /// lines (`Name: value\r\n` each).
     pub fn encode_request_headers(&self, out: &mut impl BufMut) {
-        for (name, value) in self.request_headers() {
-            out.put_slice(name.as_bytes());
-            out.put_slice(b": ");
-            out.put_slice(value.as_bytes());
-            out.put_slice(b"\r\n");
-        }
+        crate::http1::put_header_lines(self.request_headers(), out);
     }
 
     /// Judges the response head (status, Content-Type value) and moves to

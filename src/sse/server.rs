@@ -30,12 +30,7 @@ pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
 /// ```
 pub fn encode_response_head(out: &mut impl BufMut) {
     out.put_slice(b"HTTP/1.1 200 OK\r\n");
-    for (name, value) in RESPONSE_HEADERS {
-        out.put_slice(name.as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
-    }
+    crate::http1::put_header_lines(RESPONSE_HEADERS.iter().copied(), out);
     out.put_slice(b"\r\n");
 }
 

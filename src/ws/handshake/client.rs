@@ -285,15 +285,9 @@ impl ClientHandshake {
 
     /// Writes the complete request head into `out`.
     pub fn encode_request(&self, out: &mut impl bytes::BufMut) {
-        let mut head = format!("GET {} HTTP/1.1\r\n", self.path);
-        for (name, value) in self.fields() {
-            head.push_str(name);
-            head.push_str(": ");
-            head.push_str(&value);
-            head.push_str("\r\n");
-        }
-        head.push_str("\r\n");
-        out.put_slice(head.as_bytes());
+        out.put_slice(format!("GET {} HTTP/1.1\r\n", self.path).as_bytes());
+        crate::http1::put_header_lines(self.fields(), out);
+        out.put_slice(b"\r\n");
     }
 
     /// Parses and checks the server's answer from the bytes received so

@@ -43,30 +43,27 @@ pub(crate) fn write_reject(
     upgrade: bool,
     out: &mut impl bytes::BufMut,
 ) {
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+    out.put_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
     // The request was not taken up and may not even be fully read: close.
     // RFC 9110 §7.8: whoever sends Upgrade also sends the upgrade option.
-    head.push_str(if upgrade {
-        "Connection: Upgrade, close\r\n"
+    out.put_slice(if upgrade {
+        b"Connection: Upgrade, close\r\n"
     } else {
-        "Connection: close\r\n"
+        b"Connection: close\r\n"
     });
-    for (name, value) in extra {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
-    }
+    crate::http1::put_header_lines(extra.iter().copied(), out);
     if body.is_empty() {
-        head.push_str("Content-Length: 0\r\n\r\n");
+        out.put_slice(b"Content-Length: 0\r\n\r\n");
     } else {
-        head.push_str("Content-Type: text/plain; charset=utf-8\r\n");
-        head.push_str("Content-Length: ");
-        head.push_str(&(body.len() + 1).to_string());
-        head.push_str("\r\n\r\n");
-    }
-    out.put_slice(head.as_bytes());
-    if !body.is_empty() {
+        let length = (body.len() + 1).to_string();
+        crate::http1::put_header_lines(
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", &length),
+            ],
+            out,
+        );
+        out.put_slice(b"\r\n");
         out.put_slice(body.as_bytes());
         out.put_u8(b'\n');
     }

@@ -191,15 +191,9 @@ impl AcceptBuilder<'_, Http1> {
     /// [`BuildError::ReservedHeader`]; nothing is written then.
     pub fn encode(self, out: &mut impl bytes::BufMut) -> Result<(), BuildError> {
         let fields = self.fields()?;
-        let mut head = String::from("HTTP/1.1 101 Switching Protocols\r\n");
-        for (name, value) in fields {
-            head.push_str(name);
-            head.push_str(": ");
-            head.push_str(&value);
-            head.push_str("\r\n");
-        }
-        head.push_str("\r\n");
-        out.put_slice(head.as_bytes());
+        out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        crate::http1::put_header_lines(fields, out);
+        out.put_slice(b"\r\n");
         Ok(())
     }
 }
