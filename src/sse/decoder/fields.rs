@@ -375,6 +375,12 @@ impl Decoder {
         self.value_valid = true;
     }
 
+    /// Takes the value buffer's bytes as text.
+    pub(super) fn take_value(&mut self) -> Utf8Bytes {
+        let valid = std::mem::replace(&mut self.value_valid, true);
+        text(self.value.split().freeze(), valid)
+    }
+
     /// A blank line: dispatch (§9.2.6 "dispatch the event"), or the end of
     /// a skipped event.
     pub(super) fn blank_line(&mut self) -> Option<Event> {

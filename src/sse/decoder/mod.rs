@@ -13,7 +13,6 @@
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
-use memchr::memchr;
 
 use super::{Event, Item, Utf8Bytes};
 use crate::utf8::Utf8Validator;
@@ -26,14 +25,17 @@ const DATA_BLOCK: usize = 8 * 1024;
 /// Allocation granularity of the field value buffer.
 const VALUE_BLOCK: usize = 512;
 
+mod feed;
 mod fields;
 mod limits;
 mod scan;
 #[cfg(test)]
 mod tests;
+mod whole;
 
+pub use feed::Feed;
 pub use limits::{LimitError, Limits};
-use scan::{Borrowed, Field, Line, Source, find_eol, text, valid_prefix};
+use scan::Line;
 
 /// Incremental, chunking-independent decoder of a `text/event-stream` body.
 ///
@@ -130,16 +132,6 @@ pub struct Decoder {
     /// Let go of the buffers between events (see `with_idle_release`).
     idle_release: bool,
     out: VecDeque<Result<Item, LimitError>>,
-}
-
-/// What one decoding step did.
-enum Step {
-    /// The chunk is used up.
-    Done,
-    /// A line or part of one was read; items, if any, are queued.
-    More,
-    /// A line was read and produced this item (nothing else is queued).
-    Item(Result<Item, LimitError>),
 }
 
 impl Decoder {
@@ -326,248 +318,6 @@ impl Decoder {
         }
     }
 
-    /// The start of a chunk: the BOM and a CRLF split by the previous
-    /// chunk boundary. Returns where the lines start and the chunk's
-    /// stream offset.
-    #[inline]
-    fn begin(&mut self, chunk: &[u8]) -> (usize, u64) {
-        let start = self.offset;
-        let mut pos = 0;
-        if let Some(matched) = self.bom {
-            pos = self.strip_bom(chunk, matched);
-        }
-        // §9.2.5: CRLF is one line end even when a chunk boundary splits it.
-        if self.pending_cr && pos < chunk.len() {
-            self.pending_cr = false;
-            if chunk.get(pos) == Some(&b'\n') {
-                pos += 1;
-            }
-        }
-        (pos, start)
-    }
-
-    /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
-    /// `*pos`. `valid` caches the length of the chunk's valid UTF-8 prefix,
-    /// found when a whole line first needs it. `src` says whether `chunk`
-    /// was fed as shared bytes.
-    #[expect(
-        clippy::inline_always,
-        reason = "measured: inlined into Feed::next, the event is built in place (-8% instructions)"
-    )]
-    #[inline(always)]
-    fn step<S: Source>(
-        &mut self,
-        chunk: &[u8],
-        src: S,
-        pos: &mut usize,
-        start: u64,
-        valid: &mut Option<usize>,
-    ) -> Step {
-        // Whole lines are decoded in this loop until one gives an item: the
-        // iterator's round trip is paid per item, not per line.
-        loop {
-            let Some(rest) = chunk.get(*pos..).filter(|r| !r.is_empty()) else {
-                return Step::Done;
-            };
-            let at = start + *pos as u64;
-            let Some(i) = find_eol(rest) else {
-                self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
-                *pos = chunk.len();
-                // The chunk is used up: say so now unless an error is queued.
-                return if self.out.is_empty() {
-                    Step::Done
-                } else {
-                    Step::More
-                };
-            };
-            let line = &rest[..i];
-            let end = *pos + i;
-            let whole = matches!(self.line, Line::Start)
-                && self.line_len == 0
-                && !self.skipping
-                && i <= self.limits.max_line_len;
-            let item = if whole && line.is_empty() {
-                // A blank line: one per event, worth skipping the field match.
-                self.blank_line()
-            } else if whole {
-                // The whole line is in this chunk: no state machine.
-                let valid = end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
-                self.whole_line(line, *pos, at, valid, src)
-            } else {
-                self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
-                self.end_line(at + i as u64)
-            };
-            *pos = end + 1;
-            if rest[i] == b'\r' {
-                match chunk.get(*pos) {
-                    Some(b'\n') => *pos += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
-                }
-            }
-            match item {
-                Some(ev) if self.out.is_empty() => return Step::Item(Ok(Item::Event(ev))),
-                Some(ev) => {
-                    self.out.push_back(Ok(Item::Event(ev)));
-                    return Step::More;
-                }
-                None if !self.out.is_empty() => return Step::More,
-                None => {}
-            }
-        }
-    }
-
-    /// Bytes of a line whose end is not in this chunk.
-    fn partial_line(&mut self, rest: &[u8], at: u64, valid: bool) {
-        let line_len = self.line_len.saturating_add(rest.len());
-        if matches!(
-            self.line,
-            Line::Value {
-                field: Field::Data,
-                strip: false
-            }
-        ) && !self.skipping
-            && line_len <= self.limits.max_line_len
-        {
-            // More of a data value that spans chunks (small chunks).
-            self.line_len = line_len;
-            self.push_data(rest, at, valid);
-        } else {
-            self.line_bytes(rest, at, valid);
-        }
-    }
-
-    /// A whole line at stream offset `at` and chunk offset `line_at`,
-    /// within the line limit, read from the state between lines (§9.2.6).
-    fn whole_line<S: Source>(
-        &mut self,
-        line: &[u8],
-        line_at: usize,
-        at: u64,
-        valid: bool,
-        src: S,
-    ) -> Option<Event> {
-        // Values are suffixes of the line: where one is in the chunk.
-        let line_end = line_at + line.len();
-        let range = |value: &[u8]| line_end - value.len()..line_end;
-        // §9.2.6: the field name is everything before the first colon; the
-        // known names are matched on the line itself.
-        let (field, colon) = match line {
-            [] => return self.blank_line(),
-            // §9.2.6: a line starting with a colon is a comment.
-            [b':', comment @ ..] => {
-                if self.comments {
-                    let comment = comment.strip_prefix(b" ").unwrap_or(comment);
-                    let bytes = src
-                        .share(range(comment))
-                        .unwrap_or_else(|| Bytes::copy_from_slice(comment));
-                    let text = text(bytes, valid);
-                    self.out.push_back(Ok(Item::Comment(text)));
-                }
-                return None;
-            }
-            [b'd', b'a', b't', b'a', b':', ..] => (Field::Data, 4),
-            [b'i', b'd', b':', ..] => (Field::Id, 2),
-            [b'e', b'v', b'e', b'n', b't', b':', ..] => (Field::Event, 5),
-            _ => {
-                if let Some(c) = memchr(b':', line) {
-                    (Field::from_name(&line[..c]), c)
-                } else {
-                    // §9.2.6: a line without a colon is a field with an empty value.
-                    let field = Field::from_name(line);
-                    if field == Field::Data {
-                        let _ = self.start_data_line(at + line.len() as u64);
-                    } else {
-                        self.field_value(field, b"", true, Borrowed, 0..0);
-                    }
-                    return None;
-                }
-            }
-        };
-        let rest = line.get(colon + 1..).unwrap_or_default();
-        // §9.2.6: one leading space (U+0020 only) is removed from the value.
-        let value = rest.strip_prefix(b" ").unwrap_or(rest);
-        if field == Field::Data {
-            if S::SHARED && !self.has_data && value.len() <= self.limits.max_event_data {
-                // The event's first data line, whole in a shared chunk:
-                // kept as a slice of it until a second line needs a copy.
-                self.shared_data = src.share(range(value));
-                self.shared_data_valid = valid;
-                self.has_data = true;
-                return None;
-            }
-            self.unshare_data();
-            let join = usize::from(self.has_data);
-            if self.data.len() + join + value.len() <= self.limits.max_event_data {
-                // Within the data limit: the LF join and the value in one go.
-                if self.after_idle && self.data.capacity() == 0 {
-                    // Likely the event's only data line: its exact size.
-                    self.data.reserve(value.len());
-                }
-                self.reserve_data(join + value.len());
-                if self.has_data {
-                    self.join_data_line();
-                }
-                self.has_data = true;
-                self.append_data(value, valid);
-            } else if self.start_data_line(at + colon as u64) {
-                let value_at = at + (line.len() - value.len()) as u64;
-                self.push_data(value, value_at, valid);
-            }
-        } else {
-            self.field_value(field, value, valid, src, range(value));
-        }
-        None
-    }
-
-    /// A complete `event`, `id` or `retry` value of a whole line in the
-    /// chunk (§9.2.6, rules in [`field_effect`](Self::field_effect)).
-    /// `value` is `chunk[range]` of the chunk `src` tells of.
-    fn field_value<S: Source>(
-        &mut self,
-        field: Field,
-        value: &[u8],
-        valid: bool,
-        src: S,
-        range: std::ops::Range<usize>,
-    ) {
-        // An equal id is kept rather than copied again; a slice of a
-        // shared chunk costs less than the comparison.
-        let effect = self.field_effect(field, value, !S::SHARED);
-        self.apply_field(effect, |dec| dec.block_text(value, valid, src, range));
-    }
-
-    /// `value` as shared text, split off the value block (no allocation per
-    /// line), or in an exact-size allocation of its own after idle, or a
-    /// slice of the `shared` chunk; says whether it shares a bigger
-    /// allocation (copied out when the decoder goes idle). `self.value` is
-    /// empty whenever this is called.
-    fn block_text<S: Source>(
-        &mut self,
-        value: &[u8],
-        valid: bool,
-        src: S,
-        range: std::ops::Range<usize>,
-    ) -> (Utf8Bytes, bool) {
-        if value.is_empty() {
-            return (Utf8Bytes::new(), false);
-        }
-        if let Some(bytes) = src.share(range) {
-            return (text(bytes, valid), true);
-        }
-        if self.after_idle && self.value.capacity() == 0 {
-            return (text(Bytes::copy_from_slice(value), valid), false);
-        }
-        self.push_value(value, valid);
-        (self.take_value(), true)
-    }
-
-    /// Takes the value buffer's bytes as text.
-    fn take_value(&mut self) -> Utf8Bytes {
-        let valid = std::mem::replace(&mut self.value_valid, true);
-        text(self.value.split().freeze(), valid)
-    }
-
     /// Ends the stream. An event without its closing blank line, and any
     /// partial line, are dropped as §9.2.6 requires; the return value says
     /// whether anything was. The decoder is then ready for the next
@@ -629,120 +379,6 @@ impl Decoder {
         // Kept, at its own size: the next event most likely repeats it.
         if std::mem::take(&mut self.type_in_block) {
             self.last_type = own(&self.last_type);
-        }
-    }
-}
-
-/// The items of one chunk, decoded as they are taken; see
-/// [`Decoder::feed`] and [`Decoder::feed_bytes`]. Dropping it decodes the rest of the chunk into the
-/// decoder's queue.
-#[derive(Debug)]
-pub struct Feed<'d, 'c> {
-    dec: &'d mut Decoder,
-    chunk: &'c [u8],
-    /// The chunk, when fed as shared bytes.
-    shared: Option<&'c Bytes>,
-    pos: usize,
-    start: u64,
-    /// `chunk[..valid]` is valid UTF-8: values inside it are not checked
-    /// again (one validation pass per chunk instead of one per field).
-    /// Found when a whole line first needs it.
-    valid: Option<usize>,
-    done: bool,
-}
-
-impl Feed<'_, '_> {
-    /// One decoding step; `SHARED` when the chunk is `self.shared`. The
-    /// two ways are compiled apart, so that `feed` pays nothing for
-    /// `feed_bytes`.
-    #[expect(clippy::inline_always, reason = "as Decoder::step")]
-    #[inline(always)]
-    fn advance<const SHARED: bool>(&mut self) -> Step {
-        let (step, len) = if SHARED {
-            let Some(bytes) = self.shared else {
-                return Step::Done;
-            };
-            let step = self.dec.step(
-                self.chunk,
-                bytes,
-                &mut self.pos,
-                self.start,
-                &mut self.valid,
-            );
-            (step, self.chunk.len())
-        } else {
-            let step = self.dec.step(
-                self.chunk,
-                Borrowed,
-                &mut self.pos,
-                self.start,
-                &mut self.valid,
-            );
-            (step, self.chunk.len())
-        };
-        if matches!(step, Step::Done) && !self.done {
-            self.done = true;
-            self.dec.offset = self.start + len as u64;
-            self.dec.settle();
-        }
-        step
-    }
-
-    #[expect(clippy::inline_always, reason = "as Decoder::step")]
-    #[inline(always)]
-    fn next_in<const SHARED: bool>(&mut self) -> Option<Result<Item, LimitError>> {
-        loop {
-            if let Some(item) = self.dec.out.pop_front() {
-                return Some(item);
-            }
-            match self.advance::<SHARED>() {
-                Step::Done => return None,
-                Step::More => {}
-                Step::Item(item) => return Some(item),
-            }
-        }
-    }
-
-    #[inline(never)]
-    fn next_shared(&mut self) -> Option<Result<Item, LimitError>> {
-        self.next_in::<true>()
-    }
-
-    /// Decodes the rest of the chunk into the decoder's queue.
-    #[inline(never)]
-    fn drain<const SHARED: bool>(&mut self) {
-        loop {
-            match self.advance::<SHARED>() {
-                Step::Done => return,
-                Step::More => {}
-                Step::Item(item) => self.dec.out.push_back(item),
-            }
-        }
-    }
-}
-
-impl Iterator for Feed<'_, '_> {
-    type Item = Result<Item, LimitError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.shared.is_some() {
-            return self.next_shared();
-        }
-        self.next_in::<false>()
-    }
-}
-
-impl Drop for Feed<'_, '_> {
-    #[inline]
-    fn drop(&mut self) {
-        // Iterated to the end, as usual: nothing left, no call.
-        if self.done {
-            return;
-        }
-        if self.shared.is_some() {
-            self.drain::<true>();
-        } else {
-            self.drain::<false>();
         }
     }
 }
