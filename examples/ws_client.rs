@@ -24,14 +24,19 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[cfg(feature = "deflate")]
-use pushcodec::ws::deflate::{DeflateConfig, client_offer, negotiate_client};
+use pushcodec::ws::deflate::{client_offer, negotiate_client};
 use pushcodec::ws::handshake::ClientHandshake;
-use pushcodec::ws::{Config, Connection, Event, Role};
+use pushcodec::ws::{Connection, Event, Role};
 
-const READ_BUFFER: usize = 64 * 1024;
+#[path = "common/blocking.rs"]
+mod blocking;
+use blocking::READ_BUFFER;
+#[cfg(feature = "deflate")]
+use blocking::deflate_config;
+
 /// How long the server may take to answer the opening handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -89,7 +94,9 @@ fn main() -> ExitCode {
         let path = format!("{base}/runCase?case={case}&agent={agent}");
         // A case may end in an error on purpose (the fuzzer sent garbage);
         // its report says whether we behaved.
-        if let Err(e) = run(authority, &path, deflate, echo) {
+        if let Err(e) = run(authority, &path, deflate, |conn, event| {
+            blocking::echo(conn, event, "ws_client");
+        }) {
             eprintln!("ws_client: case {case}: {e}");
         }
     }
@@ -108,18 +115,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn echo(conn: &mut Connection, event: Event) {
-    let sent = match event {
-        Event::Text(text) => conn.send_text(text),
-        Event::Binary(data) => conn.send_binary(data),
-        // Pings are answered and Closes replied to by the connection.
-        _ => Ok(()),
-    };
-    if let Err(e) = sent {
-        eprintln!("ws_client: not echoed: {e}");
-    }
-}
-
 /// Opens `ws://authority/path`, calls `on_event` for everything the server
 /// sends, and returns once the server has closed the connection. With
 /// `deflate`, offers permessage-deflate.
@@ -127,7 +122,7 @@ fn run(
     authority: &str,
     path: &str,
     deflate: bool,
-    mut on_event: impl FnMut(&mut Connection, Event),
+    on_event: impl FnMut(&mut Connection, Event),
 ) -> io::Result<()> {
     // The fuzzing server checks that the Host header names its own port, so
     // it is sent exactly as the URL has it.
@@ -174,13 +169,7 @@ fn run(
         }
     };
 
-    let mut config = Config::default();
-    config.max_message_size = 64 << 20;
-    config.max_frame_size = 64 << 20;
-    // More than 65,536: Autobahn 9.3.1 sends 4 MiB as 65,537 frames of at
-    // most 64 bytes (the default limit is 65,536).
-    config.max_fragments = 1 << 17;
-    let mut conn = Connection::new(Role::Client, config);
+    let mut conn = Connection::new(Role::Client, blocking::large_messages());
     // RFC 7692 §7.1: a response we cannot honour fails the connection
     // (RFC 6455 §4.1: the client drops TCP without a Close frame).
     #[cfg(feature = "deflate")]
@@ -192,62 +181,15 @@ fn run(
     }
     #[cfg(not(feature = "deflate"))]
     let _ = (response, deflate);
-    conn.handle_read(&first_frames);
-    // Starts the clocks: keepalive pings, the pong deadline, and the close
-    // timeout that bounds our wait for the server to end the connection.
-    conn.handle_timeout(Instant::now());
-
-    // The drive loop: bytes and time in, events out (answered), bytes out.
-    loop {
-        loop {
-            match conn.poll_event() {
-                Ok(Some(event)) => on_event(&mut conn, event),
-                Ok(None) => break,
-                // The Close frame with the right code is already queued.
-                Err(e) => eprintln!("ws_client: {path}: {e}"),
-            }
-            transmit(&mut conn, &mut stream)?;
-        }
-        transmit(&mut conn, &mut stream)?;
-        // A client waits for the server to close TCP first (RFC 6455 §7.1.1).
-        if conn.should_close_transport() {
-            return Ok(());
-        }
-        // Block until bytes arrive or the connection's next deadline.
-        let deadline = conn
-            .poll_timeout()
-            .map(|at| at.saturating_duration_since(Instant::now()));
-        stream.set_read_timeout(deadline.map(|d| d.max(Duration::from_millis(1))))?;
-        match stream.read(&mut buf) {
-            Ok(0) => conn.handle_eof(),
-            Ok(n) => conn.handle_read(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            // Some servers abort (RST) instead of closing (FIN) once the close
-            // handshake is done; either way the transport is gone, and the
-            // connection tells whether that was clean.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => conn.handle_eof(),
-            Err(e) => return Err(e),
-        }
-        conn.handle_timeout(Instant::now());
-    }
-}
-
-/// The `--deflate` policy: the defaults (context takeover both ways,
-/// 15-bit windows, level 6, messages under 128 bytes sent as they are).
-#[cfg(feature = "deflate")]
-fn deflate_config() -> DeflateConfig {
-    DeflateConfig::default()
-}
-
-fn transmit(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {
-    while let Some(bytes) = conn.poll_transmit() {
-        stream.write_all(&bytes)?;
-    }
-    Ok(())
+    // A client waits for the server to close TCP first (RFC 6455 §7.1.1):
+    // `drive` returns once it has.
+    blocking::drive(
+        &mut conn,
+        &mut stream,
+        &first_frames,
+        &format!("ws_client: {path}"),
+        on_event,
+    )
 }
 
 /// Query-string escaping for the agent name (RFC 3986 §2: unreserved

@@ -22,11 +22,16 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "deflate")]
-use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
+use pushcodec::ws::deflate::negotiate_server;
 use pushcodec::ws::handshake::{self, Limits};
-use pushcodec::ws::{Config, Connection, Event, Role};
+use pushcodec::ws::{Connection, Role};
 
-const READ_BUFFER: usize = 64 * 1024;
+#[path = "common/blocking.rs"]
+mod blocking;
+use blocking::READ_BUFFER;
+#[cfg(feature = "deflate")]
+use blocking::deflate_config;
+
 /// How long a client may take to send its opening handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the client's FIN after ours (see `linger_close`).
@@ -114,13 +119,7 @@ fn serve(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
         }
     };
 
-    let mut config = Config::default();
-    config.max_message_size = 64 << 20;
-    config.max_frame_size = 64 << 20;
-    // More than 65,536: Autobahn 9.3.1 sends 4 MiB as 65,537 frames of at
-    // most 64 bytes (the default limit is 65,536).
-    config.max_fragments = 1 << 17;
-    let mut conn = Connection::new(Role::Server, config);
+    let mut conn = Connection::new(Role::Server, blocking::large_messages());
     #[cfg(feature = "deflate")]
     if let Some(params) = agreed {
         conn = conn.with_deflate(&params, &deflate_config());
@@ -128,68 +127,16 @@ fn serve(mut stream: TcpStream, deflate: bool) -> io::Result<()> {
     // Without the feature, main refuses --deflate and nothing is agreed.
     #[cfg(not(feature = "deflate"))]
     let _ = (agreed, deflate);
-    conn.handle_read(&first_frames);
-    // Starts the clocks: keepalive pings, the pong and close deadlines.
-    conn.handle_timeout(Instant::now());
-
-    // The drive loop: bytes and time in, events out (answered), bytes out.
-    loop {
-        loop {
-            match conn.poll_event() {
-                Ok(Some(Event::Text(text))) => echo(conn.send_text(text)),
-                Ok(Some(Event::Binary(data))) => echo(conn.send_binary(data)),
-                // Pings are answered and Closes replied to by the connection.
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                // The Close frame with the right code is already queued.
-                Err(e) => eprintln!("ws_echo: {e}"),
-            }
-            // Write as we go, so one read full of messages never piles up
-            // more than one echo in memory.
-            transmit(&mut conn, &mut stream)?;
-        }
-        transmit(&mut conn, &mut stream)?;
-        if conn.should_close_transport() {
-            return linger_close(stream);
-        }
-        // Block until bytes arrive or the connection's next deadline.
-        let deadline = conn
-            .poll_timeout()
-            .map(|at| at.saturating_duration_since(Instant::now()));
-        stream.set_read_timeout(deadline.map(|d| d.max(Duration::from_millis(1))))?;
-        match stream.read(&mut buf) {
-            Ok(0) => conn.handle_eof(),
-            Ok(n) => conn.handle_read(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(e),
-        }
-        conn.handle_timeout(Instant::now());
-    }
-}
-
-/// The `--deflate` policy: the defaults (context takeover both ways,
-/// 15-bit windows, level 6, messages under 128 bytes sent as they are).
-#[cfg(feature = "deflate")]
-fn deflate_config() -> DeflateConfig {
-    DeflateConfig::default()
-}
-
-fn echo(sent: Result<(), pushcodec::ws::SendError>) {
-    // Only fails after a Close was sent, when nothing may be echoed anyway.
-    if let Err(e) = sent {
-        eprintln!("ws_echo: not echoed: {e}");
-    }
-}
-
-fn transmit(conn: &mut Connection, stream: &mut TcpStream) -> io::Result<()> {
-    while let Some(bytes) = conn.poll_transmit() {
-        stream.write_all(&bytes)?;
-    }
-    Ok(())
+    blocking::drive(
+        &mut conn,
+        &mut stream,
+        &first_frames,
+        "ws_echo",
+        |conn, event| {
+            blocking::echo(conn, event, "ws_echo");
+        },
+    )?;
+    linger_close(stream)
 }
 
 /// The server closes the TCP connection first (RFC 6455 §7.1.1). Closing a

@@ -31,13 +31,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Runs one WebSocket over one HTTP/2 stream until it is done. This is the
-/// drive loop of every pushcodec `Connection`, over any transport:
-///
-/// 1. drain `poll_event` (what the peer sent) and react, e.g. with `send_*`;
-/// 2. drain `poll_transmit` into the stream (hyper makes DATA frames);
-/// 3. once `should_close_transport`, end the stream (END_STREAM);
-/// 4. wait for DATA or the next timer, hand it over, and go to 1.
+/// Runs one WebSocket over one HTTP/2 stream until it is done: the crate
+/// docs' drive loop (`pushcodec`, "The drive loop") over hyper's upgraded
+/// stream, whose writes become DATA frames; once `should_close_transport`,
+/// the stream ends (END_STREAM).
 async fn run_websocket<S>(
     stream: S,
     mut conn: Connection,

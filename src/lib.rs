@@ -37,6 +37,11 @@
 //! `feed` returns) until both are empty; then wait for more bytes or until
 //! `poll_timeout()`, whichever comes first.
 //!
+//! The repository's examples run exactly this loop: on a blocking
+//! `std::net::TcpStream` in `examples/common/blocking.rs` (used by `ws_echo`
+//! and `ws_client`), with a channel for its input in the demo, over a hyper
+//! upgrade in `ws_h2` and on tokio in `ws_echo_tokio`.
+//!
 //! ```
 //! # #[cfg(feature = "ws")] {
 //! use std::time::Instant;

@@ -343,9 +343,15 @@ fn check_websocket<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, c
         get("ws.rtt_count").parse::<usize>().unwrap_or(0) >= 1,
         "{context}"
     );
-    // The page closed A with 4000; the server saw that code and echoed it
-    // (RFC 6455 §5.5.1), so the page's close event says 4000, cleanly.
+    // The page closed A with 4000 "bye ✓"; the server's automatic reply
+    // echoed code and reason (RFC 6455 §5.5.1), so the page's close event
+    // says 4000 "bye ✓", cleanly.
     assert_eq!(get("ws.page_close"), "4000 true", "{context}");
+    assert_eq!(
+        percent_decode(get("ws.page_close_reason")),
+        "bye ✓",
+        "{context}"
+    );
     let a = records
         .ws
         .iter()
@@ -357,6 +363,11 @@ fn check_websocket<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, c
     assert_eq!(a.error, None, "{context}");
     // The server closed B with 1000; the page answered and saw 1000.
     assert_eq!(get("ws.server_close"), "1000 true", "{context}");
+    assert_eq!(
+        percent_decode(get("ws.server_close_reason")),
+        "server says bye",
+        "{context}"
+    );
     let b = records
         .ws
         .iter()

@@ -126,9 +126,8 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
     result
 }
 
-/// The drive loop: after every input, pass the time, drain `poll_event`
-/// and `poll_transmit`; sleep until the next input, the connection's own
-/// deadline (`poll_timeout`) or the demo's next RTT ping.
+/// The crate docs' drive loop (`pushcodec`, "The drive loop"), whose wait
+/// also ends at the demo's next RTT ping.
 fn drive_ws(
     demo: &Demo,
     id: u64,
