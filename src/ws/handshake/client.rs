@@ -198,10 +198,8 @@ impl ClientHandshake {
     /// Where [`try_header`](Self::try_header) returns an error.
     #[must_use]
     pub fn header(self, name: &str, value: &str) -> Self {
-        match self.try_header(name, value) {
-            Ok(hs) => hs,
-            Err(e) => panic!("{e}"),
-        }
+        self.try_header(name, value)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Adds a header whose name or value comes from outside the program.
