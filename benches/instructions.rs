@@ -4,7 +4,13 @@
 //! difference per message with the figures committed in `benches/instructions.txt`.
 //! Instruction counts do not depend on machine noise; wall-clock ratios against
 //! the peers are the criterion benches' job.
+//!
+//! SSE rows (`sse_*`) count per event on the workloads of `benches/sse.rs`:
+//! LLM token events (`id`, `event`, a short JSON `data` line) in 4 KiB or
+//! 7-byte chunks, with LF or CRLF line ends; events of 16 data lines of 64
+//! bytes; one 64 KiB data line; and the encoding of a token event.
 use bytes::Bytes;
+use pushcodec::sse::{self, Decoder, Item, Limits};
 use pushcodec::ws::{Config, Connection, Event, RandomSource};
 use std::hint::black_box;
 
@@ -100,6 +106,62 @@ fn encode(len: usize, client: bool, n: usize) {
     assert!(sent >= len * n);
 }
 
+/// `events` token events as on the wire, the last ending the block.
+fn sse_tokens(events: usize, eol: &str) -> String {
+    (0..events)
+        .map(|i| {
+            format!(
+                "id: {i}{eol}event: delta{eol}data: {{\"choices\":[{{\"delta\":{{\"content\":\" tok{i}\"}}}}]}}{eol}{eol}"
+            )
+        })
+        .collect()
+}
+
+/// Events of 16 data lines of 64 bytes.
+fn sse_multiline(events: usize) -> String {
+    let line = format!("data: {}\n", "x".repeat(64));
+    format!("{}\n", line.repeat(16)).repeat(events)
+}
+
+/// Decodes `n` events from `block` (holding `per_block` events) fed again
+/// and again in shared chunks of `chunk` bytes (`feed_bytes`, the fastest
+/// public path).
+fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize) {
+    let block = Bytes::copy_from_slice(block.as_bytes());
+    let chunks: Vec<Bytes> = (0..block.len())
+        .step_by(chunk)
+        .map(|at| block.slice(at..(at + chunk).min(block.len())))
+        .collect();
+    let mut dec = Decoder::new(
+        Limits::default()
+            .max_line_len(1 << 20)
+            .max_event_data(1 << 20),
+    );
+    let mut got = 0usize;
+    for _ in 0..n / per_block {
+        for chunk in &chunks {
+            for item in dec.feed_bytes(chunk) {
+                if let Item::Event(ev) = item.unwrap() {
+                    got += black_box(ev.data_bytes()).len() + ev.id_text().len();
+                }
+            }
+        }
+    }
+    assert!(got >= n / per_block * per_block);
+}
+
+fn sse_encode(n: usize) {
+    let mut sent = 0usize;
+    for i in 0..n {
+        let id = if i % 2 == 0 { "1041" } else { "1042" };
+        let ev = sse::EventRef::new("{\"choices\":[{\"delta\":{\"content\":\" tok\"}}]}")
+            .event_type("delta")
+            .id(id);
+        sent += black_box(ev.to_bytes().unwrap()).len();
+    }
+    assert!(sent > n);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench` runs every bench with `--bench`: this one runs only
@@ -128,6 +190,12 @@ fn main() {
         "enc_cli125" => encode(125, true, n),
         "enc_srv64k" => encode(65536, false, n),
         "enc_cli64k" => encode(65536, true, n),
+        "sse_tok4k" => sse_decode(&sse_tokens(100, "\n"), 100, 4096, n),
+        "sse_tok7b" => sse_decode(&sse_tokens(100, "\n"), 100, 7, n),
+        "sse_crlf4k" => sse_decode(&sse_tokens(100, "\r\n"), 100, 4096, n),
+        "sse_multi" => sse_decode(&sse_multiline(10), 10, 4096, n),
+        "sse_line64k" => sse_decode(&format!("data: {}\n\n", "x".repeat(65536)), 1, 4096, n),
+        "sse_enc_tok" => sse_encode(n),
         _ => {
             eprintln!("instructions: no row {row}");
             std::process::exit(2);
