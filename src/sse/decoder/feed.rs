@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::scan::{Borrowed, Field, Line, Source, find_eol, valid_prefix};
-use super::{Decoder, Item, LimitError};
+use super::{CARRY_MAX, Decoder, Item, LimitError};
 
 /// What one decoding step did.
 enum Step {
@@ -35,7 +35,77 @@ impl Decoder {
                 pos += 1;
             }
         }
+        if !self.carry.is_empty() {
+            pos = self.resume_carry(chunk, pos);
+        }
         (pos, start)
+    }
+
+    /// How long the carried start of a line may grow.
+    fn carry_limit(&self) -> usize {
+        CARRY_MAX.min(self.limits.max_line_len)
+    }
+
+    /// Whether the unterminated tail of a chunk can wait in the carry: it
+    /// starts a line and is short.
+    fn can_carry(&self, tail: usize) -> bool {
+        matches!(self.line, Line::Start)
+            && self.line_len == 0
+            && !self.skipping
+            && self.carry.len() + tail <= self.carry_limit()
+    }
+
+    /// Sets `tail` (a line start without its end) aside for the next chunk.
+    fn carry_tail(&mut self, tail: &[u8], at: u64) {
+        if self.carry.is_empty() {
+            self.carry_at = at;
+            self.carry.reserve_exact(self.carry_limit());
+        }
+        self.carry.extend_from_slice(tail);
+    }
+
+    /// Goes on with the carried line start in `chunk[pos..]`: its end there
+    /// makes it a whole line, read as such; a chunk without one that still
+    /// fits is carried on; a line grown too long for the carry goes to the
+    /// state machine, which reads on from where it stands. Returns where
+    /// the chunk's next line starts.
+    fn resume_carry(&mut self, chunk: &[u8], mut pos: usize) -> usize {
+        let rest = chunk.get(pos..).unwrap_or_default();
+        let room = self.carry_limit() - self.carry.len();
+        // One byte past the room: a line end right there still counts.
+        match find_eol(&rest[..rest.len().min(room + 1)]) {
+            Some(i) if i <= room => {
+                self.carry.extend_from_slice(&rest[..i]);
+                let line = std::mem::take(&mut self.carry);
+                // Not known valid: values are checked where they are kept.
+                // A carried line is never blank, so never dispatches; were
+                // it to, the event is queued, not lost.
+                if let Some(ev) = self.whole_line(&line, 0, self.carry_at, false, Borrowed) {
+                    self.out.push_back(Ok(Item::Event(ev)));
+                }
+                self.carry = line;
+                self.carry.clear();
+                pos += i + 1;
+                if rest[i] == b'\r' {
+                    match chunk.get(pos) {
+                        Some(b'\n') => pos += 1,
+                        Some(_) => {}
+                        None => self.pending_cr = true,
+                    }
+                }
+            }
+            None if rest.len() <= room => {
+                self.carry.extend_from_slice(rest);
+                pos = chunk.len();
+            }
+            _ => {
+                let line = std::mem::take(&mut self.carry);
+                self.line_bytes(&line, self.carry_at, false);
+                self.carry = line;
+                self.carry.clear();
+            }
+        }
+        pos
     }
 
     /// Decodes one line (or the chunk's unterminated tail) of `chunk` from
@@ -63,7 +133,11 @@ impl Decoder {
             };
             let at = start + *pos as u64;
             let Some(i) = find_eol(rest) else {
-                self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
+                if self.can_carry(rest.len()) {
+                    self.carry_tail(rest, at);
+                } else {
+                    self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
+                }
                 *pos = chunk.len();
                 // The chunk is used up: say so now unless an error is queued.
                 return if self.out.is_empty() {

@@ -75,16 +75,67 @@ fn invalid_bytes_in_id_and_type_stay_within_max_buffered() {
 }
 
 #[test]
-fn single_line_data_streams_into_the_data_buffer_only() {
+fn a_long_data_line_streams_into_the_data_buffer_only() {
     let mut dec = Decoder::new(Limits::default());
-    dec.feed(b"data: 0123");
-    assert_eq!((dec.data.len(), dec.value.len()), (4, 0));
+    // The line start fills the carry exactly.
+    let long = "x".repeat(super::CARRY_MAX - "data: ".len());
+    dec.feed(format!("data: {long}").as_bytes());
+    assert_eq!(dec.carry.len(), super::CARRY_MAX);
+    assert_eq!(
+        (dec.data.len(), dec.value.len()),
+        (0, 0),
+        "carried, not read"
+    );
+    dec.feed(b"0123");
+    // Too long for the carry: read by the state machine, the value into
+    // the data buffer and nowhere else.
+    assert_eq!(dec.carry.len(), 0);
+    assert_eq!((dec.data.len(), dec.value.len()), (long.len() + 4, 0));
     dec.feed(b"456789\n\n");
     let Some(Ok(Item::Event(ev))) = dec.next_item() else {
         panic!("no event");
     };
-    assert_eq!(ev.data(), "0123456789");
+    assert_eq!(ev.data(), format!("{long}0123456789"));
     assert_eq!(dec.buffered_len(), 0);
+}
+
+#[test]
+fn a_short_line_split_by_chunks_is_carried_and_read_whole() {
+    let mut dec = Decoder::new(Limits::default());
+    for piece in [&b"da"[..], b"ta: 01", b"23", b"45\r"] {
+        dec.feed(piece);
+    }
+    // The line ended (CR) and was read whole: its data, not the carry.
+    assert_eq!((dec.carry.len(), dec.line_len), (0, 0));
+    assert_eq!(&dec.data[..], b"012345");
+    assert!(dec.pending_cr);
+    dec.feed(b"\n\r\n");
+    let Some(Ok(Item::Event(ev))) = dec.next_item() else {
+        panic!("no event");
+    };
+    assert_eq!(ev.data(), "012345");
+    assert_eq!(dec.buffered_len(), 0);
+    // The carry counts as buffered and is dropped at end of stream.
+    dec.feed(b"id: 12");
+    assert_eq!(dec.buffered_len(), 6);
+    assert!(dec.finish());
+    assert_eq!(dec.buffered_len(), 0);
+}
+
+#[test]
+fn the_carry_never_outgrows_the_line_limit() {
+    let limits = Limits::default().max_line_len(8);
+    let mut dec = Decoder::new(limits);
+    dec.feed(b"data: 0");
+    dec.feed(b"123");
+    assert!(dec.carry.is_empty(), "longer than the limit: not carried");
+    assert!(matches!(
+        dec.next_item(),
+        Some(Err(LimitError::LineTooLong {
+            limit: 8,
+            offset: 8
+        }))
+    ));
 }
 
 /// An event as written: id, type, data lines.
@@ -176,13 +227,13 @@ fn idle_decoder_holds_only_the_last_id_and_type() {
         ("42", "42")
     );
     // Mid-event at the end of a chunk: the buffers stay.
-    dec.feed(b"data: a");
-    assert!(dec.data.capacity() > 0);
-    dec.feed(b"b\n\n");
+    dec.feed(b"data: a\ndata: b");
+    assert!(dec.data.capacity() > 0 && dec.carry.capacity() > 0);
+    dec.feed(b"c\n\n");
     assert!(
-        matches!(dec.next_item(), Some(Ok(Item::Event(ev))) if ev.data() == "ab" && ev.id() == "42")
+        matches!(dec.next_item(), Some(Ok(Item::Event(ev))) if ev.data() == "a\nbc" && ev.id() == "42")
     );
-    assert_eq!(dec.data.capacity(), 0);
+    assert_eq!((dec.data.capacity(), dec.carry.capacity()), (0, 0));
 
     let mut keep = Decoder::new(Limits::default()).with_idle_release(false);
     keep.feed(wire);
