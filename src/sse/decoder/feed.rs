@@ -56,9 +56,8 @@ impl Decoder {
     }
 
     /// Sets `tail` (a line start without its end) aside for the next chunk.
-    fn carry_tail(&mut self, tail: &[u8], at: u64) {
+    fn carry_tail(&mut self, tail: &[u8]) {
         if self.carry.is_empty() {
-            self.carry_at = at;
             self.carry.reserve_exact(self.carry_limit());
         }
         self.carry.extend_from_slice(tail);
@@ -72,6 +71,8 @@ impl Decoder {
     fn resume_carry(&mut self, chunk: &[u8], mut pos: usize) -> usize {
         let rest = chunk.get(pos..).unwrap_or_default();
         let room = self.carry_limit() - self.carry.len();
+        // The carry ends where this chunk starts.
+        let at = self.offset - self.carry.len() as u64;
         // One byte past the room: a line end right there still counts.
         match find_eol(&rest[..rest.len().min(room + 1)]) {
             Some(i) if i <= room => {
@@ -80,7 +81,7 @@ impl Decoder {
                 // Not known valid: values are checked where they are kept.
                 // A carried line is never blank, so never dispatches; were
                 // it to, the event is queued, not lost.
-                if let Some(ev) = self.whole_line(&line, 0, self.carry_at, false, Borrowed) {
+                if let Some(ev) = self.whole_line(&line, 0, at, false, Borrowed) {
                     self.out.push_back(Ok(Item::Event(ev)));
                 }
                 self.carry = line;
@@ -100,7 +101,7 @@ impl Decoder {
             }
             _ => {
                 let line = std::mem::take(&mut self.carry);
-                self.line_bytes(&line, self.carry_at, false);
+                self.line_bytes(&line, at, false);
                 self.carry = line;
                 self.carry.clear();
             }
@@ -134,7 +135,7 @@ impl Decoder {
             let at = start + *pos as u64;
             let Some(i) = find_eol(rest) else {
                 if self.can_carry(rest.len()) {
-                    self.carry_tail(rest, at);
+                    self.carry_tail(rest);
                 } else {
                     self.partial_line(rest, at, valid.is_some_and(|v| chunk.len() <= v));
                 }

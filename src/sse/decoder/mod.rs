@@ -139,9 +139,9 @@ pub struct Decoder {
     /// read: completed by the next chunk, it is read as a whole line (see
     /// [`CARRY_MAX`]). While it holds bytes, `line` is `Start` and
     /// `line_len` 0.
+    /// Its bytes are those just before the chunk being read, so its stream
+    /// offset is that chunk's minus its length.
     carry: Vec<u8>,
-    /// The stream offset of `carry`'s first byte.
-    carry_at: u64,
     /// Ignoring lines until the next blank line, after a limit error.
     skipping: bool,
     /// Let go of the buffers between events (see `with_idle_release`).
@@ -178,7 +178,6 @@ impl Decoder {
             last_event_id: Utf8Bytes::new(),
             id_in_block: false,
             carry: Vec::new(),
-            carry_at: 0,
             skipping: false,
             idle_release: true,
             out: VecDeque::new(),
