@@ -36,14 +36,17 @@ mod common;
 /// The Node rows' peer process.
 #[path = "deflate/node.rs"]
 mod node;
+// Counts live heap bytes of this thread for the memory report (measured on
+// the main thread): a thread-local add per allocation, negligible next to deflate.
+#[path = "../tests/counting/mod.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
 use common::{READ, XorShift, config};
+use counting::live;
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -54,46 +57,6 @@ use pushcodec::Utf8Bytes;
 use pushcodec::ws::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;
 use pushcodec::ws::{Config, Connection, Event, Role};
-
-// --- counting allocator (for the memory report) -----------------------------
-
-/// Counts live heap bytes of this thread; the report measures on the main
-/// thread. A thread-local add per allocation: negligible next to deflate.
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
-}
-
-// SAFETY: forwards to `System` unchanged, only counting sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
 
 // --- the stream --------------------------------------------------------------
 
