@@ -168,7 +168,7 @@ pub struct Delivery<I, P> {
 /// Why a publish was refused. Nothing is stored then.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum PublishError<I: LogId> {
+pub enum PublishError<I> {
     /// The id is not after the newest id the topic has had (a log's ids
     /// increase; a [`Seq`] topic at `u64::MAX` has no next id).
     #[error("id {id} is not after the newest id {last}: a log's ids must increase")]
@@ -300,7 +300,7 @@ struct Slot {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct Topic<I: LogId = Seq, P: Payload = Bytes> {
+pub struct Topic<I = Seq, P = Bytes> {
     limits: TopicLimits,
     log: VecDeque<Entry<I, P>>,
     /// Position of `log[0]`: entries evicted so far.
