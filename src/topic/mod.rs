@@ -464,7 +464,8 @@ impl<I: LogId, P: Payload> Topic<I, P> {
 
     /// The subscriber's next entry, oldest first: a clone of the shared
     /// payload, and the subscriber moves past it. `Ok(None)`: it has
-    /// everything so far.
+    /// everything so far. [`poll_ref`](Self::poll_ref) lends the entry
+    /// instead.
     ///
     /// # Errors
     /// [`PollError::Lagged`], once: the subscriber fell behind and is
@@ -475,22 +476,38 @@ impl<I: LogId, P: Payload> Topic<I, P> {
         &mut self,
         sub: SubscriberId,
     ) -> Result<Option<Delivery<I, P>>, PollError> {
+        Ok(self.poll_ref(sub)?.map(|d| Delivery {
+            id: d.id.clone(),
+            payload: d.payload.clone(),
+        }))
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit), lending the entry from the
+    /// log until the next call: no reference count is taken, so writing
+    /// it (or [`send_prepared`](crate::ws::Connection::send_prepared))
+    /// costs no atomic operation here. The subscriber has moved past the
+    /// entry already: write all of it.
+    ///
+    /// # Errors
+    /// As [`poll_transmit`](Self::poll_transmit).
+    #[must_use = "the entry must be written to the subscriber"]
+    pub fn poll_ref(&mut self, sub: SubscriberId) -> Result<Option<Delivery<&I, &P>>, PollError> {
         let slot = *self.slot(sub).ok_or(PollError::UnknownSubscriber)?;
         if let Some(lagged) = self.verdict(&slot) {
             self.free_slot(sub.index);
             return Err(PollError::Lagged(lagged));
         }
         let end = self.end();
-        let next = self.entry_at(slot.cursor).map(|entry| Delivery {
-            id: entry.id.clone(),
-            payload: entry.payload.clone(),
-        });
-        let slot = &mut self.slots[sub.index as usize];
-        slot.seen_end = end;
-        if next.is_some() {
-            slot.cursor += 1;
+        let stored = &mut self.slots[sub.index as usize];
+        stored.seen_end = end;
+        if slot.cursor == end {
+            return Ok(None);
         }
-        Ok(next)
+        stored.cursor += 1;
+        Ok(self.entry_at(slot.cursor).map(|entry| Delivery {
+            id: &entry.id,
+            payload: &entry.payload,
+        }))
     }
 
     /// Whether the subscriber would get [`PollError::Lagged`] from its
