@@ -54,6 +54,19 @@
 //!   reconnects and sends the id of the last message it got, as the
 //!   application's protocol defines.
 //!
+//! # Driving
+//!
+//! After a publish, drain every subscriber whose transport can take more:
+//! [`poll_ref`](Topic::poll_ref) (the entry lent from the log, no
+//! reference count) or [`poll_transmit`](Topic::poll_transmit) (a shared
+//! clone) until `Ok(None)`. A taken entry counts as delivered, so take one
+//! only when it can be written: for WebSocket, while
+//! [`Connection::is_backpressured`](crate::ws::Connection::is_backpressured)
+//! is false, then `send_prepared` cannot refuse it. A subscriber whose
+//! socket is not writable is not polled; its entries wait in the log, not
+//! in a queue of its own, and [`Topic::lagging`] finds the ones that fell
+//! behind, to end them without waiting for their sockets.
+//!
 //! # Memory
 //!
 //! The log holds at most [`TopicLimits::max_entries`] entries and
