@@ -4,8 +4,9 @@ use super::{Lagged, Payload};
 use crate::ws::{CloseCode, PreparedMessage};
 
 impl Payload for PreparedMessage {
+    /// Every frame stored: the plain one and each compressed one.
     fn wire_len(&self) -> usize {
-        self.wire_bytes().len()
+        self.stored_len()
     }
 }
 
