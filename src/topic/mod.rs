@@ -19,8 +19,12 @@
 //! entry's id ([`Topic::publish_event`], [`Topic::append_event`]); for
 //! WebSocket a [`PreparedMessage`](crate::ws::PreparedMessage) that
 //! [`Connection::send_prepared`](crate::ws::Connection::send_prepared)
-//! queues without a copy. A pair of payloads, `(PreparedEvent,
-//! PreparedMessage)`, serves SSE and WebSocket subscribers from one topic.
+//! queues without a copy (under permessage-deflate without context
+//! takeover, prepare it with
+//! [`with_compression`](crate::ws::PreparedMessage::with_compression)
+//! before publishing, and it is compressed once too). A pair of payloads,
+//! `(PreparedEvent, PreparedMessage)`, serves SSE and WebSocket
+//! subscribers from one topic.
 //!
 //! # Ids
 //!
