@@ -33,6 +33,8 @@
 //!
 //! Run: `cargo bench --bench broadcast` (one group: `-- broadcast_ws/125B`).
 
+mod common;
+
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 
@@ -109,15 +111,7 @@ fn tungstenite_sockets(n: usize) -> Vec<WebSocket<Sink>> {
 
 /// pushcodec: one prepared frame, queued on every connection, drained.
 fn ws_prepared(conns: &mut [Connection], text: &Utf8Bytes) -> u64 {
-    let message = PreparedMessage::text(text.clone());
-    let mut written = 0;
-    for conn in conns.iter_mut() {
-        conn.send_prepared(&message).expect("not backpressured");
-        while let Some(bytes) = conn.poll_transmit() {
-            written += black_box(bytes).len() as u64;
-        }
-    }
-    written
+    common::send_prepared_to_all(conns, &PreparedMessage::text(text.clone()))
 }
 
 /// pushcodec, encoding per connection.

@@ -22,6 +22,14 @@
 //! the time Node measured with `process.hrtime.bigint()` for the batches. If
 //! `node` or `ws` is missing, those rows are skipped with a note on stderr.
 //!
+//! - `deflate_fanout/*` (issue 17): 50 events of the stream broadcast to 100
+//!   server connections with `send_prepared`, each drained: compressed once
+//!   per parameter set (`PreparedMessage::with_compression`, connections
+//!   without context takeover), compressed per connection (the same
+//!   connections given a message not prepared for them; connections with
+//!   context takeover), and uncompressed. Throughput per message per
+//!   connection; the bytes each row puts on the wire go to stderr.
+//!
 //! Before timing, every row's output is checked: pushcodec's wire inflates
 //! back to the exact stream (through flate2 directly, not our engine); Node's
 //! wire decodes through a pushcodec client to the same messages; both decode
@@ -36,14 +44,17 @@ mod common;
 /// The Node rows' peer process.
 #[path = "deflate/node.rs"]
 mod node;
+// Counts live heap bytes of this thread for the memory report (measured on
+// the main thread): a thread-local add per allocation, negligible next to deflate.
+#[path = "../tests/counting/mod.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
 use common::{READ, XorShift, config};
+use counting::live;
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -53,47 +64,7 @@ use node::{NodePeer, split_messages};
 use pushcodec::Utf8Bytes;
 use pushcodec::ws::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;
-use pushcodec::ws::{Config, Connection, Event, Role};
-
-// --- counting allocator (for the memory report) -----------------------------
-
-/// Counts live heap bytes of this thread; the report measures on the main
-/// thread. A thread-local add per allocation: negligible next to deflate.
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
-}
-
-// SAFETY: forwards to `System` unchanged, only counting sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
+use pushcodec::ws::{Config, Connection, Event, PreparedMessage, Role};
 
 // --- the stream --------------------------------------------------------------
 
@@ -729,9 +700,115 @@ fn node_rows(
     }
 }
 
+/// Fan-out rows: how many connections, how many events of the stream.
+const FANOUT: (usize, usize) = (100, 50);
+
+/// Broadcasts every message to every connection with `send_prepared`
+/// (`prepare` makes the message from the text), drains each; returns the
+/// bytes handed out.
+fn fanout_send(
+    conns: &mut [Connection],
+    msgs: &[Utf8Bytes],
+    prepare: impl Fn(&Utf8Bytes) -> PreparedMessage,
+) -> u64 {
+    let mut written = 0;
+    for m in msgs {
+        let message = prepare(m);
+        written += common::send_prepared_to_all(conns, &message);
+    }
+    written
+}
+
+fn fanout(c: &mut Criterion) {
+    let (n, events) = FANOUT;
+    let msgs = &stream()[..events];
+    let raw: usize = msgs.iter().map(|m| m.len()).sum();
+    let nct = || {
+        (0..n)
+            .map(|_| connection(Role::Server, true))
+            .collect::<Vec<_>>()
+    };
+    let takeover = || {
+        (0..n)
+            .map(|_| connection(Role::Server, false))
+            .collect::<Vec<_>>()
+    };
+    let plain = || {
+        (0..n)
+            .map(|_| Connection::server(Config::default()))
+            .collect::<Vec<_>>()
+    };
+    let shared = nct()[0].shared_compression().expect("no context takeover");
+    let once = |m: &Utf8Bytes| PreparedMessage::text(m.clone()).with_compression(shared);
+    let unprepared = |m: &Utf8Bytes| PreparedMessage::text(m.clone());
+
+    // Checks and bytes: each row's wire decodes to the stream on a client.
+    let mut bytes = format!(
+        "deflate_fanout: {events} events ({raw} B) to each of {n} connections; bytes per connection:"
+    );
+    for (row, mut conns, nct, shared_frames) in [
+        ("shared_no_context_takeover", nct(), Some(true), true),
+        (
+            "per_connection_no_context_takeover",
+            nct(),
+            Some(true),
+            false,
+        ),
+        (
+            "per_connection_context_takeover",
+            takeover(),
+            Some(false),
+            false,
+        ),
+        ("uncompressed", plain(), None, false),
+    ] {
+        let wire: Vec<u8> = msgs
+            .iter()
+            .flat_map(|m| {
+                let message = if shared_frames {
+                    once(m)
+                } else {
+                    unprepared(m)
+                };
+                conns[0].send_prepared(&message).unwrap();
+                std::iter::from_fn(|| conns[0].poll_transmit())
+                    .flatten()
+                    .collect::<Vec<u8>>()
+            })
+            .collect();
+        if let Some(nct) = nct {
+            assert_eq!(decode_as_client(&wire, nct), as_vecs(msgs), "{row}");
+        }
+        write!(bytes, " {row} {}", wire.len()).unwrap();
+    }
+    eprintln!("{bytes}");
+
+    let mut group = c.benchmark_group("deflate_fanout");
+    group.throughput(Throughput::Elements((n * events) as u64));
+    group.sample_size(10);
+    let mut conns = nct();
+    group.bench_function("shared_no_context_takeover", |b| {
+        b.iter(|| fanout_send(&mut conns, msgs, once))
+    });
+    group.bench_function("per_connection_no_context_takeover", |b| {
+        b.iter(|| fanout_send(&mut conns, msgs, unprepared))
+    });
+    drop(conns);
+    let mut conns = takeover();
+    group.bench_function("per_connection_context_takeover", |b| {
+        b.iter(|| fanout_send(&mut conns, msgs, unprepared))
+    });
+    drop(conns);
+    let mut conns = plain();
+    group.bench_function("uncompressed", |b| {
+        b.iter(|| fanout_send(&mut conns, msgs, unprepared))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = deflate
+    targets = deflate, fanout
 }
 criterion_main!(benches);

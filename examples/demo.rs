@@ -9,14 +9,15 @@
 //!
 //! A `std::net` server, one thread per connection, no async runtime. Every
 //! protocol byte comes from the crate: the WebSocket handshake and
-//! `Connection`, the SSE encoder, history, response head and heartbeats.
+//! `Connection`, the SSE encoder, the `Topic` that replays and then goes
+//! live, the response head and heartbeats.
 //! The example only moves bytes between sockets and those state machines,
 //! and routes plain HTTP requests by their request line.
 //!
 //! - `GET /`: the page (`examples/demo/index.html`).
 //! - `GET /events`: an SSE feed with ids, types, `retry` and heartbeats; the
 //!   server drops it now and then, and the browser resumes with
-//!   `Last-Event-ID` from the server's history.
+//!   `Last-Event-ID` from the server's topic.
 //! - `GET /ws`: WebSocket echo, a chat between tabs, pings with round-trip
 //!   times, close codes; permessage-deflate with the `deflate` feature.
 //! - `POST /tokens`: an LLM-style token stream (`text/event-stream` over a

@@ -11,6 +11,10 @@
 //!   extended CONNECT of RFC 8441 / RFC 9220), frames and the connection
 //!   state machine for both roles, with permessage-deflate (RFC 7692, feature
 //!   `deflate`).
+//! - [`topic`] (always): fan-out without gaps, for either protocol: an
+//!   ordered, bounded log of entries encoded once, and per subscriber a
+//!   cursor, so a reconnecting client gets exactly what it missed, then
+//!   live entries, each once.
 //! - [`http1`] (with either protocol): the one HTTP/1.1 head reader both
 //!   use, its [`HeadLimits`](http1::HeadLimits) (16 KiB, 64 fields by
 //!   default) and [`HeadError`](http1::HeadError).
@@ -98,6 +102,7 @@ mod utf8;
 pub mod http1;
 #[cfg(feature = "sse")]
 pub mod sse;
+pub mod topic;
 #[cfg(feature = "ws")]
 pub mod ws;
 

@@ -3,47 +3,13 @@
 //! can cost while inflating. Counted per thread.
 #![cfg(feature = "deflate")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod counting;
 
 use bytes::BytesMut;
+use counting::{live, peak, reset_peak};
 use pushcodec::ws::Role;
 use pushcodec::ws::deflate::{DeflateConfig, InflateError, PerMessageDeflate, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;
-
-struct Counting;
-
-// Per thread: the harness's other threads allocate at the same time.
-// Const-initialised `Cell`s need no allocation, so the allocator may use them.
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let _ = LIVE.try_with(|live| {
-            let now = live.get().wrapping_add(l.size());
-            live.set(now);
-            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
-        });
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        let _ = LIVE.try_with(|live| live.set(live.get().wrapping_sub(l.size())));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.with(Cell::get)
-}
 
 fn engine(bits: u8, level: u32, nct: bool) -> (PerMessageDeflate, PerMessageDeflate) {
     let mut offer =
@@ -67,7 +33,7 @@ fn engine(bits: u8, level: u32, nct: bool) -> (PerMessageDeflate, PerMessageDefl
 /// (1 << (memLevel+9))` with memLevel 8, inflate `1 << w` (we inflate with
 /// 15), each plus a few KiB of state. zlib-rs keeps a bigger hash table, so
 /// the measured figures (documented in `ws::deflate`) are up to ~1.8x this.
-fn formula(bits: u8) -> usize {
+fn formula(bits: u8) -> isize {
     (1 << (bits + 2)) + (1 << 17) + (1 << 15)
 }
 
@@ -169,9 +135,9 @@ fn memory_per_connection_and_zip_bomb_peak() {
     .unwrap();
     out.clear();
     let base = live();
-    PEAK.with(|p| p.set(base));
+    reset_peak();
     let err = rx.inflate(&bomb, true, budget, &mut out).unwrap_err();
-    let peak = PEAK.with(Cell::get) - base;
+    let peak = peak() - base;
     assert_eq!(err, InflateError::TooLarge { budget });
     assert!(out.len() <= budget);
     assert!(out.capacity() <= budget, "the output buffer never grew");

@@ -4,48 +4,11 @@
 #![cfg(feature = "ws")]
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod counting;
 
 use common::client_frame;
+use counting::live;
 use pushcodec::ws::{Config, Connection, Event};
-
-struct Counting;
-
-thread_local! {
-    /// Bytes live, counted per thread: the test harness allocates on its
-    /// own threads while a test runs, and must not be counted.
-    static LIVE_HERE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: no panic if a thread's storage is already gone.
-    let _ = LIVE_HERE.try_with(|live| live.set(live.get() + delta));
-}
-
-/// What this thread has allocated and not freed.
-fn live() -> isize {
-    LIVE_HERE.with(Cell::get)
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts bytes.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 #[test]
 fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {

@@ -48,6 +48,24 @@ impl XorShift {
     }
 }
 
+/// Broadcast as today: `message` queued on every connection with
+/// `send_prepared` (no copy), each drained with `poll_transmit` into a sink.
+/// Returns the bytes handed out.
+#[cfg(feature = "ws")]
+pub fn send_prepared_to_all(
+    conns: &mut [pushcodec::ws::Connection],
+    message: &pushcodec::ws::PreparedMessage,
+) -> u64 {
+    let mut written = 0;
+    for conn in conns.iter_mut() {
+        conn.send_prepared(message).expect("not backpressured");
+        while let Some(bytes) = conn.poll_transmit() {
+            written += std::hint::black_box(bytes).len() as u64;
+        }
+    }
+    written
+}
+
 /// Chat- and JSON-like text of exactly `len` bytes with 2- and 3-byte code
 /// points throughout, so validators leave their ASCII fast path.
 pub fn text(len: usize) -> String {

@@ -1,6 +1,7 @@
-//! The demo's SSE feed: events encoded once into the crate's `History`,
-//! streams that resume from `Last-Event-ID`, heartbeats from the crate's
-//! `Heartbeat` timer.
+//! The demo's SSE feed: a crate `Topic` holds the events, each encoded
+//! once; every stream (first connection, resume, live) is a subscriber of
+//! it, so a resume replays exactly what was missed and then goes live
+//! without a gap. Heartbeats come from the crate's `Heartbeat` timer.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
@@ -9,16 +10,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pushcodec::bytes::{Bytes, BytesMut};
-use pushcodec::sse::{self, EventRef, Heartbeat, History, Replay};
+use pushcodec::sse::{self, EventRef, Heartbeat, PreparedEvent};
+use pushcodec::topic::{PollError, Seq, SubscribeError, SubscriberId, Topic, TopicLimits};
 
 use super::{Demo, Head, SseRecord, json_str, lock, respond};
 
-/// The live feed: every event is encoded once into the crate's [`History`],
-/// and every stream (first connection, resume, live) is served from it.
+/// The live feed: the events, encoded once, and a cursor per open stream.
 pub(super) struct Feed {
-    history: History,
-    /// Events produced so far; the newest event's id is `produced`.
-    produced: u64,
+    topic: Topic<Seq, PreparedEvent>,
     /// Bumped to make every open stream end (the "drop" button).
     drops: u64,
 }
@@ -26,8 +25,8 @@ pub(super) struct Feed {
 impl Feed {
     pub(super) fn new() -> Self {
         Feed {
-            history: History::new(512, 256 * 1024),
-            produced: 0,
+            // The last 1,024 events or 1 MiB, whichever is less.
+            topic: Topic::new(TopicLimits::default()),
             drops: 0,
         }
     }
@@ -36,7 +35,7 @@ impl Feed {
 const HEADLINES: &[&str] = &[
     "pushcodec encodes each event once\nand every client gets the same bytes",
     "EventSource resumes with Last-Event-ID",
-    "the history ring is bounded by count and by bytes",
+    "the topic's log is bounded by count and by bytes",
     "heartbeat comments keep idle streams alive\n(EventSource never shows them)",
 ];
 
@@ -46,11 +45,9 @@ pub(super) fn run_feed(demo: &Demo) {
     let started = Instant::now();
     let mut last_drop = Instant::now();
     loop {
-        {
+        let n = {
             let mut feed = lock(&demo.feed);
-            feed.produced += 1;
-            let n = feed.produced;
-            let id = n.to_string();
+            let n = feed.topic.next_seq().0;
             let (event_type, data) = if n.is_multiple_of(4) {
                 let i = usize::try_from(n / 4).unwrap_or(0) % HEADLINES.len();
                 ("news", HEADLINES[i].to_owned())
@@ -58,10 +55,10 @@ pub(super) fn run_feed(demo: &Demo) {
                 let t = started.elapsed().as_secs_f64();
                 ("tick", format!("tick {n} at +{t:.1} s"))
             };
-            // The crate encodes (data lines, id and type fields) and stores it.
-            let event = EventRef::new(&data).event_type(event_type).id(&id);
-            if let Err(e) = feed.history.push_event(&event) {
-                demo.log(format_args!("feed: cannot encode event {id}: {e}"));
+            // The crate encodes (data lines, type, and the topic's id) once.
+            let event = EventRef::new(&data).event_type(event_type);
+            if let Err(e) = feed.topic.publish_event(&event) {
+                demo.log(format_args!("feed: cannot publish event {n}: {e}"));
             }
             if let Some(every) = demo.opts.drop_every
                 && last_drop.elapsed() >= every
@@ -69,9 +66,9 @@ pub(super) fn run_feed(demo: &Demo) {
                 last_drop = Instant::now();
                 feed.drops += 1;
             }
-        }
+            n
+        };
         demo.feed_changed.notify_all();
-        let n = lock(&demo.feed).produced;
         let pause = if n.is_multiple_of(6) { 3 } else { 1 };
         thread::sleep(demo.opts.tick * pause);
     }
@@ -82,20 +79,29 @@ pub(super) fn drop_streams(demo: &Demo) {
     demo.feed_changed.notify_all();
 }
 
-/// The ids in encoded events, read back with the crate's decoder (for the
-/// record and the page's "resume" note).
-fn ids_of<'a>(events: impl IntoIterator<Item = &'a Bytes>) -> Vec<String> {
-    let mut decoder = sse::Decoder::new(sse::Limits::default());
-    let mut ids = Vec::new();
-    for bytes in events {
-        decoder.feed(bytes);
-        while let Some(item) = decoder.next_item() {
-            if let Ok(sse::Item::Event(event)) = item {
-                ids.push(event.id().to_owned());
-            }
-        }
+/// A stream's subscription, given back when the stream ends however it ends.
+struct Subscription<'a> {
+    demo: &'a Demo,
+    sub: SubscriberId,
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        lock(&self.demo.feed).topic.unsubscribe(self.sub);
     }
-    ids
+}
+
+/// Everything the subscriber has not had yet, as shared bytes to write
+/// once the lock is released.
+fn take(
+    topic: &mut Topic<Seq, PreparedEvent>,
+    sub: SubscriberId,
+) -> Result<Vec<(Seq, Bytes)>, PollError> {
+    let mut batch = Vec::new();
+    while let Some(entry) = topic.poll_ref(sub)? {
+        batch.push((*entry.id, entry.payload.bytes().clone()));
+    }
+    Ok(batch)
 }
 
 pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head) -> io::Result<()> {
@@ -120,15 +126,14 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
         last_event_id: last_event_id.clone(),
         ..SseRecord::default()
     };
-    let (mut cursor, drops) = {
-        let feed = lock(&demo.feed);
-        let newest = feed.produced;
-        match &last_event_id {
-            None => {}
-            Some(id) => match feed.history.replay_after(id) {
-                Replay::Events(missed) => {
-                    let missed: Vec<Bytes> = missed.cloned().collect();
-                    let ids = ids_of(&missed);
+    let (sub, drops) = {
+        let mut feed = lock(&demo.feed);
+        let feed = &mut *feed;
+        let sub = match feed.topic.subscribe_last_event_id(last_event_id.as_deref()) {
+            Ok(sub) => {
+                if let Some(id) = &last_event_id {
+                    let missed = take(&mut feed.topic, sub).unwrap_or_default();
+                    let ids: Vec<String> = missed.iter().map(|(seq, _)| seq.to_string()).collect();
                     // A note for the page, without an id: the browser's
                     // last event id stays as it is.
                     let note = format!(
@@ -140,20 +145,37 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
                             .join(",")
                     );
                     let _ = EventRef::new(&note).event_type("resume").encode(&mut out);
-                    for bytes in &missed {
+                    for (_, bytes) in &missed {
                         out.extend_from_slice(bytes);
                     }
                     demo.log(format_args!("sse: resume after {id}: replaying {ids:?}"));
                     record.replayed = Some(ids);
                 }
-                // Replay::Unknown: never seen, or evicted from the history.
-                _ => {
-                    let text = format!("id {id} is no longer in the history: full resync");
-                    let _ = EventRef::new(&text).event_type("resync").encode(&mut out);
-                }
-            },
+                Ok(sub)
+            }
+            Err(e @ SubscribeError::Full { .. }) => Err(e),
+            // Too old, from before a restart, or not an id: the events
+            // after it cannot all be replayed.
+            Err(_) => {
+                let id = last_event_id.as_deref().unwrap_or_default();
+                let text = format!("id {id} is no longer in the history: full resync");
+                let _ = EventRef::new(&text).event_type("resync").encode(&mut out);
+                feed.topic.subscribe(None)
+            }
+        };
+        (sub, feed.drops)
+    };
+    let sub = match sub {
+        Ok(sub) => Subscription { demo, sub },
+        Err(e) => {
+            let text = e.to_string();
+            return respond(
+                &mut stream,
+                "503 Service Unavailable",
+                "text/plain",
+                text.as_bytes(),
+            );
         }
-        (newest, feed.drops)
     };
     let slot = {
         let mut records = lock(&demo.records);
@@ -164,39 +186,40 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
     stream.write_all(&out)?;
 
     let mut heartbeat = Heartbeat::with_interval(Instant::now(), demo.opts.heartbeat);
+    let mut last_sent = None;
     loop {
-        // New events since the cursor, from the same history, the same bytes.
+        // New events since the stream's cursor: the same bytes for every stream.
         let (batch, dropped) = {
             let feed = lock(&demo.feed);
             let wait = heartbeat.poll_timeout().map_or(Duration::ZERO, |at| {
                 at.saturating_duration_since(Instant::now())
             });
-            let (feed, _) = demo
+            let (mut feed, _) = demo
                 .feed_changed
-                .wait_timeout_while(feed, wait, |f| f.produced == cursor && f.drops == drops)
+                .wait_timeout_while(feed, wait, |f| {
+                    f.topic.pending(sub.sub) == Some(0) && f.drops == drops
+                })
                 .unwrap_or_else(PoisonError::into_inner);
-            let batch = match feed.history.replay_after(&cursor.to_string()) {
-                Replay::Events(new) => Some(new.cloned().collect::<Vec<_>>()),
-                // Fell out of the history (Replay::Unknown): end the
-                // stream, the browser reconnects and gets a resync.
-                _ => None,
-            };
-            cursor = feed.produced;
-            (batch, feed.drops != drops)
+            (take(&mut feed.topic, sub.sub), feed.drops != drops)
         };
-        let Some(batch) = batch else { break };
+        // Fell behind the log: end the stream, the browser resumes (or,
+        // if its id is gone by then, gets a resync).
+        let Ok(batch) = batch else { break };
         let now = Instant::now();
-        for bytes in &batch {
+        for (_, bytes) in &batch {
             stream.write_all(bytes)?;
         }
-        if !batch.is_empty() {
+        if let Some(&(last, _)) = batch.last() {
             heartbeat.handle_output(now);
+            last_sent = Some(last);
             if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
                 r.sent += batch.len();
             }
         }
         if dropped {
-            demo.log(format_args!("sse: dropping the stream after id {cursor}"));
+            demo.log(format_args!(
+                "sse: dropping the stream after id {last_sent:?}"
+            ));
             break;
         }
         heartbeat.handle_timeout(Instant::now());

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use pushcodec::ws::deflate::{DeflateConfig, negotiate_server};
 use pushcodec::ws::handshake::ExtensionOffer;
-use pushcodec::ws::{Config, Connection, Event, MessageKind, Role, Violation};
+use pushcodec::ws::{Config, Connection, Event, MessageKind, PreparedMessage, Role, Violation};
 
 fn deflated(role: Role, offer: &str, config: Config) -> Connection {
     let offers = ExtensionOffer::parse_list(offer).unwrap();
@@ -189,6 +189,106 @@ fn small_and_opted_out_messages_go_uncompressed() {
     let wire = drain(&mut server);
     assert_eq!(wire[0], 0xC1, "FIN + RSV1 + text");
     assert!(wire.len() < secret.len() / 4);
+}
+
+/// Compressed fan-out (issue 17): without context takeover, one
+/// compression per parameter set serves every connection, byte for byte
+/// what each would have made of the message itself.
+#[test]
+fn prepared_message_compressed_once_per_parameter_set() {
+    const NCT: &str = "permessage-deflate; server_no_context_takeover";
+    let text = "price: 42, volume: 1000; ".repeat(40);
+    let mut conns: Vec<_> = (0..3)
+        .map(|_| deflated(Role::Server, NCT, Config::default()))
+        .collect();
+    let params = conns[0].shared_compression().expect("no context takeover");
+    let small = deflated(
+        Role::Server,
+        &format!("{NCT}; server_max_window_bits=10"),
+        Config::default(),
+    );
+    let other = small.shared_compression().unwrap();
+    assert_ne!(params, other);
+    let message = PreparedMessage::text(text.clone())
+        .with_compression(params)
+        .with_compression(params);
+    assert!(
+        message.stored_len() < message.wire_bytes().len() * 2,
+        "compressed once"
+    );
+
+    // What a connection makes of the message on its own.
+    let mut alone = deflated(Role::Server, NCT, Config::default());
+    alone.send_text(text.clone()).unwrap();
+    let expected = drain(&mut alone);
+    assert_eq!(expected[0], 0xC1);
+    let mut shared = None;
+    for conn in &mut conns {
+        for _ in 0..2 {
+            conn.send_prepared(&message).unwrap();
+            let frame = conn.poll_transmit().unwrap();
+            assert_eq!(&frame[..], &expected[..]);
+            let at = *shared.get_or_insert(frame.as_ptr());
+            assert_eq!(frame.as_ptr(), at, "one frame, shared");
+            assert_eq!(conn.poll_transmit(), None);
+        }
+    }
+    let mut client = deflated(Role::Client, NCT, Config::default());
+    assert_eq!(
+        receive(&mut client, &expected).0,
+        vec![Event::Text(text.clone().into())]
+    );
+
+    // Parameters it was not prepared for, and context takeover: each
+    // connection compresses itself, and the peer reads the same text.
+    for offer in [
+        format!("{NCT}; server_max_window_bits=10"),
+        "permessage-deflate".to_owned(),
+    ] {
+        let mut conn = deflated(Role::Server, &offer, Config::default());
+        let mut client = deflated(Role::Client, &offer, Config::default());
+        for _ in 0..2 {
+            conn.send_prepared(&message).unwrap();
+            let wire = drain(&mut conn);
+            assert_eq!(wire[0], 0xC1, "{offer}");
+            assert!(wire.len() < text.len() / 4);
+            assert_eq!(
+                receive(&mut client, &wire).0,
+                vec![Event::Text(text.clone().into())]
+            );
+        }
+    }
+    assert_eq!(
+        deflated(Role::Server, "permessage-deflate", Config::default()).shared_compression(),
+        None
+    );
+
+    // Below min_compress_size: the plain frame, shared.
+    let tiny = PreparedMessage::text("tiny").with_compression(params);
+    conns[0].send_prepared(&tiny).unwrap();
+    assert_eq!(conns[0].poll_transmit().as_ref(), Some(tiny.wire_bytes()));
+
+    // A client masks the compressed payload with its own key.
+    let mut client = deflated(
+        Role::Client,
+        "permessage-deflate; client_no_context_takeover",
+        Config::default(),
+    );
+    let key = client.shared_compression().unwrap();
+    let mut server = deflated(
+        Role::Server,
+        "permessage-deflate; client_no_context_takeover",
+        Config::default(),
+    );
+    client
+        .send_prepared(&PreparedMessage::text(text.clone()).with_compression(key))
+        .unwrap();
+    let wire = drain(&mut client);
+    assert_eq!(wire[0], 0xC1);
+    assert_eq!(
+        receive(&mut server, &wire).0,
+        vec![Event::Text(text.into())]
+    );
 }
 
 fn msgs() -> impl Strategy<Value = Vec<(bool, Vec<u8>, usize)>> {

@@ -42,6 +42,25 @@ pub(super) fn should_compress(engine: &Deflate, len: usize) -> bool {
     engine.should_compress(len)
 }
 
+/// The frame `message` was compressed to for this engine's parameters
+/// (and its header length), when the engine has no context takeover and
+/// the message was prepared for them.
+#[cfg(feature = "deflate")]
+pub(super) fn shared_frame<'m>(
+    engine: &Deflate,
+    message: &'m crate::ws::PreparedMessage,
+) -> Option<(&'m bytes::Bytes, usize)> {
+    message.compressed_frame(engine.shared_compression()?)
+}
+
+#[cfg(not(feature = "deflate"))]
+pub(super) fn shared_frame<'m>(
+    engine: &Deflate,
+    _: &'m crate::ws::PreparedMessage,
+) -> Option<(&'m bytes::Bytes, usize)> {
+    match *engine {}
+}
+
 #[cfg(not(feature = "deflate"))]
 pub(super) fn inflate(
     engine: &mut Deflate,

@@ -593,16 +593,29 @@ impl Connection {
 
     /// Queues a message framed once for many connections
     /// ([`PreparedMessage`]): on a server, without copying or encoding
-    /// anything; on a client, masked like any send.
+    /// anything; on a client, masked like any send. Under
+    /// permessage-deflate, a message worth compressing goes out as the
+    /// frame [`PreparedMessage::with_compression`] made for this
+    /// connection's [`shared_compression`](Self::shared_compression) (no
+    /// context takeover), or else through this connection's compressor.
     ///
     /// # Errors
     /// As [`send_text`](Self::send_text).
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
         self.check_data_send()?;
-        // Uncompressed: a deflate context differs per connection.
-        self.sender
-            .prepared(message.kind(), message.wire_bytes(), &message.payload());
+        let deflate = self.deflate.as_deref_mut();
+        self.sender.prepared(message, deflate);
         Ok(())
+    }
+
+    /// The parameters a broadcast compresses a message for once, to serve
+    /// this connection and every other with the same value
+    /// ([`PreparedMessage::with_compression`]): `Some` when
+    /// permessage-deflate is in force without context takeover on our
+    /// side and no compressed fragmented message is half sent.
+    #[cfg(feature = "deflate")]
+    pub fn shared_compression(&self) -> Option<super::deflate::SharedCompression> {
+        self.deflate.as_deref()?.shared_compression()
     }
 
     /// Sends one fragment of a message of `kind` (RFC 6455 §5.4): the first

@@ -6,12 +6,12 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::compression::{Deflate, compress, should_compress};
+use super::compression::{Deflate, compress, shared_frame, should_compress};
 use super::send::{COPY_THRESHOLD, Transmit};
 use crate::utf8::Utf8Validator;
 use crate::ws::error::SendError;
 use crate::ws::frame::{OpCode, RSV1};
-use crate::ws::{MessageKind, OsRandom, RandomSource, Role};
+use crate::ws::{MessageKind, OsRandom, PreparedMessage, RandomSource, Role};
 
 /// A fragmented message being sent.
 #[derive(Debug, Clone, Copy)]
@@ -124,12 +124,32 @@ impl Sender {
         Ok(())
     }
 
-    /// Queues a whole frame built once for many connections: on a server
-    /// as it is; a client masks a copy like any frame.
-    pub(super) fn prepared(&mut self, kind: MessageKind, wire: &Bytes, payload: &[u8]) {
+    /// Queues a message framed once for many connections: on a server the
+    /// frame as it is, the compressed one when `deflate` has no context
+    /// takeover and the message was compressed for its parameters; a
+    /// client masks a copy like any frame. With context takeover the
+    /// message goes through this connection's compressor, as any message.
+    pub(super) fn prepared(&mut self, message: &PreparedMessage, deflate: Option<&mut Deflate>) {
+        let (wire, header_len, rsv) = match deflate {
+            Some(engine) if should_compress(engine, message.payload_len()) => {
+                let Some((frame, header_len)) = shared_frame(engine, message) else {
+                    self.message(message.kind().opcode(), message.payload(), Some(engine));
+                    return;
+                };
+                (frame, header_len, RSV1)
+            }
+            _ => (
+                message.wire_bytes(),
+                message.wire_bytes().len() - message.payload_len(),
+                0,
+            ),
+        };
         match self.role {
             Role::Server => self.transmit.push_encoded(wire.clone()),
-            Role::Client => self.frame(kind.opcode(), true, 0, payload),
+            Role::Client => {
+                let payload = wire.get(header_len..).unwrap_or_default();
+                self.frame(message.kind().opcode(), true, rsv, payload);
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! RFC 7692 §7.2: compressing and inflating message payloads.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{DeflateConfig, DeflateParams};
@@ -163,44 +163,31 @@ impl PerMessageDeflate {
     /// (RFC 7692 §7.2.1), and our compressor is reset if we agreed to no
     /// context takeover. The first frame of the message carries RSV1.
     pub fn compress(&mut self, input: &[u8], fin: bool, out: &mut BytesMut) {
-        let start = out.len();
-        let mut buf = [0u8; CHUNK];
-        let mut input = input;
         let (bits, level) = (self.bits, self.level);
         let c = self
             .compress
             .get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits));
-        loop {
-            let (in0, out0) = (c.total_in(), c.total_out());
-            // The backend only errors on misuse of its state machine
-            // (never on data); an error here leaves nothing to emit.
-            let res = c.compress(input, &mut buf, FlushCompress::Sync);
-            let used = delta(in0, c.total_in());
-            let made = delta(out0, c.total_out());
-            input = input.get(used..).unwrap_or_default();
-            out.extend_from_slice(buf.get(..made).unwrap_or_default());
-            let progressed = used > 0 || made > 0;
-            if res.is_err() || !progressed || (input.is_empty() && made < buf.len()) {
-                break;
-            }
-        }
-        if fin {
-            if out.len() - start == 0 {
-                // Nothing new since the last sync flush (zlib emits nothing
-                // for a repeated flush): a lone `00` starts the empty stored
-                // block the receiver's appended tail completes.
-                out.extend_from_slice(&[0x00]);
-            } else if out.get(start..).is_some_and(|o| o.ends_with(&TAIL)) {
-                out.truncate(out.len() - TAIL.len());
-            }
-            if self.our_reset {
-                // The next message starts from an empty window (RFC 7692
-                // §7.1.1); the state's memory stays for it until the
-                // connection goes idle (`release_idle`).
-                c.reset();
-            }
+        compress_piece(c, input, fin, out);
+        if fin && self.our_reset {
+            // The next message starts from an empty window (RFC 7692
+            // §7.1.1); the state's memory stays for it until the
+            // connection goes idle (`release_idle`).
+            c.reset();
         }
         self.compressing = !fin;
+    }
+
+    /// What decides the bytes this engine makes of a whole message, when
+    /// that is nothing but the message: `Some` without context takeover on
+    /// our side and no message half compressed. Every engine with the same
+    /// value compresses a message to the same bytes, so
+    /// [`SharedCompression::compress`] done once serves them all.
+    #[must_use]
+    pub fn shared_compression(&self) -> Option<SharedCompression> {
+        (self.our_reset && !self.compressing).then_some(SharedCompression {
+            bits: self.bits,
+            level: self.level.level(),
+        })
     }
 
     /// Inflates the next piece of a compressed message's payload, as
@@ -351,6 +338,67 @@ impl PerMessageDeflate {
         self.stream_end = false;
         self.trailer = 0;
         self.msg_in = 0;
+    }
+}
+
+/// The parameters that decide a compressed message's bytes on a
+/// connection whose compressor has no context takeover (RFC 7692 §7.1.1):
+/// its window bits and level. Connections with equal values compress a
+/// message identically, so a broadcast compresses it once per distinct
+/// value ([`PreparedMessage::with_compression`](crate::ws::PreparedMessage::with_compression))
+/// instead of once per connection. From
+/// [`PerMessageDeflate::shared_compression`] or
+/// [`Connection::shared_compression`](crate::ws::Connection::shared_compression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedCompression {
+    bits: u8,
+    level: u32,
+}
+
+impl SharedCompression {
+    /// A whole message's payload compressed as such a connection does it:
+    /// from an empty window, sync-flushed, the `00 00 ff ff` tail removed
+    /// (RFC 7692 §7.2.1). Builds a compressor for the call (its memory is
+    /// in the table of the module docs) and drops it.
+    #[must_use]
+    pub fn compress(&self, payload: &[u8]) -> Bytes {
+        let mut c = Compress::new_with_window_bits(Compression::new(self.level), false, self.bits);
+        let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
+        compress_piece(&mut c, payload, true, &mut out);
+        out.freeze()
+    }
+}
+
+/// Compresses the next piece of a message with `c` into `out`
+/// (appending), sync-flushed; at `fin` the message's end as RFC 7692
+/// §7.2.1 writes it.
+fn compress_piece(c: &mut Compress, input: &[u8], fin: bool, out: &mut BytesMut) {
+    let start = out.len();
+    let mut buf = [0u8; CHUNK];
+    let mut input = input;
+    loop {
+        let (in0, out0) = (c.total_in(), c.total_out());
+        // The backend only errors on misuse of its state machine
+        // (never on data); an error here leaves nothing to emit.
+        let res = c.compress(input, &mut buf, FlushCompress::Sync);
+        let used = delta(in0, c.total_in());
+        let made = delta(out0, c.total_out());
+        input = input.get(used..).unwrap_or_default();
+        out.extend_from_slice(buf.get(..made).unwrap_or_default());
+        let progressed = used > 0 || made > 0;
+        if res.is_err() || !progressed || (input.is_empty() && made < buf.len()) {
+            break;
+        }
+    }
+    if fin {
+        if out.len() - start == 0 {
+            // Nothing new since the last sync flush (zlib emits nothing
+            // for a repeated flush): a lone `00` starts the empty stored
+            // block the receiver's appended tail completes.
+            out.extend_from_slice(&[0x00]);
+        } else if out.get(start..).is_some_and(|o| o.ends_with(&TAIL)) {
+            out.truncate(out.len() - TAIL.len());
+        }
     }
 }
 

@@ -58,7 +58,7 @@
 mod engine;
 mod negotiate;
 
-pub use engine::{InflateError, PerMessageDeflate};
+pub use engine::{InflateError, PerMessageDeflate, SharedCompression};
 pub use negotiate::{DeflateNegotiationError, client_offer, negotiate_client, negotiate_server};
 
 /// Our permessage-deflate policy, for either role.
