@@ -95,6 +95,9 @@ pub mod http1;
 pub mod sse;
 #[cfg(feature = "ws")]
 pub mod ws;
+// The one place a runtime is used; see the module docs.
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes;
 #[cfg(feature = "os-random")]

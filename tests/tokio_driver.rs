@@ -1,0 +1,225 @@
+//! The tokio driver (feature `tokio`, issue 19) over real loopback TCP
+//! against tokio-tungstenite: echo, the close handshake both ways,
+//! backpressure, a cancel-safe `recv`, and pings answered while the
+//! application is idle.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pushcodec::tokio::{Acceptor, Options, Receiver, Sender};
+use pushcodec::ws::handshake::ClientHandshake;
+use pushcodec::ws::{CloseCode, Config, Event};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as Peer;
+use tokio_tungstenite::tungstenite::protocol::Role as PeerRole;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as PeerCode;
+
+/// Every wait in these tests is bounded by this.
+const STEP: Duration = Duration::from_secs(5);
+
+async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(STEP, f).await.expect("timed out")
+}
+
+/// A server on a loopback port that accepts one client with `acceptor`
+/// and hands its halves over.
+async fn serve_one(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::task::JoinHandle<(Sender, Receiver)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (ws, _request) = acceptor.accept(stream).await.unwrap();
+        ws.spawn()
+    });
+    (addr, task)
+}
+
+/// Our client handshake on a raw socket: the socket and the bytes after
+/// the 101 head.
+async fn handshake(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let hs = ClientHandshake::new(&addr.to_string(), "/");
+    let mut request = Vec::new();
+    hs.encode_request(&mut request);
+    stream.write_all(&request).await.unwrap();
+    let mut head = Vec::new();
+    loop {
+        assert!(
+            within(stream.read_buf(&mut head)).await.unwrap() > 0,
+            "closed"
+        );
+        if let Some((response, used)) = hs.parse_response(&head).unwrap() {
+            assert_eq!(response.status(), 101);
+            return (stream, head.split_off(used));
+        }
+    }
+}
+
+/// tokio-tungstenite as the client of our server.
+async fn peer_client(addr: SocketAddr) -> WebSocketStream<TcpStream> {
+    let (stream, rest) = handshake(addr).await;
+    WebSocketStream::from_partially_read(stream, rest, PeerRole::Client, None).await
+}
+
+/// Echoes text and binary until the peer's Close; returns that Close.
+async fn echo(tx: Sender, mut rx: Receiver) -> Option<Event> {
+    while let Some(item) = rx.recv().await {
+        match item.expect("no error") {
+            Event::Text(t) => tx.send_text(t).await.unwrap(),
+            Event::Binary(b) => tx.send_binary(b).await.unwrap(),
+            close @ Event::Close(_) => {
+                assert!(rx.recv().await.is_none(), "nothing after the Close");
+                return Some(close);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn echo_and_peer_initiated_close() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (tx, rx) = server.await.unwrap();
+    let echoer = tokio::spawn(echo(tx, rx));
+
+    let big = vec![7u8; 64 * 1024];
+    for i in 0..10 {
+        peer.send(Peer::text(format!("hello {i}"))).await.unwrap();
+        assert_eq!(
+            within(peer.next()).await.unwrap().unwrap(),
+            Peer::text(format!("hello {i}"))
+        );
+    }
+    peer.send(Peer::binary(big.clone())).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::binary(big)
+    );
+
+    // The peer closes; the driver answers, delivers the Close and ends.
+    peer.close(None).await.unwrap();
+    let answer = within(peer.next()).await.unwrap().unwrap();
+    assert!(matches!(answer, Peer::Close(_)), "{answer:?}");
+    let close = within(echoer).await.unwrap();
+    assert!(matches!(close, Some(Event::Close(None))), "{close:?}");
+    // The server closed TCP first (RFC 6455 §7.1.1): the stream ends.
+    assert!(within(peer.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn driver_initiated_close() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (tx, mut rx) = server.await.unwrap();
+
+    tx.close(CloseCode::NORMAL, "bye").await.unwrap();
+    assert!(tx.is_closed());
+    assert_eq!(
+        tx.send_text("late").await,
+        Err(pushcodec::ws::SendError::Closed)
+    );
+    // tungstenite reads our Close and answers it.
+    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
+        panic!("no Close")
+    };
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (PeerCode::Normal, "bye")
+    );
+    let _ = within(peer.flush()).await;
+    // The answer arrives, the handshake completes, the transport closes.
+    let Some(Ok(Event::Close(Some(answer)))) = within(rx.recv()).await else {
+        panic!("no Close answer")
+    };
+    assert_eq!(answer.code, CloseCode::NORMAL);
+    assert!(within(rx.recv()).await.is_none());
+    assert!(within(peer.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn ping_answered_while_the_application_is_idle() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    // The application holds both halves and never touches them.
+    let (_tx, _rx) = server.await.unwrap();
+    for i in 0..100u8 {
+        peer.send(Peer::Ping(vec![i; 4].into())).await.unwrap();
+        let pong = within(peer.next()).await.unwrap().unwrap();
+        assert_eq!(pong, Peer::Pong(vec![i; 4].into()));
+    }
+}
+
+#[tokio::test]
+async fn recv_is_cancel_safe() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (_tx, mut rx) = server.await.unwrap();
+    const N: usize = 300;
+    let sender = tokio::spawn(async move {
+        for i in 0..N {
+            peer.send(Peer::text(i.to_string())).await.unwrap();
+            if i % 10 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        peer
+    });
+    // A timeout shorter than the gaps: many `recv`s lose the race and
+    // are dropped, none may lose a message.
+    let (mut got, mut lost_races) = (0, 0);
+    while got < N {
+        tokio::select! {
+            item = rx.recv() => {
+                let Some(Ok(Event::Text(t))) = item else { panic!("{item:?}") };
+                assert_eq!(t, got.to_string().as_str(), "in order, none lost");
+                got += 1;
+            }
+            () = tokio::time::sleep(Duration::from_micros(200)) => lost_races += 1,
+        }
+        assert!(lost_races < 1_000_000);
+    }
+    assert!(
+        lost_races > 0,
+        "the timeout never won: the test proved nothing"
+    );
+    drop(within(sender).await.unwrap());
+}
+
+#[tokio::test]
+async fn backpressure_bounds_what_a_non_reading_peer_costs() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 256 * 1024;
+    let acceptor = Acceptor::new(config).options(Options::default().channel_capacity(4));
+    let (addr, server) = serve_one(acceptor).await;
+    // A client that completes the handshake and then never reads.
+    let (mut stalled, _) = handshake(addr).await;
+    let (tx, _rx) = server.await.unwrap();
+
+    let chunk = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+    let mut accepted = 0usize;
+    // The senders come to wait: the socket buffers, the connection's
+    // 256 KiB and the 4-message channel are full.
+    let wait = Duration::from_millis(300);
+    while let Ok(sent) = tokio::time::timeout(wait, tx.send_binary(chunk.clone())).await {
+        sent.unwrap();
+        accepted += 1;
+        assert!(accepted < 2048, "128 MiB accepted: nothing pushes back");
+    }
+    // Once the peer reads, the senders move again.
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        while stalled.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    });
+    within(tx.send_binary(chunk)).await.unwrap();
+    eprintln!("accepted {accepted} x 64 KiB before the senders waited");
+    reader.abort();
+}
