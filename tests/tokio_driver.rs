@@ -223,3 +223,31 @@ async fn backpressure_bounds_what_a_non_reading_peer_costs() {
     eprintln!("accepted {accepted} x 64 KiB before the senders waited");
     reader.abort();
 }
+
+#[tokio::test]
+async fn lockstep_sends_the_reply_before_a_protocol_errors_close() {
+    let acceptor = Acceptor::new(Config::default()).options(Options::default().lockstep(true));
+    let (addr, server) = serve_one(acceptor).await;
+    let (mut raw, _) = handshake(addr).await;
+    let (tx, rx) = server.await.unwrap();
+    let echoer = tokio::spawn(async move {
+        let mut rx = rx;
+        while let Some(item) = rx.recv().await {
+            if let Ok(Event::Text(t)) = item {
+                let _ = tx.send_text(t).await;
+            }
+        }
+    });
+    // In one write: a masked text "hi", then a frame with RSV2 set, which
+    // fails the connection with 1002 (RFC 6455 §5.2).
+    let m = [1u8, 2, 3, 4];
+    let mut wire = vec![0x81, 0x82, m[0], m[1], m[2], m[3], b'h' ^ m[0], b'i' ^ m[1]];
+    wire.extend_from_slice(&[0xa1, 0x80, 0, 0, 0, 0]);
+    raw.write_all(&wire).await.unwrap();
+    let mut got = Vec::new();
+    within(raw.read_to_end(&mut got)).await.unwrap();
+    // The echo first, then the Close with 1002 (and a reason).
+    assert!(got.starts_with(b"\x81\x02hi\x88"), "{got:?}");
+    assert_eq!(&got[6..8], b"\x03\xea");
+    within(echoer).await.unwrap();
+}

@@ -14,7 +14,7 @@ use ::tokio::sync::mpsc;
 use ::tokio::time::Sleep;
 use tokio_util::sync::PollSender;
 
-use super::handle::{Error, Message, Receiver, Sender};
+use super::handle::{Demand, Error, Message, Receiver, Sender};
 use crate::ws::{CloseCode, Connection, Event, Role, State};
 
 /// How the driver runs, beside the connection's own [`Config`](crate::ws::Config).
@@ -33,6 +33,15 @@ pub struct Options {
     /// How long a server reads (and discards) after closing its side, so the
     /// client's last bytes do not turn the close into a reset (default 5 s).
     pub linger: Duration,
+    /// Decode the next event only when the [`Receiver`] asks for it, after
+    /// taking what the senders queued (default off). A reply sent before
+    /// the next `recv` then goes out before anything the following bytes
+    /// cause: an echo before the Close of a protocol error in them, as the
+    /// strict Autobahn cases (3.2, 4.1.3, 5.15, ...) check. The cost: no
+    /// events decoded ahead (one wake-up per event), and an application
+    /// that stops calling `recv` stops the reads too (pings then go
+    /// unanswered until it asks again).
+    pub lockstep: bool,
 }
 
 impl Default for Options {
@@ -41,6 +50,7 @@ impl Default for Options {
             channel_capacity: 64,
             control_events: false,
             linger: Duration::from_secs(5),
+            lockstep: false,
         }
     }
 }
@@ -57,6 +67,13 @@ impl Options {
     #[must_use]
     pub fn control_events(mut self, on: bool) -> Self {
         self.control_events = on;
+        self
+    }
+
+    /// Sets [`lockstep`](Self::lockstep).
+    #[must_use]
+    pub fn lockstep(mut self, on: bool) -> Self {
+        self.lockstep = on;
         self
     }
 
@@ -144,6 +161,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> WebSocket<T> {
         let (cmd_tx, cmd_rx) = mpsc::channel(cap);
         let (ev_tx, ev_rx) = mpsc::channel(cap);
         let closed = Arc::new(AtomicBool::new(false));
+        let demand = self.options.lockstep.then(|| Arc::new(Demand::default()));
         let mut conn = self.conn;
         // Starts the clocks: keepalive pings, pong and close deadlines.
         conn.handle_timeout(Instant::now());
@@ -162,8 +180,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> WebSocket<T> {
             read_eof: false,
             phase: Phase::Running,
             error: None,
+            demand: demand.clone(),
         };
-        (Sender::new(cmd_tx, closed), Receiver::new(ev_rx), driver)
+        (
+            Sender::new(cmd_tx, closed),
+            Receiver::new(ev_rx, demand),
+            driver,
+        )
     }
 
     /// Spawns the driver on the current tokio runtime and returns the
@@ -218,6 +241,8 @@ pub struct Driver<T> {
     phase: Phase,
     /// The transport's failure, delivered after the events before it.
     error: Option<io::Error>,
+    /// Lockstep: the `Receiver`'s requests for the next event.
+    demand: Option<Arc<Demand>>,
 }
 
 impl<T> std::fmt::Debug for Driver<T> {
@@ -249,7 +274,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// round again; `Ready(false)`: done; `Pending`: every source is
     /// waiting and has registered the waker.
     fn step(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        if let Some(demand) = &self.demand {
+            // Before `deliver` reads the flag, so no request is missed.
+            demand.register(cx.waker());
+        }
         let mut progress = self.run_timer(cx);
+        // The senders' messages first: in lockstep, what the application
+        // sent in answer to an event goes out before the next one is read.
+        progress |= self.take_commands(cx);
         progress |= self.deliver(cx);
         if self.phase == Phase::Failed {
             // The transport is gone; what was decoded still goes out.
@@ -260,7 +292,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 Poll::Ready(false)
             };
         }
-        progress |= self.take_commands(cx);
         match self.write(cx) {
             Ok(moved) => progress |= moved,
             Err(e) => return Poll::Ready(self.fail(e)),
@@ -318,6 +349,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let mut progress = false;
         loop {
             if self.pending.is_none() {
+                if !self.wanted() {
+                    break;
+                }
                 self.pending = match self.conn.poll_event() {
                     // After a transport failure the error is the last item.
                     Ok(None) => match self.error.take() {
@@ -343,6 +377,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     if let Some(item) = self.pending.take() {
                         // Reserved just now, so it cannot fail.
                         let _ = events.send_item(item);
+                        if let Some(demand) = &self.demand {
+                            demand.satisfied();
+                        }
                     }
                 }
                 Poll::Ready(Err(_)) => self.events = None,
@@ -355,6 +392,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             self.closed.store(true, Ordering::Release);
         }
         progress
+    }
+
+    /// Whether the next event may be decoded: always, but in lockstep only
+    /// once the `Receiver` asks (and always after a transport failure, so
+    /// the driver ends).
+    fn wanted(&self) -> bool {
+        self.demand
+            .as_ref()
+            .is_none_or(|d| d.is_wanted() || self.phase == Phase::Failed)
     }
 
     /// Takes the senders' messages while the outbound buffer has room.
@@ -465,6 +511,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// (a full channel stops the reads: TCP backpressure).
     fn read(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         if self.read_eof || self.pending.is_some() || self.phase == Phase::Done {
+            return Ok(false);
+        }
+        if self.phase != Phase::Linger && !self.wanted() {
+            // Lockstep: nothing is read that nobody asked for.
             return Ok(false);
         }
         if self.phase == Phase::Linger {

@@ -4,9 +4,9 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use ::tokio::sync::mpsc;
 use bytes::Bytes;
@@ -199,22 +199,73 @@ impl Sender {
 #[derive(Debug)]
 pub struct Receiver {
     rx: mpsc::Receiver<Result<Event, Error>>,
+    demand: Option<Arc<Demand>>,
+}
+
+/// In lockstep ([`Options::lockstep`](super::Options::lockstep)): whether
+/// the `Receiver` waits for an event, and the driver's waker to tell it.
+#[derive(Debug, Default)]
+pub(super) struct Demand {
+    wanted: AtomicBool,
+    driver: Mutex<Option<Waker>>,
+}
+
+impl Demand {
+    /// The driver polls: wake this task when the `Receiver` asks.
+    pub(super) fn register(&self, waker: &Waker) {
+        let mut slot = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// The `Receiver` found nothing and waits.
+    fn ask(&self) {
+        if !self.wanted.swap(true, Ordering::AcqRel) {
+            let waker = self
+                .driver
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    pub(super) fn is_wanted(&self) -> bool {
+        self.wanted.load(Ordering::Acquire)
+    }
+
+    /// An event went to the `Receiver`.
+    pub(super) fn satisfied(&self) {
+        self.wanted.store(false, Ordering::Release);
+    }
 }
 
 impl Receiver {
-    pub(super) fn new(rx: mpsc::Receiver<Result<Event, Error>>) -> Self {
-        Receiver { rx }
+    pub(super) fn new(
+        rx: mpsc::Receiver<Result<Event, Error>>,
+        demand: Option<Arc<Demand>>,
+    ) -> Self {
+        Receiver { rx, demand }
     }
 
     /// The next event, the error that ended the connection, or `None` when
     /// it is over. Cancel-safe.
     pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// The poll form of [`recv`](Self::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event, Error>>> {
-        self.rx.poll_recv(cx)
+        let polled = self.rx.poll_recv(cx);
+        if polled.is_pending()
+            && let Some(demand) = &self.demand
+        {
+            demand.ask();
+        }
+        polled
     }
 }
 
@@ -222,6 +273,6 @@ impl futures_core::Stream for Receiver {
     type Item = Result<Event, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().rx.poll_recv(cx)
+        self.get_mut().poll_recv(cx)
     }
 }

@@ -8,6 +8,10 @@
 //!   driver task through bounded channels (backpressure both ways).
 //! - [`Acceptor`]: the server's HTTP/1.1 Upgrade on a raw stream (subprotocol
 //!   and permessage-deflate negotiation) in one call, giving a `WebSocket`.
+//! - [`EventStream`]: an SSE response body for hyper 1.x (`http-body` 1)
+//!   that flushes the response head at once, sends heartbeats and replays
+//!   what a client missed; [`Feed`] publishes to many such bodies and keeps
+//!   the history they resume from.
 //!
 //! # Example
 //! ```
@@ -40,7 +44,9 @@
 mod accept;
 mod driver;
 mod handle;
+mod sse;
 
 pub use accept::{AcceptError, Acceptor};
 pub use driver::{Driver, Options, WebSocket};
 pub use handle::{Error, Message, Receiver, Sender};
+pub use sse::{EventStream, Feed, Resumed};
