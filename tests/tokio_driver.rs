@@ -43,9 +43,21 @@ async fn serve_one(
 /// Our client handshake on a raw socket: the socket and the bytes after
 /// the 101 head.
 async fn handshake(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
+    let (stream, _, rest) = handshake_offering(addr, None).await;
+    (stream, rest)
+}
+
+/// As `handshake`, offering the extension `offer`; with the response.
+async fn handshake_offering(
+    addr: SocketAddr,
+    offer: Option<&str>,
+) -> (TcpStream, pushcodec::ws::handshake::Response, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    let hs = ClientHandshake::new(&addr.to_string(), "/");
+    let mut hs = ClientHandshake::new(&addr.to_string(), "/");
+    if let Some(offer) = offer {
+        hs = hs.extension(offer);
+    }
     let mut request = Vec::new();
     hs.encode_request(&mut request);
     stream.write_all(&request).await.unwrap();
@@ -57,7 +69,7 @@ async fn handshake(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
         );
         if let Some((response, used)) = hs.parse_response(&head).unwrap() {
             assert_eq!(response.status(), 101);
-            return (stream, head.split_off(used));
+            return (stream, response, head.split_off(used));
         }
     }
 }
@@ -250,4 +262,68 @@ async fn lockstep_sends_the_reply_before_a_protocol_errors_close() {
     assert!(got.starts_with(b"\x81\x02hi\x88"), "{got:?}");
     assert_eq!(&got[6..8], b"\x03\xea");
     within(echoer).await.unwrap();
+}
+
+/// A hyper HTTP/1.1 server whose every request goes to `acceptor.upgrade`
+/// and an echo; the echo's last event comes back through the channel.
+#[cfg(feature = "hyper")]
+async fn hyper_echo(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::sync::oneshot::Receiver<Option<Event>>) {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let closed_tx = std::sync::Mutex::new(Some(closed_tx));
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let closed_tx = closed_tx.lock().unwrap().take();
+            let response = acceptor.upgrade(req, |tx, rx| async move {
+                let close = echo(tx, rx).await;
+                let _ = closed_tx.map(|c| c.send(close));
+            });
+            async move { Ok::<_, std::convert::Infallible>(response) }
+        });
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+            .await
+            .unwrap();
+    });
+    (addr, closed_rx)
+}
+
+/// `Acceptor::upgrade` inside a hyper HTTP/1.1 server (feature `hyper`).
+#[cfg(feature = "hyper")]
+#[tokio::test]
+async fn hyper_upgrade_echoes() {
+    let (addr, closed_rx) = hyper_echo(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    peer.send(Peer::text("through hyper")).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::text("through hyper")
+    );
+    peer.close(None).await.unwrap();
+    assert!(matches!(
+        within(closed_rx).await.unwrap(),
+        Some(Event::Close(None))
+    ));
+}
+
+/// permessage-deflate is agreed in the same call (features `hyper`, `deflate`).
+#[cfg(all(feature = "hyper", feature = "deflate"))]
+#[tokio::test]
+async fn hyper_upgrade_agrees_on_permessage_deflate() {
+    use pushcodec::ws::deflate::DeflateConfig;
+    let acceptor = Acceptor::new(Config::default()).deflate(DeflateConfig::default());
+    let (addr, _closed) = hyper_echo(acceptor).await;
+    let (_stream, response, _) = handshake_offering(addr, Some("permessage-deflate")).await;
+    let agreed = response
+        .header("sec-websocket-extensions")
+        .unwrap_or_default();
+    assert!(agreed.starts_with("permessage-deflate"), "{agreed:?}");
 }

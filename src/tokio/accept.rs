@@ -10,7 +10,7 @@ use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::driver::{Options, WebSocket};
 #[cfg(feature = "deflate")]
 use crate::ws::deflate::{DeflateConfig, negotiate_server};
-use crate::ws::handshake::{self, BuildError, Limits, Request, RequestError};
+use crate::ws::handshake::{self, AcceptBuilder, BuildError, Limits, Request, RequestError};
 use crate::ws::{Config, Connection};
 
 /// Why [`Acceptor::accept`] gave no connection.
@@ -143,24 +143,7 @@ impl Acceptor {
             }
             Ok(read) => read?,
         };
-        let protocol = self
-            .protocols
-            .iter()
-            .find(|p| request.protocols().contains(p))
-            .cloned();
-        let mut accept = request.accept();
-        if let Some(p) = &protocol {
-            accept = accept.protocol(p);
-        }
-        let mut conn = Connection::server(self.config.clone());
-        // RFC 7692 §5: accept at most one offer; decline the others.
-        #[cfg(feature = "deflate")]
-        if let Some(config) = &self.deflate
-            && let Some((params, value)) = negotiate_server(request.extensions(), config)
-        {
-            accept = accept.extension(&value);
-            conn = conn.with_deflate(&params, config);
-        }
+        let (accept, mut conn, protocol) = self.agree(&request);
         let mut answer = Vec::new();
         accept.encode(&mut answer)?;
         io.write_all(&answer).await?;
@@ -170,6 +153,40 @@ impl Acceptor {
             .options(self.options.clone())
             .with_protocol(protocol);
         Ok((ws, request))
+    }
+
+    /// What this acceptor answers `request`: the 101 to send, the
+    /// connection (with permessage-deflate when agreed) and the chosen
+    /// subprotocol. Both handshake paths (raw stream, hyper) share it.
+    pub(super) fn agree<'r>(
+        &self,
+        request: &'r Request,
+    ) -> (AcceptBuilder<'r>, Connection, Option<String>) {
+        let protocol = self
+            .protocols
+            .iter()
+            .find(|p| request.protocols().contains(p))
+            .cloned();
+        let mut accept = request.accept();
+        if let Some(p) = &protocol {
+            accept = accept.protocol(p);
+        }
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut conn = Connection::server(self.config.clone());
+        // RFC 7692 §5: accept at most one offer; decline the others.
+        #[cfg(feature = "deflate")]
+        if let Some(config) = &self.deflate
+            && let Some((params, value)) = negotiate_server(request.extensions(), config)
+        {
+            accept = accept.extension(&value);
+            conn = conn.with_deflate(&params, config);
+        }
+        (accept, conn, protocol)
+    }
+
+    /// The driver options the accepted connections get.
+    pub(super) fn driver_options(&self) -> &Options {
+        &self.options
     }
 
     /// Reads until the request head is complete: the request and the bytes

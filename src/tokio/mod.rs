@@ -7,7 +7,9 @@
 //!   cloneable [`Sender`] and a cancel-safe [`Receiver`] that talk to one
 //!   driver task through bounded channels (backpressure both ways).
 //! - [`Acceptor`]: the server's HTTP/1.1 Upgrade on a raw stream (subprotocol
-//!   and permessage-deflate negotiation) in one call, giving a `WebSocket`.
+//!   and permessage-deflate negotiation) in one call, giving a `WebSocket`;
+//!   with feature `hyper`, [`Acceptor::upgrade`] does the same inside a
+//!   hyper 1.x or axum handler.
 //! - [`EventStream`]: an SSE response body for hyper 1.x (`http-body` 1)
 //!   that flushes the response head at once, sends heartbeats and replays
 //!   what a client missed; [`Feed`] publishes to many such bodies and keeps
@@ -45,6 +47,8 @@ mod accept;
 mod driver;
 mod handle;
 mod sse;
+#[cfg(feature = "hyper")]
+mod upgrade;
 
 pub use accept::{AcceptError, Acceptor};
 pub use driver::{Driver, Options, WebSocket};
