@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use pushcodec::tokio::{Acceptor, Options, Receiver, Sender};
-use pushcodec::ws::handshake::ClientHandshake;
 use pushcodec::ws::{CloseCode, Config, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as Peer;
-use tokio_tungstenite::tungstenite::protocol::Role as PeerRole;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as PeerCode;
+
+#[path = "common/tokio_peer.rs"]
+mod tokio_peer;
+use tokio_peer::{handshake, peer_client};
 
 /// Every wait in these tests is bounded by this.
 const STEP: Duration = Duration::from_secs(5);
@@ -38,46 +39,6 @@ async fn serve_one(
         ws.spawn()
     });
     (addr, task)
-}
-
-/// Our client handshake on a raw socket: the socket and the bytes after
-/// the 101 head.
-async fn handshake(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
-    let (stream, _, rest) = handshake_offering(addr, None).await;
-    (stream, rest)
-}
-
-/// As `handshake`, offering the extension `offer`; with the response.
-async fn handshake_offering(
-    addr: SocketAddr,
-    offer: Option<&str>,
-) -> (TcpStream, pushcodec::ws::handshake::Response, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut hs = ClientHandshake::new(&addr.to_string(), "/");
-    if let Some(offer) = offer {
-        hs = hs.extension(offer);
-    }
-    let mut request = Vec::new();
-    hs.encode_request(&mut request);
-    stream.write_all(&request).await.unwrap();
-    let mut head = Vec::new();
-    loop {
-        assert!(
-            within(stream.read_buf(&mut head)).await.unwrap() > 0,
-            "closed"
-        );
-        if let Some((response, used)) = hs.parse_response(&head).unwrap() {
-            assert_eq!(response.status(), 101);
-            return (stream, response, head.split_off(used));
-        }
-    }
-}
-
-/// tokio-tungstenite as the client of our server.
-async fn peer_client(addr: SocketAddr) -> WebSocketStream<TcpStream> {
-    let (stream, rest) = handshake(addr).await;
-    WebSocketStream::from_partially_read(stream, rest, PeerRole::Client, None).await
 }
 
 /// Echoes text and binary until the peer's Close; returns that Close.
@@ -321,7 +282,8 @@ async fn hyper_upgrade_agrees_on_permessage_deflate() {
     use pushcodec::ws::deflate::DeflateConfig;
     let acceptor = Acceptor::new(Config::default()).deflate(DeflateConfig::default());
     let (addr, _closed) = hyper_echo(acceptor).await;
-    let (_stream, response, _) = handshake_offering(addr, Some("permessage-deflate")).await;
+    let (_stream, response, _) =
+        tokio_peer::handshake_offering(addr, Some("permessage-deflate")).await;
     let agreed = response
         .header("sec-websocket-extensions")
         .unwrap_or_default();

@@ -185,6 +185,7 @@ impl Acceptor {
     }
 
     /// The driver options the accepted connections get.
+    #[cfg(feature = "hyper")]
     pub(super) fn driver_options(&self) -> &Options {
         &self.options
     }
