@@ -289,3 +289,50 @@ async fn hyper_upgrade_agrees_on_permessage_deflate() {
         .unwrap_or_default();
     assert!(agreed.starts_with("permessage-deflate"), "{agreed:?}");
 }
+
+#[tokio::test]
+async fn a_vanished_peer_ends_the_receiver_with_an_error() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let (raw, _) = handshake(addr).await;
+    let (tx, mut rx) = server.await.unwrap();
+    // The client goes without a Close (RFC 6455 §7.1.5: 1006).
+    drop(raw);
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(rx.recv()).await else {
+        panic!("no error")
+    };
+    assert_eq!(e.violation(), &pushcodec::ws::Violation::AbnormalClosure);
+    assert!(within(rx.recv()).await.is_none());
+    assert_eq!(
+        tx.send_text("anyone?").await,
+        Err(pushcodec::ws::SendError::Closed)
+    );
+}
+
+#[tokio::test]
+async fn keepalive_runs_on_tokio_time_and_finds_a_silent_peer() {
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_millis(50));
+    config.pong_timeout = Some(Duration::from_millis(100));
+    let (addr, server) = serve_one(Acceptor::new(config)).await;
+    // A client that reads but never answers anything.
+    let (mut raw, _) = handshake(addr).await;
+    let (_tx, mut rx) = server.await.unwrap();
+    let started = tokio::time::Instant::now();
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(rx.recv()).await else {
+        panic!("no timeout")
+    };
+    assert!(
+        matches!(e.violation(), pushcodec::ws::Violation::PongTimeout { .. }),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "not before the deadlines"
+    );
+    assert!(within(rx.recv()).await.is_none());
+    // The keepalive ping came first (0x89: FIN + ping, unmasked, empty),
+    // then the transport was closed.
+    let mut got = Vec::new();
+    within(raw.read_to_end(&mut got)).await.unwrap();
+    assert!(got.starts_with(b"\x89\x00"), "{got:?}");
+}
