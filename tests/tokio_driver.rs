@@ -336,3 +336,26 @@ async fn keepalive_runs_on_tokio_time_and_finds_a_silent_peer() {
     within(raw.read_to_end(&mut got)).await.unwrap();
     assert!(got.starts_with(b"\x89\x00"), "{got:?}");
 }
+
+#[tokio::test]
+async fn the_halves_are_a_futures_stream_and_sink() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (mut tx, mut rx) = server.await.unwrap();
+    let echoer = tokio::spawn(async move {
+        while let Some(Ok(Event::Text(text))) = StreamExt::next(&mut rx).await {
+            SinkExt::send(&mut tx, pushcodec::tokio::Message::Text(text))
+                .await
+                .unwrap();
+        }
+    });
+    for i in 0..20 {
+        peer.send(Peer::text(format!("{i}"))).await.unwrap();
+        assert_eq!(
+            within(peer.next()).await.unwrap().unwrap(),
+            Peer::text(format!("{i}"))
+        );
+    }
+    peer.close(None).await.unwrap();
+    within(echoer).await.unwrap();
+}

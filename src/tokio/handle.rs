@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use ::tokio::sync::mpsc;
 use bytes::Bytes;
+use tokio_util::sync::PollSender;
 
 use crate::Utf8Bytes;
 use crate::ws::{
@@ -81,6 +82,8 @@ pub enum Error {
 /// connection starts closing is discarded by the driver (RFC 6455 §5.5.1:
 /// nothing after a Close).
 ///
+/// It is also a `futures` [`Sink`](futures_sink::Sink) of [`Message`]s.
+///
 /// # Example
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -97,15 +100,27 @@ pub enum Error {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Sender {
     tx: mpsc::Sender<Message>,
     closed: Arc<AtomicBool>,
+    /// The `Sink` side's reserved slot, made on first use.
+    sink: Option<PollSender<Message>>,
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        Sender::new(self.tx.clone(), Arc::clone(&self.closed))
+    }
 }
 
 impl Sender {
     pub(super) fn new(tx: mpsc::Sender<Message>, closed: Arc<AtomicBool>) -> Self {
-        Sender { tx, closed }
+        Sender {
+            tx,
+            closed,
+            sink: None,
+        }
     }
 
     /// Queues `message` for the driver, waiting while its queue is full.
@@ -181,6 +196,48 @@ impl Sender {
     /// or received, or the driver has ended.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire) || self.tx.is_closed()
+    }
+}
+
+/// The `futures` form of [`Sender::send`]: `poll_ready` waits for room in
+/// the driver's queue, `start_send` checks and queues, `poll_close` starts
+/// nothing (use [`Sender::close`] for the close handshake; dropping every
+/// `Sender` and the `Receiver` closes with 1001).
+impl futures_sink::Sink<Message> for Sender {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let this = self.get_mut();
+        if this.is_closed() {
+            return Poll::Ready(Err(SendError::Closed));
+        }
+        let tx = &this.tx;
+        let sink = this.sink.get_or_insert_with(|| PollSender::new(tx.clone()));
+        sink.poll_reserve(cx).map_err(|_| SendError::Closed)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
+        let this = self.get_mut();
+        message.check()?;
+        if this.is_closed() {
+            return Err(SendError::Closed);
+        }
+        let closing = matches!(message, Message::Close(_));
+        let sink = this.sink.as_mut().ok_or(SendError::Closed)?;
+        sink.send_item(message).map_err(|_| SendError::Closed)?;
+        if closing {
+            this.closed.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        // Queued is as far as a sender's message goes; the driver writes it.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        Poll::Ready(Ok(()))
     }
 }
 
