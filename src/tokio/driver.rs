@@ -95,18 +95,23 @@ impl Options {
 /// # Example
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> std::io::Result<()> {
 /// use pushcodec::tokio::{Options, WebSocket};
 /// use pushcodec::ws::{Config, Connection};
+/// use tokio::io::AsyncReadExt;
 ///
-/// let (io, _peer) = tokio::io::duplex(1024);
+/// let (io, mut peer) = tokio::io::duplex(1024);
 /// let ws = WebSocket::new(io, Connection::server(Config::default()))
 ///     .options(Options::default().channel_capacity(16));
 /// let (tx, rx, driver) = ws.split();
 /// let task = tokio::spawn(driver);
-/// drop((tx, rx)); // nobody left: the driver sends a Close (1001) and ends
-/// # drop(_peer);
+/// drop((tx, rx)); // nobody left: the driver sends a Close (1001, going away)
+/// let mut close = [0u8; 4];
+/// peer.read_exact(&mut close).await?;
+/// assert_eq!(close, [0x88, 0x02, 0x03, 0xe9]);
+/// drop(peer); // the peer's side ends: so does the driver
 /// task.await.unwrap();
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Debug)]
@@ -398,9 +403,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// once the `Receiver` asks (and always after a transport failure, so
     /// the driver ends).
     fn wanted(&self) -> bool {
+        // Nobody left to ask: decode (and so answer pings) as without lockstep.
         self.demand
             .as_ref()
-            .is_none_or(|d| d.is_wanted() || self.phase == Phase::Failed)
+            .is_none_or(|d| d.is_wanted() || self.unheard() || self.phase == Phase::Failed)
+    }
+
+    /// The `Receiver` is gone (dropped, or released by the driver).
+    fn unheard(&self) -> bool {
+        self.events
+            .as_ref()
+            .and_then(PollSender::get_ref)
+            .is_none_or(mpsc::Sender::is_closed)
     }
 
     /// Takes the senders' messages while the outbound buffer has room.
@@ -432,8 +446,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 Poll::Pending => break,
             }
         }
-        if self.commands.is_none() && self.events.is_none() && self.conn.state() == State::Open {
-            // Both halves dropped: nobody can use the connection any more.
+        if self.commands.is_none() && self.unheard() && self.conn.state() == State::Open {
+            // Both halves dropped: nobody can use the connection any more
+            // (a `Receiver` dropped last is noticed at the next event, read
+            // or timer).
             let _ = self.conn.send_close(CloseCode::GOING_AWAY, "");
             progress = true;
         }
