@@ -2,7 +2,7 @@
 # Runs the Autobahn testsuite against both roles, strictly:
 #   cases 1-10 (301 cases), both roles:
 #     server: wstest -m fuzzingclient  ->  examples/ws_echo --port PORT
-#                                          examples/ws_echo_tokio --port PORT (same state machine)
+#                                          examples/ws_echo_tokio --port PORT (same state machine, tokio driver)
 #     client: wstest -m fuzzingserver  <-  examples/ws_client URL AGENT
 #   permessage-deflate (RFC 7692, cases 12 and 13), AUTOBAHN_DEFLATE picks how much:
 #     ci   (default) server role only, 12.1.* and 13.* (144 cases): ws_echo --deflate
@@ -96,8 +96,8 @@ spec() {
 }
 
 # One build serves both runs: without --deflate the examples never negotiate the extension.
-echo "check-autobahn: building the examples (release, --features deflate)"
-cargo build --release --features deflate --example ws_echo --example ws_echo_tokio --example ws_client
+echo "check-autobahn: building the examples (release, --features deflate,tokio)"
+cargo build --release --features deflate,tokio --example ws_echo --example ws_echo_tokio --example ws_client
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 examples="$target_dir/release/examples"

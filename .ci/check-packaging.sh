@@ -11,7 +11,8 @@
 #      unit tests pass, for all features and for each protocol alone. Dev-dependencies are
 #      left out of that resolution: they are not part of what users build (and a peer such as
 #      sse-stream would otherwise pin shared crates above our own lower bounds).
-#   3. The feature split: an SSE-only build compiles no sha1, base64 or getrandom; each
+#   3. The feature split: an SSE-only build compiles no sha1, base64 or getrandom; only
+#      src/tokio/ (feature `tokio`) names tokio, reads the clock or touches sockets; each
 #      feature set builds and passes clippy; the SSE-only tests pass.
 #   4. The package: `cargo package --list` ships src, README, CHANGELOG and the licences, not
 #      CI scripts, screenshots, test peers or their lockfiles; `cargo publish --dry-run`
@@ -96,6 +97,14 @@ for crate in sha1 base64 getrandom; do
   fi
 done
 echo "check-packaging: SSE-only build compiles: $(awk '{print $1}' <<<"$tree" | sort -u | tr '\n' ' ')"
+# Sans-IO: the runtime lives in src/tokio/ (feature `tokio`) and nowhere else; outside it no
+# code (comments aside) names tokio or reads the clock, opens a socket or spawns a thread.
+# lib.rs may only declare the module behind its feature.
+sans_io="$(grep -rnE '(^|[^a-z_])tokio|Instant::now\(\)|std::net|thread::spawn' src --include='*.rs' |
+  grep -v '^src/tokio/' | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' |
+  grep -vxE 'src/lib\.rs:[0-9]+:(#\[cfg\(feature = "tokio"\)\]|pub mod tokio;)' || true)"
+[ -z "$sans_io" ] || fail "runtime code outside src/tokio/: $sans_io"
+echo "check-packaging: sans-IO: only src/tokio/ uses a runtime"
 for features in "sse" "ws" "ws,deflate" "sse,http" "ws,http"; do
   echo "check-packaging: clippy --no-default-features --features $features"
   cargo clippy --locked --no-default-features --features "$features" --lib -- -D warnings

@@ -15,6 +15,10 @@
 //!   ordered, bounded log of entries encoded once, and per subscriber a
 //!   cursor, so a reconnecting client gets exactly what it missed, then
 //!   live entries, each once.
+//! - `tokio` (feature `tokio`): the same state machines on tokio, for
+//!   servers in a few lines: a WebSocket driver with split `Sender` and
+//!   `Receiver`, the HTTP/1.1 Upgrade (also inside hyper and axum, feature
+//!   `hyper`), and an SSE response body with heartbeats and resume.
 //! - [`http1`] (with either protocol): the one HTTP/1.1 head reader both
 //!   use, its [`HeadLimits`](http1::HeadLimits) (16 KiB, 64 fields by
 //!   default) and [`HeadError`](http1::HeadError).
@@ -27,10 +31,13 @@
 //! | `ws` | yes | [`ws`] | sha1, base64, getrandom |
 //! | `deflate` | no | `ws::deflate`, permessage-deflate | flate2 (pure-Rust zlib-rs) |
 //! | `http` | no | conversions from and to the `http` crate's types | http |
+//! | `tokio` | no | `tokio`: the WebSocket driver, `Acceptor`, the SSE body for hyper | tokio, tokio-util, futures-core, http-body, http |
+//! | `hyper` | no | `tokio::Acceptor::upgrade` for hyper 1.x and axum handlers | hyper, hyper-util |
 //!
 //! Both protocols share bytes, httparse, memchr, simdutf8 and thiserror. An SSE-only
 //! build (`default-features = false, features = ["sse"]`) compiles none of the
-//! WebSocket dependencies.
+//! WebSocket dependencies. Only the `tokio` module uses a runtime; everything
+//! else stays sans-IO with it on.
 //!
 //! # The drive loop
 //!
@@ -105,6 +112,9 @@ pub mod sse;
 pub mod topic;
 #[cfg(feature = "ws")]
 pub mod ws;
+// The one place a runtime is used; see the module docs.
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use bytes;
 #[cfg(feature = "os-random")]

@@ -1,0 +1,361 @@
+//! The tokio driver (feature `tokio`, issue 19) over real loopback TCP
+//! against tokio-tungstenite: echo, the close handshake both ways,
+//! backpressure, a cancel-safe `recv`, and pings answered while the
+//! application is idle.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pushcodec::tokio::{Acceptor, Options, Receiver, Sender};
+use pushcodec::ws::{CloseCode, Config, Event};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message as Peer;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as PeerCode;
+
+#[path = "common/tokio_peer.rs"]
+mod tokio_peer;
+use tokio_peer::{handshake, peer_client};
+
+/// Every wait in these tests is bounded by this.
+const STEP: Duration = Duration::from_secs(5);
+
+async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(STEP, f).await.expect("timed out")
+}
+
+/// A server on a loopback port that accepts one client with `acceptor`
+/// and hands its halves over.
+async fn serve_one(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::task::JoinHandle<(Sender, Receiver)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (ws, _request) = acceptor.accept(stream).await.unwrap();
+        ws.spawn()
+    });
+    (addr, task)
+}
+
+/// Echoes text and binary until the peer's Close; returns that Close.
+async fn echo(tx: Sender, mut rx: Receiver) -> Option<Event> {
+    while let Some(item) = rx.recv().await {
+        match item.expect("no error") {
+            Event::Text(t) => tx.send_text(t).await.unwrap(),
+            Event::Binary(b) => tx.send_binary(b).await.unwrap(),
+            close @ Event::Close(_) => {
+                assert!(rx.recv().await.is_none(), "nothing after the Close");
+                return Some(close);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn echo_and_peer_initiated_close() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (tx, rx) = server.await.unwrap();
+    let echoer = tokio::spawn(echo(tx, rx));
+
+    let big = vec![7u8; 64 * 1024];
+    for i in 0..10 {
+        peer.send(Peer::text(format!("hello {i}"))).await.unwrap();
+        assert_eq!(
+            within(peer.next()).await.unwrap().unwrap(),
+            Peer::text(format!("hello {i}"))
+        );
+    }
+    peer.send(Peer::binary(big.clone())).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::binary(big)
+    );
+
+    // The peer closes; the driver answers, delivers the Close and ends.
+    peer.close(None).await.unwrap();
+    let answer = within(peer.next()).await.unwrap().unwrap();
+    assert!(matches!(answer, Peer::Close(_)), "{answer:?}");
+    let close = within(echoer).await.unwrap();
+    assert!(matches!(close, Some(Event::Close(None))), "{close:?}");
+    // The server closed TCP first (RFC 6455 §7.1.1): the stream ends.
+    assert!(within(peer.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn driver_initiated_close() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (tx, mut rx) = server.await.unwrap();
+
+    tx.close(CloseCode::NORMAL, "bye").await.unwrap();
+    assert!(tx.is_closed());
+    assert_eq!(
+        tx.send_text("late").await,
+        Err(pushcodec::ws::SendError::Closed)
+    );
+    // tungstenite reads our Close and answers it.
+    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
+        panic!("no Close")
+    };
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (PeerCode::Normal, "bye")
+    );
+    let _ = within(peer.flush()).await;
+    // The answer arrives, the handshake completes, the transport closes.
+    let Some(Ok(Event::Close(Some(answer)))) = within(rx.recv()).await else {
+        panic!("no Close answer")
+    };
+    assert_eq!(answer.code, CloseCode::NORMAL);
+    assert!(within(rx.recv()).await.is_none());
+    assert!(within(peer.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn ping_answered_while_the_application_is_idle() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    // The application holds both halves and never touches them.
+    let (_tx, _rx) = server.await.unwrap();
+    for i in 0..100u8 {
+        peer.send(Peer::Ping(vec![i; 4].into())).await.unwrap();
+        let pong = within(peer.next()).await.unwrap().unwrap();
+        assert_eq!(pong, Peer::Pong(vec![i; 4].into()));
+    }
+}
+
+#[tokio::test]
+async fn recv_is_cancel_safe() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (_tx, mut rx) = server.await.unwrap();
+    const N: usize = 300;
+    let sender = tokio::spawn(async move {
+        for i in 0..N {
+            peer.send(Peer::text(i.to_string())).await.unwrap();
+            if i % 10 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        peer
+    });
+    // A timeout shorter than the gaps: many `recv`s lose the race and
+    // are dropped, none may lose a message.
+    let (mut got, mut lost_races) = (0, 0);
+    while got < N {
+        tokio::select! {
+            item = rx.recv() => {
+                let Some(Ok(Event::Text(t))) = item else { panic!("{item:?}") };
+                assert_eq!(t, got.to_string().as_str(), "in order, none lost");
+                got += 1;
+            }
+            () = tokio::time::sleep(Duration::from_micros(200)) => lost_races += 1,
+        }
+        assert!(lost_races < 1_000_000);
+    }
+    assert!(
+        lost_races > 0,
+        "the timeout never won: the test proved nothing"
+    );
+    drop(within(sender).await.unwrap());
+}
+
+#[tokio::test]
+async fn backpressure_bounds_what_a_non_reading_peer_costs() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 256 * 1024;
+    let acceptor = Acceptor::new(config).options(Options::default().channel_capacity(4));
+    let (addr, server) = serve_one(acceptor).await;
+    // A client that completes the handshake and then never reads.
+    let (mut stalled, _) = handshake(addr).await;
+    let (tx, _rx) = server.await.unwrap();
+
+    let chunk = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+    let mut accepted = 0usize;
+    // The senders come to wait: the socket buffers, the connection's
+    // 256 KiB and the 4-message channel are full.
+    let wait = Duration::from_millis(300);
+    while let Ok(sent) = tokio::time::timeout(wait, tx.send_binary(chunk.clone())).await {
+        sent.unwrap();
+        accepted += 1;
+        assert!(accepted < 2048, "128 MiB accepted: nothing pushes back");
+    }
+    // Once the peer reads, the senders move again.
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        while stalled.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    });
+    within(tx.send_binary(chunk)).await.unwrap();
+    eprintln!("accepted {accepted} x 64 KiB before the senders waited");
+    reader.abort();
+}
+
+#[tokio::test]
+async fn lockstep_sends_the_reply_before_a_protocol_errors_close() {
+    let acceptor = Acceptor::new(Config::default()).options(Options::default().lockstep(true));
+    let (addr, server) = serve_one(acceptor).await;
+    let (mut raw, _) = handshake(addr).await;
+    let (tx, rx) = server.await.unwrap();
+    let echoer = tokio::spawn(async move {
+        let mut rx = rx;
+        while let Some(item) = rx.recv().await {
+            if let Ok(Event::Text(t)) = item {
+                let _ = tx.send_text(t).await;
+            }
+        }
+    });
+    // In one write: a masked text "hi", then a frame with RSV2 set, which
+    // fails the connection with 1002 (RFC 6455 §5.2).
+    let m = [1u8, 2, 3, 4];
+    let mut wire = vec![0x81, 0x82, m[0], m[1], m[2], m[3], b'h' ^ m[0], b'i' ^ m[1]];
+    wire.extend_from_slice(&[0xa1, 0x80, 0, 0, 0, 0]);
+    raw.write_all(&wire).await.unwrap();
+    let mut got = Vec::new();
+    within(raw.read_to_end(&mut got)).await.unwrap();
+    // The echo first, then the Close with 1002 (and a reason).
+    assert!(got.starts_with(b"\x81\x02hi\x88"), "{got:?}");
+    assert_eq!(&got[6..8], b"\x03\xea");
+    within(echoer).await.unwrap();
+}
+
+/// A hyper HTTP/1.1 server whose every request goes to `acceptor.upgrade`
+/// and an echo; the echo's last event comes back through the channel.
+#[cfg(feature = "hyper")]
+async fn hyper_echo(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::sync::oneshot::Receiver<Option<Event>>) {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let closed_tx = std::sync::Mutex::new(Some(closed_tx));
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let closed_tx = closed_tx.lock().unwrap().take();
+            let response = acceptor.upgrade(req, |tx, rx| async move {
+                let close = echo(tx, rx).await;
+                let _ = closed_tx.map(|c| c.send(close));
+            });
+            async move { Ok::<_, std::convert::Infallible>(response) }
+        });
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+            .await
+            .unwrap();
+    });
+    (addr, closed_rx)
+}
+
+/// `Acceptor::upgrade` inside a hyper HTTP/1.1 server (feature `hyper`).
+#[cfg(feature = "hyper")]
+#[tokio::test]
+async fn hyper_upgrade_echoes() {
+    let (addr, closed_rx) = hyper_echo(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    peer.send(Peer::text("through hyper")).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::text("through hyper")
+    );
+    peer.close(None).await.unwrap();
+    assert!(matches!(
+        within(closed_rx).await.unwrap(),
+        Some(Event::Close(None))
+    ));
+}
+
+/// permessage-deflate is agreed in the same call (features `hyper`, `deflate`).
+#[cfg(all(feature = "hyper", feature = "deflate"))]
+#[tokio::test]
+async fn hyper_upgrade_agrees_on_permessage_deflate() {
+    use pushcodec::ws::deflate::DeflateConfig;
+    let acceptor = Acceptor::new(Config::default()).deflate(DeflateConfig::default());
+    let (addr, _closed) = hyper_echo(acceptor).await;
+    let (_stream, response, _) =
+        tokio_peer::handshake_offering(addr, Some("permessage-deflate")).await;
+    let agreed = response
+        .header("sec-websocket-extensions")
+        .unwrap_or_default();
+    assert!(agreed.starts_with("permessage-deflate"), "{agreed:?}");
+}
+
+#[tokio::test]
+async fn a_vanished_peer_ends_the_receiver_with_an_error() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let (raw, _) = handshake(addr).await;
+    let (tx, mut rx) = server.await.unwrap();
+    // The client goes without a Close (RFC 6455 §7.1.5: 1006).
+    drop(raw);
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(rx.recv()).await else {
+        panic!("no error")
+    };
+    assert_eq!(e.violation(), &pushcodec::ws::Violation::AbnormalClosure);
+    assert!(within(rx.recv()).await.is_none());
+    assert_eq!(
+        tx.send_text("anyone?").await,
+        Err(pushcodec::ws::SendError::Closed)
+    );
+}
+
+#[tokio::test]
+async fn keepalive_runs_on_tokio_time_and_finds_a_silent_peer() {
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_millis(50));
+    config.pong_timeout = Some(Duration::from_millis(100));
+    let (addr, server) = serve_one(Acceptor::new(config)).await;
+    // A client that reads but never answers anything.
+    let (mut raw, _) = handshake(addr).await;
+    let (_tx, mut rx) = server.await.unwrap();
+    let started = tokio::time::Instant::now();
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(rx.recv()).await else {
+        panic!("no timeout")
+    };
+    assert!(
+        matches!(e.violation(), pushcodec::ws::Violation::PongTimeout { .. }),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "not before the deadlines"
+    );
+    assert!(within(rx.recv()).await.is_none());
+    // The keepalive ping came first (0x89: FIN + ping, unmasked, empty),
+    // then the transport was closed.
+    let mut got = Vec::new();
+    within(raw.read_to_end(&mut got)).await.unwrap();
+    assert!(got.starts_with(b"\x89\x00"), "{got:?}");
+}
+
+#[tokio::test]
+async fn the_halves_are_a_futures_stream_and_sink() {
+    let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let (mut tx, mut rx) = server.await.unwrap();
+    let echoer = tokio::spawn(async move {
+        while let Some(Ok(Event::Text(text))) = StreamExt::next(&mut rx).await {
+            SinkExt::send(&mut tx, pushcodec::tokio::Message::Text(text))
+                .await
+                .unwrap();
+        }
+    });
+    for i in 0..20 {
+        peer.send(Peer::text(format!("{i}"))).await.unwrap();
+        assert_eq!(
+            within(peer.next()).await.unwrap().unwrap(),
+            Peer::text(format!("{i}"))
+        );
+    }
+    peer.close(None).await.unwrap();
+    within(echoer).await.unwrap();
+}
