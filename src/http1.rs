@@ -23,6 +23,7 @@
 //! assert_eq!(HeadError::TooLarge { limit: 1 }.status(), 431);
 //! ```
 
+use crate::prelude::*;
 /// Bounds on what an HTTP/1.1 head may cost, for every reader in the crate
 /// (SSE requests, WebSocket requests and responses).
 ///

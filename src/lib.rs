@@ -27,17 +27,88 @@
 //!
 //! | feature | default | what it adds | dependencies |
 //! |---|---|---|---|
+//! | `std` | yes | `Instant` timer methods, `IoSlice` writes, the dependencies' runtime CPU detection | (std) |
+//! | `os-random` | yes | [`OsRandom`], the default source of masking keys and nonces (needs `std`) | getrandom |
 //! | `sse` | yes | [`sse`] | none of its own |
-//! | `ws` | yes | [`ws`] | sha1, base64, getrandom |
+//! | `ws` | yes | [`ws`] | sha1, base64 |
 //! | `deflate` | no | `ws::deflate`, permessage-deflate | flate2 (pure-Rust zlib-rs) |
 //! | `http` | no | conversions from and to the `http` crate's types | http |
 //! | `tokio` | no | `tokio`: the WebSocket driver, `Acceptor`, the SSE body for hyper | tokio, tokio-util, futures-core, http-body, http |
 //! | `hyper` | no | `tokio::Acceptor::upgrade` for hyper 1.x and axum handlers | hyper, hyper-util |
 //!
 //! Both protocols share bytes, httparse, memchr, simdutf8 and thiserror. An SSE-only
-//! build (`default-features = false, features = ["sse"]`) compiles none of the
+//! build (`default-features = false, features = ["std", "sse"]`) compiles none of the
 //! WebSocket dependencies. Only the `tokio` module uses a runtime; everything
 //! else stays sans-IO with it on.
+//!
+//! # Without std
+//!
+//! With `default-features = false` and `sse` and/or `ws`, the crate is `#![no_std]`
+//! and needs only `alloc` (a global allocator): firmware, a WebAssembly worker, a
+//! kernel-bypass stack. Two things then come from the caller:
+//!
+//! - **Time**: every timer has an `_at` twin that takes the time as a
+//!   [`Duration`](core::time::Duration) since an origin the caller picks (a
+//!   tick counter, a monotonic clock's reading): `handle_timeout_at(now)` and
+//!   `poll_timeout_at()` on [`ws::Connection`], [`sse::Heartbeat`] and
+//!   [`sse::Client`] (and `handle_disconnect_at`, `handle_output_at`,
+//!   `Heartbeat::with_interval_at`). With `std` the `Instant` methods are
+//!   there too; one state machine uses one of the two timelines.
+//! - **Randomness**: there is no [`OsRandom`], so a client's masking keys
+//!   (RFC 6455 §5.3) and handshake nonces (§4.1) come from the caller's
+//!   [`RandomSource`] (a hardware RNG or a CSPRNG seeded from one):
+//!   [`Connection::client_with_random`](ws::Connection::client_with_random),
+//!   [`ClientHandshake::with_random`](ws::handshake::ClientHandshake::with_random).
+//!   The constructors that would fall back to the OS do not exist then, so a
+//!   client without a source does not compile; there is never a fixed key.
+//!   An SSE [`Client`](sse::Client) without a source takes the middle of its
+//!   jitter range.
+//!
+//! `deflate`, `http`, `tokio` and `hyper` need `std`. CI builds the library
+//! without it, runs the pure tests through the `_at` methods and a seeded
+//! source, and links a `#![no_std]` static library over it (which fails if
+//! anything pulls in std). The same loop as above, on a fake clock:
+//!
+//! ```
+//! # #[cfg(feature = "ws")] {
+//! use core::time::Duration;
+//! use pushcodec::RandomSource;
+//! use pushcodec::ws::{Config, Connection, Event};
+//!
+//! /// Stands in for the device's hardware RNG.
+//! struct Trng(u32);
+//! impl RandomSource for Trng {
+//!     fn fill(&mut self, buf: &mut [u8]) {
+//!         for b in buf {
+//!             self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+//!             *b = (self.0 >> 24) as u8;
+//!         }
+//!     }
+//! }
+//!
+//! let mut config = Config::default();
+//! config.keepalive_interval = Some(Duration::from_secs(20));
+//! let mut client = Connection::client_with_random(config, Box::new(Trng(1)));
+//! let mut ticks = Duration::from_millis(5); // the device's uptime
+//! client.handle_timeout_at(ticks);
+//! assert_eq!(client.poll_timeout_at(), Some(ticks + Duration::from_secs(20)));
+//!
+//! client.send_text("hello")?;
+//! let frame = client.poll_transmit().expect("a frame");
+//! assert_eq!(frame[..2], [0x81, 0x85]); // text, masked (§5.3), 5 bytes
+//!
+//! // Twenty quiet seconds later the keepalive ping is due.
+//! ticks += Duration::from_secs(20);
+//! client.handle_timeout_at(ticks);
+//! let ping = client.poll_transmit().expect("a ping");
+//! assert_eq!(ping[..2], [0x89, 0x80]); // ping, masked, empty
+//!
+//! // The server's pong arrives (unmasked, §5.5.3).
+//! client.handle_read(&[0x8a, 0x00]);
+//! assert!(matches!(client.poll_event()?, Some(Event::Pong(_))));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # The drive loop
 //!
@@ -93,6 +164,7 @@
 //! both roles, browsers, third-party peers) and `benches/README.md` the
 //! measurements against tungstenite, fastwebsockets, sse-stream and
 //! eventsource-stream.
+#![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -101,8 +173,26 @@
 // Without either protocol only `Utf8Bytes` is left; its crate-internal helpers go unused.
 #![cfg_attr(not(any(feature = "sse", feature = "ws")), allow(dead_code))]
 
+// Always `#![no_std]`, so every module names where a type comes from; the standard
+// library is one more crate, for the `std` feature's additions (and for tests).
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+/// What the standard prelude would bring, from `alloc`.
+#[allow(unused_imports)]
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
+
 #[cfg(any(feature = "sse", feature = "ws"))]
 mod random;
+#[cfg(any(feature = "sse", feature = "ws"))]
+mod time;
 mod utf8;
 
 #[cfg(any(feature = "sse", feature = "ws"))]

@@ -15,7 +15,7 @@
 //! connection holds no randomness of its own.
 
 #[cfg(feature = "os-random")]
-use std::cell::RefCell;
+use core::cell::RefCell;
 
 /// A source of random bytes: masking keys, handshake nonces, reconnect jitter.
 ///
@@ -87,7 +87,7 @@ impl Pool {
 }
 
 #[cfg(feature = "os-random")]
-thread_local! {
+std::thread_local! {
     static POOL: RefCell<Pool> = const {
         RefCell::new(Pool { bytes: [0; POOL_LEN], next: POOL_LEN })
     };
@@ -125,8 +125,8 @@ impl OsRandom {
 }
 
 #[cfg(feature = "os-random")]
-impl std::fmt::Debug for OsRandom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for OsRandom {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("OsRandom").finish_non_exhaustive()
     }
 }

@@ -6,8 +6,9 @@
 //! keeps at most three bytes of an unfinished code point between pieces and
 //! runs a SIMD validator over everything else.
 
-use std::fmt;
-use std::ops::Deref;
+use crate::prelude::*;
+use core::fmt;
+use core::ops::Deref;
 
 use bytes::Bytes;
 
@@ -82,7 +83,7 @@ impl Utf8Bytes {
 
     /// Wraps bytes the caller has already validated.
     pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
+        debug_assert!(core::str::from_utf8(&bytes).is_ok());
         Utf8Bytes(bytes)
     }
 }
@@ -137,9 +138,9 @@ impl From<Utf8Bytes> for Bytes {
 }
 
 impl TryFrom<Bytes> for Utf8Bytes {
-    type Error = std::str::Utf8Error;
+    type Error = core::str::Utf8Error;
     fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
-        std::str::from_utf8(&bytes)?;
+        core::str::from_utf8(&bytes)?;
         Ok(Utf8Bytes(bytes))
     }
 }
@@ -215,7 +216,7 @@ impl Utf8Validator {
             let take = (need - have).min(piece.len());
             let mut buf = self.partial;
             buf[have..have + take].copy_from_slice(&piece[..take]);
-            match std::str::from_utf8(&buf[..have + take]) {
+            match core::str::from_utf8(&buf[..have + take]) {
                 Ok(_) => self.partial_len = 0,
                 Err(e) if e.error_len().is_none() => {
                     // Still a valid prefix; the piece was too short to finish it.
@@ -247,7 +248,7 @@ impl Utf8Validator {
             if tail.is_empty() {
                 return Ok(());
             }
-            if matches!(std::str::from_utf8(tail),
+            if matches!(core::str::from_utf8(tail),
                         Err(e) if e.valid_up_to() == 0 && e.error_len().is_none())
             {
                 self.partial[..tail.len()].copy_from_slice(tail);
@@ -389,7 +390,7 @@ mod tests {
             b"\xfe",
         ];
         for input in inputs {
-            let whole = std::str::from_utf8(input);
+            let whole = core::str::from_utf8(input);
             for cut in 0..=input.len() {
                 let got = feed_all(&[&input[..cut], &input[cut..]]);
                 match whole {

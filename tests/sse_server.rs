@@ -3,7 +3,12 @@
 //! in-memory resume built only from pushcodec's pieces.
 #![cfg(feature = "sse")]
 
-use std::time::{Duration, Instant};
+#[path = "common/clock.rs"]
+mod clock;
+#[allow(unused_imports)]
+use clock::*;
+
+use std::time::Duration;
 
 use pushcodec::http1::HeadError;
 use pushcodec::sse::{
@@ -151,7 +156,7 @@ fn arbitrary_garbage_never_panics() {
 
 #[test]
 fn heartbeat_timeline() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let s = Duration::from_secs;
     let mut hb = Heartbeat::new(t0);
     assert_eq!(hb.interval(), s(15));
@@ -188,7 +193,7 @@ fn heartbeat_timeline() {
 /// reconnects with Last-Event-ID and gets exactly the missed events.
 #[test]
 fn resume_replays_exactly_the_missed_events() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut history = History::new(16, 64 * 1024);
     let mut wire = Vec::new();
     encode_response_head(&mut wire);

@@ -5,6 +5,11 @@
 //! be handed back through the consumed count).
 #![cfg(feature = "ws")]
 
+#[path = "common/clock.rs"]
+mod clock;
+#[allow(unused_imports)]
+use clock::*;
+
 use proptest::prelude::*;
 use pushcodec::http1::HeadError;
 use pushcodec::ws::handshake::{

@@ -6,6 +6,11 @@
 //! the head (handed back through the consumed count).
 #![cfg(feature = "ws")]
 
+#[path = "common/clock.rs"]
+mod clock;
+#[allow(unused_imports)]
+use clock::*;
+
 use pushcodec::http1::HeadError;
 use pushcodec::ws::RandomSource;
 use pushcodec::ws::handshake::{

@@ -6,7 +6,8 @@
 mod common;
 mod counting;
 
-use common::client_frame;
+#[allow(unused_imports)]
+use common::*;
 use counting::live;
 use pushcodec::ws::{Config, Connection, Event};
 
@@ -42,7 +43,7 @@ fn idle_connection_holds_no_heap_and_gives_back_big_buffers() {
 
     // Once a drained connection's time passes, it holds nothing at all:
     // the input buffer went back when drained, the output one goes now.
-    server.handle_timeout(std::time::Instant::now());
+    server.handle_timeout(t0());
     let idle = live() - baseline;
     assert_eq!(idle, 0, "idle connection holds {idle} bytes");
 }
@@ -62,6 +63,6 @@ fn rfc6455_5_5_2_an_answered_ping_leaves_no_heap_behind() {
     }
     assert_eq!(&wire[..2], &[0x8A, 13]);
     drop(wire);
-    server.handle_timeout(std::time::Instant::now());
+    server.handle_timeout(t0());
     assert_eq!(live() - baseline, 0);
 }

@@ -1,6 +1,7 @@
 //! Encoding events, comments and `retry` blocks into `text/event-stream`
 //! bytes that every conforming decoder reads back as they were meant.
 
+use crate::prelude::*;
 use bytes::{BufMut, Bytes, BytesMut};
 use memchr::{memchr2, memchr3};
 

@@ -2,7 +2,13 @@
 //! period keeps proxies from timing the stream out and lets both ends
 //! notice a dead connection.
 
-use std::time::{Duration, Instant};
+use core::time::Duration;
+#[cfg(feature = "std")]
+use std::time::Instant;
+
+#[cfg(feature = "std")]
+use crate::time::Origin;
+use crate::time::after;
 
 use bytes::Bytes;
 
@@ -42,7 +48,10 @@ const HEARTBEAT: &[u8] = b":\n";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
     interval: Duration,
-    deadline: Instant,
+    /// On the caller's timeline (see [`new_at`](Self::new_at)).
+    deadline: Duration,
+    #[cfg(feature = "std")]
+    origin: Origin,
     /// A heartbeat is due and not yet handed out.
     due: bool,
 }
@@ -52,15 +61,32 @@ impl Heartbeat {
     pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 
     /// A timer with the default interval, counting from `now`.
+    #[cfg(feature = "std")]
     pub fn new(now: Instant) -> Self {
         Self::with_interval(now, Self::DEFAULT_INTERVAL)
     }
 
     /// A timer with the given interval, counting from `now`.
+    #[cfg(feature = "std")]
     pub fn with_interval(now: Instant, interval: Duration) -> Self {
+        let mut origin = Origin::default();
+        let at = origin.since(now);
+        Heartbeat {
+            origin,
+            ..Self::with_interval_at(at, interval)
+        }
+    }
+
+    /// As [`with_interval`](Self::with_interval), with the time as a
+    /// `Duration` since an origin the caller picks (without `std`, the way
+    /// time comes in; see the crate docs' "Without std"). Use the `_at`
+    /// methods throughout with a timer made here.
+    pub fn with_interval_at(now: Duration, interval: Duration) -> Self {
         Heartbeat {
             interval,
             deadline: after(now, interval),
+            #[cfg(feature = "std")]
+            origin: Origin::default(),
             due: false,
         }
     }
@@ -72,22 +98,45 @@ impl Heartbeat {
 
     /// Something was written at `now`: the quiet period starts again (and a
     /// heartbeat due but not yet taken is not needed).
+    #[cfg(feature = "std")]
     pub fn handle_output(&mut self, now: Instant) {
+        let at = self.origin.since(now);
+        self.handle_output_at(at);
+    }
+
+    /// As [`handle_output`](Self::handle_output), on the caller's timeline.
+    pub fn handle_output_at(&mut self, now: Duration) {
         self.deadline = after(now, self.interval);
         self.due = false;
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next needed (always
-    /// `Some`: a heartbeat is always armed; an `Option` like every other
-    /// timer in the crate, so one drive loop serves them all).
+    /// `Some` for a timer made from an `Instant`: a heartbeat is always
+    /// armed; an `Option` like every other timer in the crate, so one drive
+    /// loop serves them all).
+    #[cfg(feature = "std")]
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.origin.instant(self.deadline)
+    }
+
+    /// As [`poll_timeout`](Self::poll_timeout), on the caller's timeline
+    /// (always `Some`).
+    #[must_use]
+    pub fn poll_timeout_at(&self) -> Option<Duration> {
         Some(self.deadline)
     }
 
     /// Advances time: after `interval` of quiet a heartbeat is due, and
     /// the quiet period counts again from `now`.
+    #[cfg(feature = "std")]
     pub fn handle_timeout(&mut self, now: Instant) {
+        let at = self.origin.since(now);
+        self.handle_timeout_at(at);
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout), on the caller's timeline.
+    pub fn handle_timeout_at(&mut self, now: Duration) {
         if now >= self.deadline {
             self.deadline = after(now, self.interval);
             self.due = true;
@@ -96,13 +145,6 @@ impl Heartbeat {
 
     /// The heartbeat comment to write, once per heartbeat due.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        std::mem::take(&mut self.due).then(|| Bytes::from_static(HEARTBEAT))
+        core::mem::take(&mut self.due).then(|| Bytes::from_static(HEARTBEAT))
     }
-}
-
-fn after(now: Instant, d: Duration) -> Instant {
-    // A huge interval means "never" in practice; don't overflow.
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(now)
 }

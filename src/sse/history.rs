@@ -2,7 +2,7 @@
 //! reconnecting client's `Last-Event-ID` (WHATWG HTML §9.2.4) can be
 //! answered with exactly the events it missed.
 
-use std::collections::{HashMap, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
@@ -56,7 +56,7 @@ pub struct History {
     max_bytes: usize,
     entries: VecDeque<Entry>,
     /// Latest sequence number of each stored id.
-    index: HashMap<Utf8Bytes, u64>,
+    index: BTreeMap<Utf8Bytes, u64>,
     bytes: usize,
     next_seq: u64,
     /// Id of the newest evicted entry (the one just before the oldest
@@ -79,7 +79,7 @@ pub enum Replay<'a> {
 /// The events to replay, oldest first, as shared [`Bytes`].
 #[derive(Debug, Clone)]
 pub struct ReplayIter<'a> {
-    inner: std::collections::vec_deque::Iter<'a, Entry>,
+    inner: alloc::collections::vec_deque::Iter<'a, Entry>,
 }
 
 impl<'a> Iterator for ReplayIter<'a> {
@@ -104,7 +104,7 @@ impl History {
             max_events,
             max_bytes,
             entries: VecDeque::new(),
-            index: HashMap::new(),
+            index: BTreeMap::new(),
             bytes: 0,
             next_seq: 0,
             boundary: None,
@@ -207,6 +207,7 @@ fn entry_size(id: Option<&Utf8Bytes>, bytes: &Bytes) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     fn ids(r: Replay<'_>) -> Option<Vec<Bytes>> {
         match r {

@@ -54,7 +54,8 @@
 //! shared [`Bytes`]: the same event queued on many connections counts on
 //! each (it is what each still has to write), but is stored once.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use bytes::Bytes;
 
@@ -239,8 +240,8 @@ pub struct Outbound {
     ended: bool,
 }
 
-impl std::fmt::Debug for Outbound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Outbound")
             .field("queued_len", &self.queue.len())
             .field("queued_bytes", &self.queued_bytes)

@@ -6,7 +6,14 @@
 //! timer takes `now: Instant`, and the jitter is drawn from the client's
 //! [`RandomSource`](crate::RandomSource).
 
-use std::time::{Duration, Instant};
+use crate::prelude::*;
+use core::time::Duration;
+#[cfg(feature = "std")]
+use std::time::Instant;
+
+#[cfg(feature = "std")]
+use crate::time::Origin;
+use crate::time::after;
 
 use bytes::BufMut;
 
@@ -180,11 +187,8 @@ pub enum ReadyState {
     Connecting,
     /// The response was accepted; feed its body.
     Open,
-    /// Waiting to reconnect until the instant given.
-    Waiting {
-        /// When to reconnect.
-        until: Instant,
-    },
+    /// Waiting to reconnect, until [`Client::poll_timeout`].
+    Waiting,
     /// Stopped for good (204, a failed response, or [`Client::close`]).
     Closed,
 }
@@ -257,10 +261,14 @@ pub struct Client {
     /// Whether the current connection delivered an event.
     delivered: bool,
     state: ReadyState,
+    /// While `Waiting`: when to reconnect, on the caller's timeline.
+    until: Duration,
+    #[cfg(feature = "std")]
+    origin: Origin,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")
             .field("state", &self.state)
             .field("attempt", &self.attempt)
@@ -281,6 +289,9 @@ impl Client {
             attempt: 0,
             delivered: false,
             state: ReadyState::Connecting,
+            until: Duration::ZERO,
+            #[cfg(feature = "std")]
+            origin: Origin::default(),
         }
     }
 
@@ -411,7 +422,17 @@ impl Client {
     /// the delay is never shorter than it (§9.2.3: wait the reconnection
     /// time, optionally longer) nor longer than the larger of it and the
     /// cap.
+    #[cfg(feature = "std")]
     pub fn handle_disconnect(&mut self, now: Instant) -> Option<Instant> {
+        let at = self.origin.since(now);
+        let until = self.handle_disconnect_at(at)?;
+        self.origin.instant(until)
+    }
+
+    /// As [`handle_disconnect`](Self::handle_disconnect), with the time as
+    /// a `Duration` since an origin the caller picks (without `std`, the
+    /// way time comes in; see the crate docs' "Without std").
+    pub fn handle_disconnect_at(&mut self, now: Duration) -> Option<Duration> {
         let _ = self.decoder.finish();
         if self.state == ReadyState::Closed {
             return None;
@@ -432,25 +453,34 @@ impl Client {
             None => self.backoff.delay(self.attempt, random),
         };
         self.attempt = self.attempt.saturating_add(1);
-        let until = now.checked_add(delay).unwrap_or(now);
-        self.state = ReadyState::Waiting { until };
-        Some(until)
+        self.until = after(now, delay);
+        self.state = ReadyState::Waiting;
+        Some(self.until)
     }
 
     /// When the client next needs [`handle_timeout`](Self::handle_timeout).
+    #[cfg(feature = "std")]
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
-            ReadyState::Waiting { until } => Some(until),
-            _ => None,
-        }
+        self.origin.instant(self.poll_timeout_at()?)
+    }
+
+    /// As [`poll_timeout`](Self::poll_timeout), on the caller's timeline.
+    #[must_use]
+    pub fn poll_timeout_at(&self) -> Option<Duration> {
+        (self.state == ReadyState::Waiting).then_some(self.until)
     }
 
     /// Advances time: once the reconnect is due the state is `Connecting`.
+    #[cfg(feature = "std")]
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let ReadyState::Waiting { until } = self.state
-            && now >= until
-        {
+        let at = self.origin.since(now);
+        self.handle_timeout_at(at);
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout), on the caller's timeline.
+    pub fn handle_timeout_at(&mut self, now: Duration) {
+        if self.state == ReadyState::Waiting && now >= self.until {
             self.state = ReadyState::Connecting;
         }
     }

@@ -1,6 +1,7 @@
 //! Server side of a connection: the response head that makes browsers and
 //! proxies stream, and reading `Last-Event-ID` from a request head.
 
+use crate::prelude::*;
 use bytes::BufMut;
 
 use super::Utf8Bytes;

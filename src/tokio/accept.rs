@@ -2,6 +2,7 @@
 //! the request, pick a subprotocol and permessage-deflate, answer 101 (or
 //! the rejection), and hand over a [`WebSocket`] ready to drive.
 
+use crate::prelude::*;
 use std::io;
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! The driver task: one future that owns the `Connection` and the
 //! transport, and runs the crate's drive loop on them with tokio's clock.
 
+use crate::prelude::*;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;

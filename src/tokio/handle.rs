@@ -2,6 +2,7 @@
 //! [`Sender`] and a cancel-safe [`Receiver`], each a bounded channel to
 //! the one task that owns the `Connection` and the transport.
 
+use crate::prelude::*;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,6 +2,7 @@
 //! flushes the head at once, sends heartbeats and replays what a client
 //! missed, and a [`Feed`] that publishes to every such body.
 
+use crate::prelude::*;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;

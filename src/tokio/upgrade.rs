@@ -2,6 +2,7 @@
 //! check the request, answer 101 with the subprotocol and permessage-deflate
 //! agreed, and run the connection on hyper's upgraded stream, in one call.
 
+use crate::prelude::*;
 use std::future::Future;
 
 use hyper_util::rt::TokioIo;

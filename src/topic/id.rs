@@ -1,7 +1,7 @@
 //! Entry ids and the order a cursor compares them by.
 
-use std::fmt;
-use std::str::FromStr;
+use core::fmt;
+use core::str::FromStr;
 
 /// The id of a log entry, ordered as the log orders its entries.
 ///
@@ -92,6 +92,7 @@ fn parse_digits(s: &str) -> Result<u64, ParseIdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn seq_orders_as_integers() {

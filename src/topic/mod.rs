@@ -80,13 +80,14 @@
 //! about 3.1 MB, 31.5 B each, with the slab's spare capacity
 //! (`tests/topic.rs` counts the allocations).
 
+use crate::prelude::*;
 mod id;
 #[cfg(feature = "sse")]
 mod sse;
 #[cfg(feature = "ws")]
 mod ws;
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 use bytes::Bytes;
 
@@ -686,7 +687,7 @@ mod tests {
 
     #[test]
     fn slot_is_small() {
-        assert_eq!(std::mem::size_of::<Slot>(), 24);
+        assert_eq!(core::mem::size_of::<Slot>(), 24);
     }
 
     #[test]

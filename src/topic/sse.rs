@@ -1,6 +1,7 @@
 //! SSE entries: events whose `id:` field is the entry's id.
 
 use super::{LogId, Payload, PublishError, Seq, Topic};
+use crate::prelude::*;
 use crate::sse::{EventRef, PreparedEvent};
 
 impl Payload for PreparedEvent {

@@ -1,6 +1,6 @@
 //! Close codes and Close frame payloads (RFC 6455 §5.5.1, §7.4).
 
-use std::fmt;
+use core::fmt;
 
 use crate::Utf8Bytes;
 
@@ -203,7 +203,7 @@ mod tests {
         let payload = ClosePayload::new(CloseCode::NORMAL, &long);
         assert_eq!(payload.as_bytes().len(), 2 + 122);
         assert_eq!(&payload.as_bytes()[..2], &[0x03, 0xe8]);
-        assert!(std::str::from_utf8(&payload.as_bytes()[2..]).is_ok());
+        assert!(core::str::from_utf8(&payload.as_bytes()[2..]).is_ok());
         assert_eq!(
             ClosePayload::new(CloseCode(4000), "bye").as_bytes(),
             b"\x0f\xa0bye"

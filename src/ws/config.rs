@@ -1,6 +1,6 @@
 //! Limits and policy for a [`Connection`](super::Connection).
 
-use std::time::Duration;
+use core::time::Duration;
 
 /// The policy for a peer that reads slower than the application sends.
 ///

@@ -1,6 +1,6 @@
 //! Errors of the WebSocket frame and connection layers.
 
-use std::time::Duration;
+use core::time::Duration;
 
 use super::CloseCode;
 

@@ -485,6 +485,7 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     /// Decodes `wire` as `role` and returns the first error's rule and offset.
     fn first_error(role: Role, max: usize, wire: &[u8]) -> Option<(Violation, u64)> {

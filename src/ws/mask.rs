@@ -7,6 +7,7 @@
 //! `align_to::<u32>` code of the peers (which needs unchecked casts). The phase lets a frame be
 //! unmasked piece by piece as its bytes arrive.
 
+use crate::prelude::*;
 /// XORs `buf` with the masking `key`, as if `buf` started at byte `phase` of
 /// the payload (`phase` is taken modulo 4). Returns the phase for the byte
 /// after `buf`, so a payload can be masked in pieces.

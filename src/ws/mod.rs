@@ -21,7 +21,9 @@ mod mask;
 mod prepared;
 
 pub use crate::Utf8Bytes;
-pub use crate::random::{OsRandom, RandomSource};
+#[cfg(feature = "os-random")]
+pub use crate::random::OsRandom;
+pub use crate::random::RandomSource;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, State, Transmit};

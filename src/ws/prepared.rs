@@ -1,6 +1,8 @@
 //! Encode once, send to many: a server message whose frame is built once
 //! and queued on any number of connections without a copy.
 
+#[cfg(feature = "deflate")]
+use crate::prelude::*;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::MessageKind;

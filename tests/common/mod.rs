@@ -1,6 +1,9 @@
 //! Helpers shared by the WebSocket integration tests.
 #![allow(dead_code)]
 
+mod clock;
+pub use clock::*;
+
 use pushcodec::ws::{Config, Connection, Event, ProtocolError, Role};
 
 /// Builds one frame as a peer would put it on the wire.
@@ -154,7 +157,7 @@ pub struct Pair {
     pub client: Connection,
     pub server: Connection,
     /// The fake clock; starts at a real instant so deadlines are ordinary.
-    pub now: std::time::Instant,
+    pub now: Time,
     pub client_events: Vec<Event>,
     pub server_events: Vec<Event>,
     pub client_error: Option<ProtocolError>,
@@ -169,7 +172,7 @@ pub struct Pair {
 impl Pair {
     /// Both ends with `config`, their clocks started.
     pub fn new(config: Config) -> Self {
-        let now = std::time::Instant::now();
+        let now = t0();
         let mut client = Connection::client(config.clone());
         let mut server = Connection::server(config);
         client.handle_timeout(now);

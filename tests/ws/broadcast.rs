@@ -6,6 +6,8 @@
 #![cfg(all(feature = "sse", feature = "ws"))]
 
 use crate::common::client_frame;
+#[allow(unused_imports)]
+use crate::common::*;
 use bytes::Bytes;
 use pushcodec::sse::{self, EventRef, Outbound, PreparedEvent, Push};
 use pushcodec::ws::{

@@ -2,6 +2,8 @@
 //! testsuite's cases, as deterministic byte scripts under every chunking.
 #![cfg(feature = "ws")]
 
+#[allow(unused_imports)]
+use crate::common::*;
 use crate::common::{client_frame, frame, run, run_all_chunkings, run_chunks};
 use bytes::Bytes;
 use pushcodec::ws::{

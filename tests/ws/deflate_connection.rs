@@ -3,6 +3,8 @@
 //! trips in both roles under any chunking.
 #![cfg(feature = "deflate")]
 
+#[allow(unused_imports)]
+use crate::common::*;
 use crate::common::{client_frame, frame, run_chunks};
 use bytes::Bytes;
 use proptest::prelude::*;

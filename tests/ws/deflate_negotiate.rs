@@ -1,6 +1,8 @@
 //! RFC 7692 §5 and §7.1: permessage-deflate negotiation tables, both roles.
 #![cfg(feature = "deflate")]
 
+#[allow(unused_imports)]
+use crate::common::*;
 use pushcodec::ws::deflate::{
     DeflateConfig, DeflateNegotiationError as E, client_offer, negotiate_client, negotiate_server,
 };

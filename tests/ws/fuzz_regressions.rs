@@ -4,7 +4,9 @@
 //! `fuzz/src/lib.rs`'s `open_findings`); F1-F5 are fixed.
 #![cfg(all(feature = "sse", feature = "ws"))]
 
-use std::time::{Duration, Instant};
+#[allow(unused_imports)]
+use crate::common::*;
+use std::time::Duration;
 
 use pushcodec::sse;
 use pushcodec::ws::{Config, Connection, SendError};
@@ -52,7 +54,7 @@ fn f2_zero_keepalive_interval_settles() {
     config.keepalive_interval = Some(Duration::ZERO);
     config.pong_timeout = None;
     let mut conn = Connection::server(config);
-    let t0 = Instant::now();
+    let t0 = t0();
     conn.handle_timeout(t0);
     let now = t0 + Duration::from_millis(54);
     let mut rounds = 0;
@@ -112,7 +114,7 @@ fn f4_no_pong_timeout_after_close_handshake() {
     config.pong_timeout = Some(secs(20));
     config.close_timeout = None;
     let mut server = Connection::server(config);
-    let t0 = Instant::now();
+    let t0 = t0();
     // A masked Close without payload arrives...
     server.handle_read(&[0x88, 0x80, 0x37, 0xfa, 0x21, 0x3d]);
     server.handle_timeout(t0);
@@ -140,7 +142,7 @@ fn f5_is_close_sent_only_when_a_close_was_written() {
     config.keepalive_interval = Some(secs(20));
     config.pong_timeout = Some(secs(20));
     let mut server = Connection::server(config);
-    let t0 = Instant::now();
+    let t0 = t0();
     server.handle_timeout(t0);
     server.handle_timeout(t0 + secs(20)); // the keepalive ping
     let mut written = Vec::new();

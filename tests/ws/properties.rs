@@ -2,6 +2,8 @@
 //! however the bytes are split; hostile bytes never panic.
 #![cfg(feature = "ws")]
 
+#[allow(unused_imports)]
+use crate::common::*;
 use bytes::Bytes;
 use proptest::prelude::*;
 use pushcodec::ws::{

@@ -1,7 +1,9 @@
 //! Keepalive, pong deadline and close timeout, on a fake clock.
 #![cfg(feature = "ws")]
 
-use std::time::{Duration, Instant};
+#[allow(unused_imports)]
+use crate::common::*;
+use std::time::Duration;
 
 use crate::common::client_frame;
 use pushcodec::ws::{CloseCode, Config, Connection, Event, Violation};
@@ -20,7 +22,7 @@ fn drain(conn: &mut Connection) -> Vec<u8> {
 
 #[test]
 fn keepalive_ping_after_silence_and_dead_peer_after_pong_timeout() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut server = Connection::server(Config::default());
     server.handle_timeout(t0);
     assert_eq!(server.poll_timeout(), Some(t0 + secs(20)));
@@ -52,7 +54,7 @@ fn keepalive_ping_after_silence_and_dead_peer_after_pong_timeout() {
 
 #[test]
 fn a_pong_keeps_the_connection_alive() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut server = Connection::server(Config::default());
     server.handle_timeout(t0);
     server.handle_timeout(t0 + secs(20));
@@ -65,7 +67,7 @@ fn a_pong_keeps_the_connection_alive() {
 
 #[test]
 fn server_gives_up_on_a_close_handshake_the_client_never_finishes() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut server = Connection::server(Config::default());
     server.handle_timeout(t0);
     server.send_close(CloseCode::GOING_AWAY, "restart").unwrap();
@@ -83,7 +85,7 @@ fn server_gives_up_on_a_close_handshake_the_client_never_finishes() {
 
 #[test]
 fn client_waits_for_the_server_to_close_tcp_then_gives_up() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut client = Connection::client(Config::default());
     client.handle_timeout(t0);
     client.send_close(CloseCode::NORMAL, "").unwrap();
@@ -107,13 +109,13 @@ fn timers_can_be_turned_off() {
     config.keepalive_interval = None;
     config.close_timeout = None;
     let mut server = Connection::server(config);
-    server.handle_timeout(Instant::now());
+    server.handle_timeout(t0());
     assert_eq!(server.poll_timeout(), None);
 }
 
 #[test]
 fn time_never_goes_backwards() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut server = Connection::server(Config::default());
     server.handle_timeout(t0 + secs(5));
     server.handle_timeout(t0); // a clock that steps back changes nothing
@@ -122,7 +124,7 @@ fn time_never_goes_backwards() {
 
 #[test]
 fn without_a_pong_deadline_pings_repeat_each_interval() {
-    let t0 = Instant::now();
+    let t0 = t0();
     let mut config = Config::default();
     config.pong_timeout = None;
     let mut server = Connection::server(config);

@@ -77,7 +77,7 @@ impl Decoder {
         match find_eol(&rest[..rest.len().min(room + 1)]) {
             Some(i) if i <= room => {
                 self.carry.extend_from_slice(&rest[..i]);
-                let line = std::mem::take(&mut self.carry);
+                let line = core::mem::take(&mut self.carry);
                 // Not known valid: values are checked where they are kept.
                 // A carried line is never blank, so never dispatches; were
                 // it to, the event is queued, not lost.
@@ -100,7 +100,7 @@ impl Decoder {
                 pos = chunk.len();
             }
             _ => {
-                let line = std::mem::take(&mut self.carry);
+                let line = core::mem::take(&mut self.carry);
                 self.line_bytes(&line, at, false);
                 self.carry = line;
                 self.carry.clear();

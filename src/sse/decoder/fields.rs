@@ -271,8 +271,8 @@ impl Decoder {
 
     /// A line ended (CR, LF or CRLF) at stream offset `at`.
     pub(super) fn end_line(&mut self, at: u64) -> Option<Event> {
-        let line = std::mem::replace(&mut self.line, Line::Start);
-        let len = std::mem::take(&mut self.line_len);
+        let line = core::mem::replace(&mut self.line, Line::Start);
+        let len = core::mem::take(&mut self.line_len);
         if len == 0 {
             return self.blank_line();
         }
@@ -361,7 +361,7 @@ impl Decoder {
 
     /// An `id` line sets the last event ID buffer (§9.2.6).
     pub(super) fn set_id(&mut self, id: Utf8Bytes, in_block: bool) {
-        let old = std::mem::replace(&mut self.id_buffer, id);
+        let old = core::mem::replace(&mut self.id_buffer, id);
         if !self.id_pending {
             // The committed id lives on until the blank line.
             self.last_event_id = old;
@@ -377,7 +377,7 @@ impl Decoder {
 
     /// Takes the value buffer's bytes as text.
     pub(super) fn take_value(&mut self) -> Utf8Bytes {
-        let valid = std::mem::replace(&mut self.value_valid, true);
+        let valid = core::mem::replace(&mut self.value_valid, true);
         text(self.value.split().freeze(), valid)
     }
 
@@ -402,22 +402,22 @@ impl Decoder {
         }
         if let Some(data) = self.shared_data.take() {
             let data = text(data, self.shared_data_valid);
-            let event_type = std::mem::take(&mut self.event_type);
+            let event_type = core::mem::take(&mut self.event_type);
             self.has_data = false;
             return Some(Event::new(event_type, data, self.id_buffer.clone()));
         }
-        let valid = std::mem::replace(&mut self.data_valid, true) && self.data_utf8.pending() == 0;
+        let valid = core::mem::replace(&mut self.data_valid, true) && self.data_utf8.pending() == 0;
         self.data_utf8.reset();
         let data = if self.after_idle && self.data.len() == self.data.capacity() {
             // A buffer of the exact size goes with the event as it is (a
             // block stays for the next event, which reclaims it).
-            std::mem::take(&mut self.data).freeze()
+            core::mem::take(&mut self.data).freeze()
         } else {
             self.data.split().freeze()
         };
         let data = text(data, valid);
         self.after_idle = false;
-        let event_type = std::mem::take(&mut self.event_type);
+        let event_type = core::mem::take(&mut self.event_type);
         self.has_data = false;
         Some(Event::new(event_type, data, self.id_buffer.clone()))
     }

@@ -10,7 +10,8 @@
 //! copy), `event`/`id`/`retry` into a small value buffer, and comment or
 //! unknown-field bytes nowhere at all.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
@@ -356,7 +357,7 @@ impl Decoder {
         self.clear_value();
         self.reset_event();
         if self.id_pending {
-            self.id_buffer = std::mem::take(&mut self.last_event_id);
+            self.id_buffer = core::mem::take(&mut self.last_event_id);
             self.id_pending = false;
         }
         self.skipping = false;
@@ -404,11 +405,11 @@ impl Decoder {
                 Utf8Bytes::from_validated(Bytes::copy_from_slice(text.as_bytes()))
             }
         };
-        if std::mem::take(&mut self.id_in_block) {
+        if core::mem::take(&mut self.id_in_block) {
             self.id_buffer = own(&self.id_buffer);
         }
         // Kept, at its own size: the next event most likely repeats it.
-        if std::mem::take(&mut self.type_in_block) {
+        if core::mem::take(&mut self.type_in_block) {
             self.last_type = own(&self.last_type);
         }
     }

@@ -1,6 +1,6 @@
 //! Line scanning, field names and value helpers of the decoder.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use bytes::Bytes;
 use memchr::{memchr, memchr2};

@@ -340,9 +340,9 @@ fn valid_prefix_stops_before_a_cut_code_point() {
     for end in 0..=bytes.len() {
         let chunk = &bytes[..end];
         let got = scan::valid_prefix(chunk);
-        assert!(std::str::from_utf8(&chunk[..got]).is_ok(), "{end}");
+        assert!(core::str::from_utf8(&chunk[..got]).is_ok(), "{end}");
         if end >= scan::VALIDATE_CHUNK {
-            let best = match std::str::from_utf8(chunk) {
+            let best = match core::str::from_utf8(chunk) {
                 Ok(_) => end,
                 Err(e) => e.valid_up_to(),
             };

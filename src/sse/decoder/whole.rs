@@ -101,7 +101,7 @@ impl Decoder {
         value: &[u8],
         valid: bool,
         src: S,
-        range: std::ops::Range<usize>,
+        range: core::ops::Range<usize>,
     ) {
         // An equal id is kept rather than copied again; a slice of a
         // shared chunk costs less than the comparison.
@@ -119,7 +119,7 @@ impl Decoder {
         value: &[u8],
         valid: bool,
         src: S,
-        range: std::ops::Range<usize>,
+        range: core::ops::Range<usize>,
     ) -> (Utf8Bytes, bool) {
         if value.is_empty() {
             return (Utf8Bytes::new(), false);

@@ -340,7 +340,7 @@ impl Assembler {
         if piece.is_empty() {
             return;
         }
-        message.body = match std::mem::take(&mut message.body) {
+        message.body = match core::mem::take(&mut message.body) {
             Body::Empty => Body::One(piece),
             Body::One(first) => {
                 let mut joined = BytesMut::with_capacity(first.len() + piece.len());
@@ -419,7 +419,7 @@ impl Assembler {
 #[inline(always)]
 pub(super) fn is_utf8(payload: &[u8]) -> bool {
     if payload.len() < SHORT_TEXT {
-        payload.is_ascii() || std::str::from_utf8(payload).is_ok()
+        payload.is_ascii() || core::str::from_utf8(payload).is_ok()
     } else {
         simdutf8::basic::from_utf8(payload).is_ok()
     }

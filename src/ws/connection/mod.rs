@@ -11,6 +11,7 @@
 //! What is left here: control frames (auto-pong §5.5.2, the Close reply
 //! §5.5.1), failing the connection (§7.1.7), and the public API.
 
+use crate::prelude::*;
 mod assembler;
 mod compression;
 mod reader;
@@ -19,6 +20,8 @@ mod sender;
 mod state;
 mod timers;
 
+use core::time::Duration;
+#[cfg(feature = "std")]
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -27,7 +30,7 @@ use self::assembler::{Assembler, is_utf8};
 use self::compression::Deflate;
 use self::reader::{Frame, FrameReader, Take, WholeFrame};
 pub use self::send::Transmit;
-use self::sender::Sender;
+use self::sender::{Masking, Sender};
 pub use self::state::State;
 use self::timers::{Durations, Expired, Phase, Timers};
 use super::close::{ClosePayload, MAX_CLOSE_REASON, parse_close_payload};
@@ -99,8 +102,8 @@ enum TimedOut {
     Close,
 }
 
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
             .field("role", &self.role)
             .field("state", &self.state)
@@ -112,8 +115,18 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A connection for `role` whose handshake is complete.
+    /// A connection for `role` whose handshake is complete; a client's
+    /// masking keys come from [`OsRandom`](crate::ws::OsRandom).
+    #[cfg(feature = "os-random")]
     pub fn new(role: Role, config: Config) -> Self {
+        let masking = match role {
+            Role::Server => Masking::Unmasked,
+            Role::Client => Masking::Os,
+        };
+        Self::build(role, config, masking)
+    }
+
+    fn build(role: Role, config: Config, masking: Masking) -> Self {
         Connection {
             role,
             state: State::Open,
@@ -123,7 +136,7 @@ impl Connection {
             reader: FrameReader::new(role, config.max_frame_size, !config.stream_messages),
             config,
             assembler: Assembler::default(),
-            sender: Sender::new(role),
+            sender: Sender::new(masking),
             deflate: None,
             timers: Timers::default(),
             timed_out: None,
@@ -133,12 +146,21 @@ impl Connection {
 
     /// A server's connection.
     pub fn server(config: Config) -> Self {
-        Self::new(Role::Server, config)
+        Self::build(Role::Server, config, Masking::Unmasked)
     }
 
     /// A client's connection; masking keys come from [`OsRandom`](crate::ws::OsRandom).
+    #[cfg(feature = "os-random")]
     pub fn client(config: Config) -> Self {
-        Self::new(Role::Client, config)
+        Self::build(Role::Client, config, Masking::Os)
+    }
+
+    /// A client's connection with masking keys from `rng` (RFC 6455 §5.3:
+    /// fresh and unpredictable for every frame, so a CSPRNG). Without the
+    /// `os-random` feature this is the only way to build a client: there is
+    /// no fallback key source, and never a fixed key.
+    pub fn client_with_random(config: Config, rng: Box<dyn RandomSource>) -> Self {
+        Self::build(Role::Client, config, Masking::Caller(rng))
     }
 
     /// Replaces the source of masking keys (clients only use it).
@@ -321,7 +343,7 @@ impl Connection {
                     // Checked just above; without `unsafe` a `str` is made
                     // by checking again (cheap for the short messages this
                     // path is for).
-                    EventRef::Text(std::str::from_utf8(payload).unwrap_or_default())
+                    EventRef::Text(core::str::from_utf8(payload).unwrap_or_default())
                 } else {
                     EventRef::Binary(payload)
                 }));
@@ -826,7 +848,18 @@ impl Connection {
     /// comes out of `poll_event` as [`Violation::PongTimeout`] or
     /// [`Violation::CloseTimeout`], after which
     /// [`should_close_transport`](Self::should_close_transport) is true.
+    #[cfg(feature = "std")]
     pub fn handle_timeout(&mut self, now: Instant) {
+        let at = self.timers.origin.since(now);
+        self.handle_timeout_at(at);
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout), with the time as a
+    /// `Duration` since an origin the caller picks: any monotonic clock,
+    /// such as a tick counter (without `std`, the way time comes in; see the
+    /// crate docs' "Without std"). Use [`poll_timeout_at`](Self::poll_timeout_at)
+    /// on the same timeline.
+    pub fn handle_timeout_at(&mut self, now: Duration) {
         self.settle_read();
         self.sender.transmit.release_idle();
         #[cfg(feature = "deflate")]
@@ -863,8 +896,16 @@ impl Connection {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called;
     /// `None` when no timer runs (none configured, the connection is done,
     /// or the time was never passed in).
+    #[cfg(feature = "std")]
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.origin.instant(self.poll_timeout_at()?)
+    }
+
+    /// As [`poll_timeout`](Self::poll_timeout), on the timeline of
+    /// [`handle_timeout_at`](Self::handle_timeout_at).
+    #[must_use]
+    pub fn poll_timeout_at(&self) -> Option<Duration> {
         if self.abandoned || self.state == State::Failed || self.eof {
             return None;
         }

@@ -224,7 +224,7 @@ impl FrameReader {
         if self.lent_len == NOT_LENT {
             return false;
         }
-        let before = std::mem::replace(&mut self.lent_len, NOT_LENT);
+        let before = core::mem::replace(&mut self.lent_len, NOT_LENT);
         // A caller that removed bytes against `read_buf`'s docs gets
         // garbage or an error, never an index past the end.
         let before = before.min(self.buf.len());
@@ -248,7 +248,7 @@ impl FrameReader {
     /// with them (it called the connection again).
     #[cold]
     fn release_lent_frame(&mut self) {
-        let lent = std::mem::take(&mut self.lent_frame);
+        let lent = core::mem::take(&mut self.lent_frame);
         self.buf.advance(lent);
         if self.lent_len != NOT_LENT {
             self.lent_len = self.lent_len.saturating_sub(lent);
@@ -456,6 +456,7 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     fn masked(opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
         assert!(payload.len() < 126);

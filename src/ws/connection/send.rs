@@ -9,7 +9,9 @@
 //! dropping what is queued ([`Transmit::discard_unsent`]) keeps exactly the
 //! rest of the frame begun.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+#[cfg(feature = "std")]
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes};
@@ -261,7 +263,7 @@ impl Transmit {
             None if self.buf_sent < self.buf.len() => {
                 if self.buf_sent == 0 && self.buf.len() > COPY_THRESHOLD {
                     // Large: moved out without a copy.
-                    Bytes::from(std::mem::take(&mut self.buf))
+                    Bytes::from(core::mem::take(&mut self.buf))
                 } else {
                     let bytes = Bytes::copy_from_slice(&self.buf[self.buf_sent..]);
                     self.buf_sent = self.buf.len();
@@ -393,6 +395,7 @@ impl Buf for Transmit {
         }
     }
 
+    #[cfg(feature = "std")]
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
         let mut from = self.buf_sent;
@@ -439,6 +442,7 @@ impl Buf for Transmit {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "std")]
     fn drain_vectored(t: &mut Transmit) -> Vec<u8> {
         let mut out = Vec::new();
         while t.has_remaining() {
@@ -477,9 +481,12 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(owned.queued(), 0);
 
-        let mut vectored = Transmit::default();
-        fill(&mut vectored);
-        assert_eq!(drain_vectored(&mut vectored), expected);
+        #[cfg(feature = "std")]
+        {
+            let mut vectored = Transmit::default();
+            fill(&mut vectored);
+            assert_eq!(drain_vectored(&mut vectored), expected);
+        }
 
         for step in [1, 2, 3, 7, 4097] {
             let mut t = Transmit::default();
@@ -514,6 +521,7 @@ mod tests {
         t.advance(2); // the inline header only
         assert_eq!(t.discard_unsent(), 7);
         assert_eq!(t.queued(), 5002);
+        #[cfg(feature = "std")]
         assert_eq!(drain_vectored(&mut t).len(), 5002);
 
         let mut t = Transmit::default();

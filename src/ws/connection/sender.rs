@@ -4,14 +4,31 @@
 //! compressed when permessage-deflate is in force (RFC 7692 §6.1: RSV1 on
 //! a message's first frame only).
 
+use crate::prelude::*;
 use bytes::{Bytes, BytesMut};
 
 use super::compression::{Deflate, compress, shared_frame, should_compress};
 use super::send::{COPY_THRESHOLD, Transmit};
 use crate::utf8::Utf8Validator;
+#[cfg(feature = "os-random")]
+use crate::ws::OsRandom;
 use crate::ws::error::SendError;
 use crate::ws::frame::{OpCode, RSV1};
-use crate::ws::{MessageKind, OsRandom, PreparedMessage, RandomSource, Role};
+use crate::ws::{MessageKind, PreparedMessage, RandomSource, Role};
+
+/// Where the masking keys come from (RFC 6455 §5.3: a client masks every
+/// frame with a fresh, unpredictable key; a server masks nothing). Without
+/// the OS source a client can only be built with the caller's, so no
+/// client ever lacks one.
+pub(super) enum Masking {
+    /// A server's frames.
+    Unmasked,
+    /// The operating system's CSPRNG, through [`OsRandom`]'s pool.
+    #[cfg(feature = "os-random")]
+    Os,
+    /// The caller's source.
+    Caller(Box<dyn RandomSource>),
+}
 
 /// A fragmented message being sent.
 #[derive(Debug, Clone, Copy)]
@@ -22,27 +39,36 @@ struct Fragmented {
 }
 
 pub(super) struct Sender {
-    role: Role,
     pub(super) transmit: Transmit,
     fragmented: Option<Fragmented>,
     /// The UTF-8 state of the text message being sent in fragments.
     validator: Utf8Validator,
-    rng: Option<Box<dyn RandomSource>>,
+    masking: Masking,
 }
 
 impl Sender {
-    pub(super) fn new(role: Role) -> Self {
+    pub(super) fn new(masking: Masking) -> Self {
         Sender {
-            role,
+            masking,
             transmit: Transmit::default(),
             fragmented: None,
             validator: Utf8Validator::new(),
-            rng: None,
         }
     }
 
+    /// Replaces a client's source of keys; a server has no use for one.
     pub(super) fn set_random(&mut self, rng: Box<dyn RandomSource>) {
-        self.rng = Some(rng);
+        if self.role() == Role::Client {
+            self.masking = Masking::Caller(rng);
+        }
+    }
+
+    fn role(&self) -> Role {
+        if matches!(self.masking, Masking::Unmasked) {
+            Role::Server
+        } else {
+            Role::Client
+        }
     }
 
     /// A fragmented message is unfinished: no other message may start
@@ -144,7 +170,7 @@ impl Sender {
                 0,
             ),
         };
-        match self.role {
+        match self.role() {
             Role::Server => self.transmit.push_encoded(wire.clone()),
             Role::Client => {
                 let payload = wire.get(header_len..).unwrap_or_default();
@@ -157,7 +183,7 @@ impl Sender {
     /// unmasked payload is queued as it is, never copied.
     #[inline]
     fn payload(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes) {
-        if self.role == Role::Server && payload.len() > COPY_THRESHOLD {
+        if self.role() == Role::Server && payload.len() > COPY_THRESHOLD {
             self.transmit.push_shared(opcode, fin, rsv, payload);
         } else {
             self.frame(opcode, fin, rsv, &payload);
@@ -168,12 +194,11 @@ impl Sender {
     /// fresh key for a client, RFC 6455 §5.3).
     #[inline]
     pub(super) fn frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Server => None,
-            Role::Client => Some(match &mut self.rng {
-                Some(rng) => rng.mask_key(),
-                None => OsRandom::new().mask_key(),
-            }),
+        let mask = match &mut self.masking {
+            Masking::Unmasked => None,
+            #[cfg(feature = "os-random")]
+            Masking::Os => Some(OsRandom::new().mask_key()),
+            Masking::Caller(rng) => Some(rng.mask_key()),
         };
         self.transmit.push_frame(opcode, fin, rsv, mask, payload);
     }

@@ -7,7 +7,10 @@
 //! (the documented drive loop) gets exact deadlines, and one that only calls
 //! at deadlines still gets a ping within two intervals of silence.
 
-use std::time::{Duration, Instant};
+use core::time::Duration;
+
+#[cfg(feature = "std")]
+use crate::time::Origin;
 
 /// What a deadline asks the connection to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +42,17 @@ pub(crate) struct Durations {
     pub(crate) close_timeout: Option<Duration>,
 }
 
-/// A time as nanoseconds since the first instant passed in (`Timers::origin`):
-/// eight bytes where an `Option<Instant>` takes sixteen, so an idle
-/// connection stays small. `NEVER` stands for "not set".
+/// A time as nanoseconds on the caller's timeline (see `crate::time`):
+/// eight bytes where a `Duration` takes sixteen, so an idle connection
+/// stays small. `NEVER` stands for "not set".
 type Stamp = u64;
 const NEVER: Stamp = u64::MAX;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Timers {
-    /// The first time passed in; `None` until then (no timer runs).
-    origin: Option<Instant>,
+    /// Where `Instant`s passed in count from (feature `std`).
+    #[cfg(feature = "std")]
+    pub(crate) origin: Origin,
     /// The latest time passed in.
     now: Stamp,
     /// Bytes arrived since the last `handle_timeout`.
@@ -61,7 +65,8 @@ pub(crate) struct Timers {
 impl Default for Timers {
     fn default() -> Self {
         Timers {
-            origin: None,
+            #[cfg(feature = "std")]
+            origin: Origin::default(),
             now: 0,
             received: false,
             last_received: NEVER,
@@ -89,12 +94,11 @@ impl Timers {
     /// Takes the time and says which deadline, if any, has passed.
     pub(crate) fn handle_timeout(
         &mut self,
-        now: Instant,
+        now: Duration,
         phase: Phase,
         d: Durations,
     ) -> Option<Expired> {
-        let origin = *self.origin.get_or_insert(now);
-        let stamp = u64::try_from(now.saturating_duration_since(origin).as_nanos())
+        let stamp = u64::try_from(now.as_nanos())
             .unwrap_or(NEVER - 1)
             .min(NEVER - 1);
         // Time never runs backwards here, whatever the caller passes.
@@ -144,8 +148,9 @@ impl Timers {
 
     /// The next deadline, or `None` when no timer runs (or no time was
     /// ever passed in).
-    pub(crate) fn poll_timeout(&self, phase: Phase, d: Durations) -> Option<Instant> {
-        let origin = self.origin?;
+    pub(crate) fn poll_timeout(&self, phase: Phase, d: Durations) -> Option<Duration> {
+        // No time passed in yet: no timer runs.
+        set(self.last_received)?;
         let close = if phase.closing && d.close_timeout.is_some() {
             // Armed at the next call; ask for that call now.
             Some(set(self.close_due).unwrap_or(self.now))
@@ -159,7 +164,7 @@ impl Timers {
         };
         let pong_deadline = if phase.open { set(self.pong_due) } else { None };
         let next = [close, pong_deadline, ping].into_iter().flatten().min()?;
-        Some(origin + Duration::from_nanos(next))
+        Some(Duration::from_nanos(next))
     }
 
     fn ping_at(&self, d: Durations) -> Option<Stamp> {

@@ -1,6 +1,7 @@
 //! RFC 7692 §5 and §7.1: the permessage-deflate offer and response.
 
-use std::fmt::Write as _;
+use crate::prelude::*;
+use core::fmt::Write as _;
 
 use super::{DeflateConfig, DeflateParams};
 use crate::ws::handshake::ExtensionOffer;
@@ -125,7 +126,7 @@ fn parse_params(offer: &ExtensionOffer) -> Result<Parsed, ParamError> {
             .position(|k| k.eq_ignore_ascii_case(name))
             .ok_or_else(|| ParamError::Unknown(name.clone()))?;
         // RFC 7692 §7.1: a duplicated parameter makes the element invalid.
-        if std::mem::replace(&mut seen[idx], true) {
+        if core::mem::replace(&mut seen[idx], true) {
             return Err(ParamError::Duplicate(name.clone()));
         }
         let invalid = || ParamError::Invalid(name.clone(), value.clone());

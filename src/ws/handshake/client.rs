@@ -1,6 +1,7 @@
 //! Client role: build the opening handshake (RFC 6455 §4.1) and check the
 //! server's answer.
 
+use crate::prelude::*;
 use base64::Engine as _;
 
 use super::Limits;
@@ -9,7 +10,9 @@ use super::extensions::ExtensionOffer;
 use super::fields::{Fields, check_outgoing, is_field_value, is_token};
 use super::mode::{Http1, Response};
 use crate::http1::{self, lossy_cut};
-use crate::ws::{OsRandom, RandomSource};
+#[cfg(feature = "os-random")]
+use crate::ws::OsRandom;
+use crate::ws::RandomSource;
 
 /// Headers the request writes itself.
 const REQUEST_RESERVED: &[&str] = &[
@@ -91,6 +94,7 @@ impl ClientHandshake {
     ///
     /// # Panics
     /// If `host` or `path` cannot be valid (see [`try_new`](Self::try_new)).
+    #[cfg(feature = "os-random")]
     pub fn new(host: &str, path: &str) -> Self {
         Self::with_random(host, path, &mut OsRandom::new())
     }

@@ -9,6 +9,7 @@ use super::extended_connect::ConnectResponse;
 use super::mode::Response;
 use super::reject::write_reject;
 use crate::http1::HeadError;
+use crate::prelude::*;
 
 /// What a server finds wrong in a client's opening handshake: which rule
 /// broke, and the answer to send ([`status`](Self::status),

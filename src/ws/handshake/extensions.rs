@@ -9,7 +9,8 @@
 //! checked here; what parameters mean (and whether a duplicate one declines
 //! an offer, RFC 7692 §7.1) is for the extension that reads them.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 use super::error::{BuildError, FieldError};
 use super::fields::{is_tchar, is_token};

@@ -3,6 +3,7 @@
 
 use super::error::{BuildError, FieldError};
 pub(crate) use crate::http1::trim_ows;
+use crate::prelude::*;
 
 /// One header field: the name as sent, the value with surrounding
 /// whitespace removed (RFC 9110 §5.5: OWS is not part of the value).
@@ -54,7 +55,7 @@ impl Fields {
         self.0
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
-            .and_then(|f| std::str::from_utf8(&f.value).ok())
+            .and_then(|f| core::str::from_utf8(&f.value).ok())
     }
 
     /// The value of a field that may appear at most once.

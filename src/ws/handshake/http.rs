@@ -1,6 +1,7 @@
 //! The same checks over the `http` crate's types (feature `http`), for
 //! servers and clients whose HTTP layer (hyper, axum) parsed the head.
 
+use crate::prelude::*;
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
 use super::error::{BuildError, RequestError, ResponseError};
@@ -410,7 +411,7 @@ impl ConnectHandshake {
         resp: &::http::Response<T>,
     ) -> Result<ConnectResponse, ResponseError> {
         let status = resp.status();
-        let pairs = std::iter::once((&b":status"[..], status.as_str().as_bytes())).chain(
+        let pairs = core::iter::once((&b":status"[..], status.as_str().as_bytes())).chain(
             resp.headers()
                 .iter()
                 .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())),

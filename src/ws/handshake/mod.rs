@@ -99,6 +99,7 @@
 //! # Ok::<(), handshake::HandshakeError>(())
 //! ```
 
+use crate::prelude::*;
 mod client;
 mod error;
 mod extended_connect;

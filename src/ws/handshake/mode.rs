@@ -5,7 +5,8 @@
 //! its checks, its own accessors (`key` / `scheme`) and how the answer is
 //! written (`encode` / `build`).
 
-use std::marker::PhantomData;
+use crate::prelude::*;
+use core::marker::PhantomData;
 
 use super::error::{BuildError, RequestError, ResponseError};
 use super::extensions::ExtensionOffer;
@@ -19,7 +20,7 @@ mod sealed {
 /// How a handshake is carried; implemented by [`Http1`] and
 /// [`ExtendedConnect`] only.
 pub trait Mode:
-    sealed::Sealed + std::fmt::Debug + Clone + Copy + PartialEq + Eq + Default + 'static
+    sealed::Sealed + core::fmt::Debug + Clone + Copy + PartialEq + Eq + Default + 'static
 {
     /// The request method this mode requires (`GET` / `CONNECT`).
     const METHOD: &'static str;
@@ -135,7 +136,7 @@ impl<M: Mode> Request<M> {
         let origin = match fields.single("Origin")? {
             None => None,
             Some(v) => Some(
-                std::str::from_utf8(v)
+                core::str::from_utf8(v)
                     .map_err(|_| RequestError::InvalidHeader {
                         name: "Origin",
                         reason: "not UTF-8 (RFC 6454 §7)",

@@ -9,6 +9,7 @@
 use super::error::{BuildError, FieldError, ResponseError};
 use super::extensions::{ExtensionOffer, parse_bytes};
 use super::fields::{is_token, trim_ows};
+use crate::prelude::*;
 
 /// The client's offered subprotocols, in order, merged over all
 /// `Sec-WebSocket-Protocol` values (RFC 9110 §5.3: repeated fields form one

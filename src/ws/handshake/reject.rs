@@ -2,6 +2,7 @@
 
 use super::error::BuildError;
 use super::fields::check_outgoing;
+use crate::prelude::*;
 
 /// Headers a rejection writes itself; a caller may not add them again.
 const RESERVED: &[&str] = &["content-length", "transfer-encoding", "connection"];

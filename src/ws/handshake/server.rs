@@ -1,6 +1,7 @@
 //! Server role: check a client's opening handshake (RFC 6455 §4.2.1) and
 //! build the 101 answer (§4.2.2).
 
+use crate::prelude::*;
 use base64::Engine as _;
 
 use super::Limits;
@@ -88,7 +89,7 @@ impl Request<Http1> {
         // §4.2.1 item 2; RFC 9112 §3.2: exactly one Host.
         let host = match fields.single("Host")? {
             None => return Err(RequestError::MissingHost),
-            Some(v) => std::str::from_utf8(v)
+            Some(v) => core::str::from_utf8(v)
                 .ok()
                 .filter(|h| !h.is_empty())
                 .ok_or(RequestError::InvalidHeader {

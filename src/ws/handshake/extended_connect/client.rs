@@ -3,6 +3,7 @@
 //! answer (exactly `200`, RFC 8441 §5; RFC 6455 §4.1 items 5 and 6).
 
 use super::{CONNECT_PROTOCOL, RESPONSE_PSEUDO, collect, malformed, no_connection_specific};
+use crate::prelude::*;
 use crate::ws::RandomSource;
 use crate::ws::handshake::error::{BuildError, FieldError, ResponseError};
 use crate::ws::handshake::extensions::ExtensionOffer;

@@ -12,6 +12,7 @@
 //! This file holds what both roles share: the HTTP/2 and HTTP/3 field rules
 //! (RFC 9113 §8.2, §8.3; RFC 9114 §4.2).
 
+use crate::prelude::*;
 mod client;
 mod reply;
 mod server;
@@ -113,7 +114,7 @@ where
             }
             // Methods, schemes, authorities, paths, protocols and statuses
             // are all visible ASCII (RFC 9110 §9.1, RFC 3986, §15).
-            match std::str::from_utf8(value) {
+            match core::str::from_utf8(value) {
                 Ok(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic()) => {
                     *slot = Some(v.to_owned());
                 }
@@ -139,7 +140,7 @@ where
                 ));
             }
             // A token is ASCII, so this never falls back.
-            fields.push(std::str::from_utf8(name).unwrap_or_default(), value);
+            fields.push(core::str::from_utf8(name).unwrap_or_default(), value);
         }
     }
     Ok((pseudo, fields))

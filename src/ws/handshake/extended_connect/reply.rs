@@ -2,6 +2,7 @@
 //! the caller's HTTP/2 or HTTP/3 stack.
 
 use super::CONNECTION_SPECIFIC;
+use crate::prelude::*;
 use crate::ws::handshake::error::{BuildError, RequestError};
 use crate::ws::handshake::fields::check_outgoing;
 use crate::ws::handshake::mode::{ExtendedConnect, Mode as _};
@@ -66,7 +67,7 @@ impl ConnectReply {
     /// The whole field section: `:status` first, then
     /// [`headers`](Self::headers), as an HTTP/3 stack such as quiche takes it.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        std::iter::once((":status", self.status_text.as_str())).chain(self.headers())
+        core::iter::once((":status", self.status_text.as_str())).chain(self.headers())
     }
 
     /// The content to send after the fields: empty for the `200` (the

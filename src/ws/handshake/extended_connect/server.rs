@@ -5,6 +5,7 @@ use super::{
     CONNECT_PROTOCOL, ConnectReply, REQUEST_PSEUDO, collect, lossy_cut, malformed,
     no_connection_specific,
 };
+use crate::prelude::*;
 use crate::ws::handshake::Limits;
 use crate::ws::handshake::error::{BuildError, FieldError, RequestError};
 use crate::ws::handshake::fields::Fields;
