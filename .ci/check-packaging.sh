@@ -11,7 +11,8 @@
 #      unit tests pass, for all features and for each protocol alone. Dev-dependencies are
 #      left out of that resolution: they are not part of what users build (and a peer such as
 #      sse-stream would otherwise pin shared crates above our own lower bounds).
-#   3. The feature split: an SSE-only build compiles no sha1, base64 or getrandom; only
+#   3. The feature split: an SSE-only build compiles no sha1, base64 or getrandom (with or
+#      without std); only
 #      src/tokio/ (feature `tokio`) names tokio, reads the clock or touches sockets; each
 #      feature set builds and passes clippy; the SSE-only tests pass.
 #   4. The package: `cargo package --list` ships src, README, CHANGELOG and the licences, not
@@ -109,9 +110,10 @@ for features in "sse" "ws" "ws,deflate" "sse,http" "ws,http"; do
   echo "check-packaging: clippy --no-default-features --features $features"
   cargo clippy --locked --no-default-features --features "$features" --lib -- -D warnings
 done
-cargo clippy --locked --no-default-features --features sse --all-targets -- -D warnings
+# An SSE-only user on std (the SSE-only build without std: .ci/check-no-std.sh).
+cargo clippy --locked --no-default-features --features std,sse --all-targets -- -D warnings
 echo "check-packaging: the SSE-only tests"
-PUSHCODEC_SKIP_INTEROP=1 cargo test --locked --no-default-features --features sse -q  # interop: in .ci/test
+PUSHCODEC_SKIP_INTEROP=1 cargo test --locked --no-default-features --features std,sse -q  # interop: in .ci/test
 
 echo "== 4. the package"
 list="$(cargo package --list --locked --allow-dirty 2>/dev/null)"

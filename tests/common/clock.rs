@@ -8,7 +8,7 @@
 //! both exist). `.ci/check-no-std.sh` runs the pure tests that way.
 #![allow(dead_code)]
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "ws"))]
 use pushcodec::ws::{Config, Connection, Role, handshake::ClientHandshake};
 
 /// The tests' time: the caller's monotonic instant.
@@ -66,15 +66,14 @@ macro_rules! timed {
         }
     )*};
 }
-timed!(
-    Connection,
-    pushcodec::sse::Heartbeat,
-    pushcodec::sse::Client
-);
+#[cfg(feature = "ws")]
+timed!(Connection);
+#[cfg(feature = "sse")]
+timed!(pushcodec::sse::Heartbeat, pushcodec::sse::Client);
 
 /// The constructors that draw from `OsRandom` with std, from a seeded
 /// source without it.
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "ws"))]
 pub trait Seeded {
     /// `Connection::new`.
     fn new(role: Role, config: Config) -> Self;
@@ -82,7 +81,7 @@ pub trait Seeded {
     fn client(config: Config) -> Self;
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "ws"))]
 impl Seeded for Connection {
     fn new(role: Role, config: Config) -> Self {
         match role {
@@ -96,13 +95,13 @@ impl Seeded for Connection {
 }
 
 /// `ClientHandshake::new` without std.
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "ws"))]
 pub trait SeededHandshake {
     /// A handshake with a seeded key.
     fn new(host: &str, path: &str) -> Self;
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "ws"))]
 impl SeededHandshake for ClientHandshake {
     fn new(host: &str, path: &str) -> Self {
         // A new seed per handshake: RFC 6455 §4.1 wants a fresh key per
@@ -114,13 +113,13 @@ impl SeededHandshake for ClientHandshake {
 }
 
 /// The remaining std names of the SSE client and heartbeat.
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "sse"))]
 pub trait SseTimed {
     /// `Client::handle_disconnect`.
     fn handle_disconnect(&mut self, now: Time) -> Option<Time>;
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "sse"))]
 impl SseTimed for pushcodec::sse::Client {
     fn handle_disconnect(&mut self, now: Time) -> Option<Time> {
         self.handle_disconnect_at(now)
@@ -128,7 +127,7 @@ impl SseTimed for pushcodec::sse::Client {
 }
 
 /// `Heartbeat`'s std constructors and `handle_output`.
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "sse"))]
 pub trait HeartbeatAt {
     /// `Heartbeat::new`.
     fn new(now: Time) -> Self;
@@ -138,7 +137,7 @@ pub trait HeartbeatAt {
     fn handle_output(&mut self, now: Time);
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), feature = "sse"))]
 impl HeartbeatAt for pushcodec::sse::Heartbeat {
     fn new(now: Time) -> Self {
         Self::with_interval_at(now, Self::DEFAULT_INTERVAL)
