@@ -48,7 +48,7 @@ const HEARTBEAT: &[u8] = b":\n";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
     interval: Duration,
-    /// On the caller's timeline (see [`new_at`](Self::new_at)).
+    /// On the caller's timeline (see [`with_interval_at`](Self::with_interval_at)).
     deadline: Duration,
     #[cfg(feature = "std")]
     origin: Origin,
