@@ -27,7 +27,7 @@ const HEARTBEAT: &[u8] = b":\n";
 ///
 /// # Example
 /// `t0` is whatever the caller's clock said when the stream started; the
-/// same timeline runs on a fake clock in `tests/sse_server.rs`.
+/// same timeline runs on a fake clock in `tests/sse/server.rs`.
 /// ```
 /// use std::time::{Duration, Instant};
 /// use pushcodec::sse::Heartbeat;

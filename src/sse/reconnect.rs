@@ -213,7 +213,7 @@ pub enum ReadyState {
 ///
 /// # Example
 /// The time comes from the caller's event loop (`start` below); the same
-/// flow runs on a fake clock in `tests/sse_reconnect.rs`.
+/// flow runs on a fake clock in `tests/sse/reconnect.rs`.
 /// ```
 /// use std::time::{Duration, Instant};
 /// use pushcodec::RandomSource;

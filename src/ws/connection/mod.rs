@@ -42,10 +42,10 @@ pub use self::send::Transmit;
 use self::sender::{Masking, Sender};
 pub use self::state::State;
 use self::timers::{Durations, Expired, Phase, Timers};
-use super::frame::OpCode;
-use super::{Config, Event, RandomSource, Role};
 #[cfg(doc)]
 use super::Violation;
+use super::frame::OpCode;
+use super::{Config, Event, RandomSource, Role};
 
 /// One WebSocket connection after the handshake, for either role: bytes in,
 /// events out; messages in, bytes out. No I/O: the caller moves the bytes

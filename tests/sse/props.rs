@@ -1,5 +1,4 @@
 //! Property tests for the SSE decoder and encoder (WHATWG HTML §9.2.5–§9.2.6).
-#![cfg(feature = "sse")]
 
 use proptest::prelude::*;
 use pushcodec::sse::{

@@ -4,12 +4,9 @@
 //! Every table case runs whole and byte by byte (each shorter prefix must be
 //! `Ok(None)`), and valid answers also with the server's first frame behind
 //! the head (handed back through the consumed count).
-#![cfg(feature = "ws")]
 
-#[path = "common/clock.rs"]
-mod clock;
 #[allow(unused_imports)]
-use clock::*;
+use crate::common::*;
 
 use pushcodec::http1::HeadError;
 use pushcodec::ws::RandomSource;

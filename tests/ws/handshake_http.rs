@@ -1,6 +1,5 @@
 //! The handshake over the `http` crate's types (feature `http`): the same
 //! RFC 6455 §4.1 / §4.2.1 rules as the byte parser.
-#![cfg(feature = "ws")]
 #![cfg(feature = "http")]
 
 use pushcodec::ws::handshake::{self, BuildError, ClientHandshake, Limits, ResponseError};

@@ -1,7 +1,6 @@
 //! The extended CONNECT handshake (RFC 8441 over HTTP/2, RFC 9220 over
 //! HTTP/3), server role, rule by rule: each row edits a browser's request
 //! and names the verdict and the status the server answers with.
-#![cfg(feature = "ws")]
 
 use pushcodec::ws::handshake::{
     self, BuildError, FieldError, Limits, RequestError, check_connect_request,

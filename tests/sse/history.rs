@@ -1,7 +1,6 @@
 //! Replay history (resume with `Last-Event-ID`, WHATWG HTML §9.2.4):
 //! exact replay across wraparound and byte-limit eviction, checked against
 //! a simple model.
-#![cfg(feature = "sse")]
 
 use bytes::Bytes;
 use proptest::prelude::*;

@@ -4,7 +4,6 @@
 //!
 //! Every case runs whole, byte by byte, and split at every point into two
 //! chunks; all runs must give the same items.
-#![cfg(feature = "sse")]
 
 use pushcodec::sse::{Decoder, Event, Item, LimitError as Error, Limits, Utf8Bytes};
 
@@ -325,7 +324,7 @@ fn reconnecting_decoder_starts_from_a_known_id() {
 /// every chunk size, and gives the events the file was written to show.
 #[test]
 fn sample_file_at_every_chunk_size() {
-    let input = include_bytes!("data/sse/sample.txt");
+    let input = include_bytes!("../data/sse/sample.txt");
     let whole = run(Limits::default(), false, &[input]);
     for size in 1..=64 {
         let chunks: Vec<&[u8]> = input.chunks(size).collect();

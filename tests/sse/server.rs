@@ -1,12 +1,9 @@
 //! Server-side pieces: the response head, reading `Last-Event-ID` from a
 //! request head (WHATWG HTML §9.2.4, RFC 9112), heartbeat timing, and an
 //! in-memory resume built only from pushcodec's pieces.
-#![cfg(feature = "sse")]
 
-#[path = "common/clock.rs"]
-mod clock;
 #[allow(unused_imports)]
-use clock::*;
+use crate::clock::*;
 
 use std::time::Duration;
 

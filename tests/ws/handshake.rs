@@ -3,12 +3,9 @@
 //! Every table case runs whole, byte by byte (each shorter prefix must be
 //! `Ok(None)`, "need more") and with frame bytes behind the head (they must
 //! be handed back through the consumed count).
-#![cfg(feature = "ws")]
 
-#[path = "common/clock.rs"]
-mod clock;
 #[allow(unused_imports)]
-use clock::*;
+use crate::common::*;
 
 use proptest::prelude::*;
 use pushcodec::http1::HeadError;

@@ -1,7 +1,6 @@
 //! The extended CONNECT handshake (RFC 8441 over HTTP/2, RFC 9220 over
 //! HTTP/3), client role, rule by rule: the request fields from a URI, and
 //! each answer row with its verdict; then both roles against each other.
-#![cfg(feature = "ws")]
 
 use proptest::prelude::*;
 use pushcodec::ws::handshake::{

@@ -1,12 +1,9 @@
 //! Client reconnect state on deterministic timelines: a fake clock (a base
 //! `Instant` plus offsets) and a seeded random source (WHATWG HTML §9.2.3
 //! "Processing model", §9.2.4 "The Last-Event-ID header").
-#![cfg(feature = "sse")]
 
-#[path = "common/clock.rs"]
-mod clock;
 #[allow(unused_imports)]
-use clock::*;
+use crate::clock::*;
 
 use std::time::Duration;
 

@@ -3,7 +3,6 @@
 //! HTTP/2 client over loopback TCP, and a `Connection` on each end of the
 //! stream (server role on the server, client role on the client) exchanges
 //! text, binary, ping and close in the stream's DATA frames.
-#![cfg(feature = "ws")]
 #![cfg(feature = "http")]
 
 use std::convert::Infallible;

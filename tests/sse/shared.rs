@@ -2,7 +2,6 @@
 //! slices): the same items for every input and chunking (WHATWG HTML
 //! §9.2.5–§9.2.6), and values that share the chunk's memory exactly when
 //! their line lies wholly inside it.
-#![cfg(feature = "sse")]
 
 use bytes::Bytes;
 use proptest::prelude::*;

@@ -3,7 +3,6 @@
 //! says, and an in-memory server + `EventSource`-like client showing that a
 //! dropped slow client resumes with `Last-Event-ID` (WHATWG HTML §9.2.4)
 //! and ends with every event exactly once.
-#![cfg(feature = "sse")]
 
 use bytes::Bytes;
 use proptest::prelude::*;
