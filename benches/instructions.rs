@@ -132,11 +132,12 @@ fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize) {
         .step_by(chunk)
         .map(|at| block.slice(at..(at + chunk).min(block.len())))
         .collect();
-    let mut dec = Decoder::new(
-        Limits::default()
-            .max_line_len(1 << 20)
-            .max_event_data(1 << 20),
-    );
+    let mut dec = Decoder::new({
+        let mut limits = Limits::default();
+        limits.max_line_len = 1 << 20;
+        limits.max_event_data = 1 << 20;
+        limits
+    });
     let mut got = 0usize;
     for _ in 0..n / per_block {
         for chunk in &chunks {

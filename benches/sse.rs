@@ -224,9 +224,12 @@ fn sink(t: &[u8], d: &[u8], id: &[u8]) {
 }
 
 fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
-    let limits = Limits::default()
-        .max_line_len(1 << 20)
-        .max_event_data(1 << 20);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_line_len = 1 << 20;
+        limits.max_event_data = 1 << 20;
+        limits
+    };
     let got = collect(|on| ours_decode(&mut Decoder::new(limits), &case.chunks, on));
     assert_eq!(got, case.expected, "pushcodec {}", case.name);
     let got = collect(|on| ours_shared(&mut Decoder::new(limits), &case.chunks, on));

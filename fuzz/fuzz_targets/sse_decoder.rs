@@ -47,8 +47,8 @@ fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]]) -> (Items, String, b
     let bound = if pushcodec_fuzz::open_findings::F3_SSE_BOUND_IGNORES_REPLACEMENT {
         limits.max_buffered().max(
             limits
-                .event_data_limit()
-                .saturating_add(limits.line_limit().saturating_mul(10))
+                .max_event_data
+                .saturating_add(limits.max_line_len.saturating_mul(10))
                 .saturating_add(2),
         )
     } else {
@@ -150,10 +150,10 @@ fn reference(stream: &[u8], comments: bool, last_id: &str) -> (Items, String, bo
 fuzz_target!(|input: Input<'_>| {
     let mut limits = Limits::default();
     if input.max_line_len != 0 {
-        limits = limits.max_line_len(usize::from(input.max_line_len));
+        limits.max_line_len = usize::from(input.max_line_len);
     }
     if input.max_event_data != 0 {
-        limits = limits.max_event_data(usize::from(input.max_event_data));
+        limits.max_event_data = usize::from(input.max_event_data);
     }
     let chunks = split_chunks(input.stream, &input.chunk_lens);
 

@@ -118,9 +118,12 @@ fuzz_target!(|input: Input| {
             }
         }
     }
-    let limits = Limits::default()
-        .max_line_len(usize::MAX)
-        .max_event_data(usize::MAX);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_line_len = usize::MAX;
+        limits.max_event_data = usize::MAX;
+        limits
+    };
     for chunks in [vec![&wire[..]], split_chunks(&wire, &input.chunk_lens)] {
         let mut dec = Decoder::new(limits).with_comments(true);
         let mut items = Vec::new();

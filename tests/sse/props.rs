@@ -81,8 +81,12 @@ fn structured_stream() -> impl Strategy<Value = Vec<u8>> {
 fn limits() -> impl Strategy<Value = Limits> {
     prop_oneof![
         Just(Limits::default()),
-        (0usize..12, 0usize..12)
-            .prop_map(|(l, d)| Limits::default().max_line_len(l).max_event_data(d)),
+        (0usize..12, 0usize..12).prop_map(|(line, data)| {
+            let mut limits = Limits::default();
+            limits.max_line_len = line;
+            limits.max_event_data = data;
+            limits
+        }),
     ]
 }
 
@@ -298,7 +302,7 @@ proptest! {
         let (items, _, _) = decode_chunks(limits, true, &chunks);
         for item in items.into_iter().flatten() {
             if let Item::Event(ev) = item {
-                prop_assert!(ev.data().len() <= limits.event_data_limit());
+                prop_assert!(ev.data().len() <= limits.max_event_data);
             }
         }
     }

@@ -83,7 +83,12 @@ fn feed_bytes_matches_feed_under_tight_limits() {
     // §9.2.6 has no limits; ours drop the event and resynchronise at the
     // next blank line, identically for both ways of feeding.
     for (line, data) in [(4, 100), (100, 3), (6, 6), (0, 0)] {
-        let limits = Limits::default().max_line_len(line).max_event_data(data);
+        let limits = {
+            let mut limits = Limits::default();
+            limits.max_line_len = line;
+            limits.max_event_data = data;
+            limits
+        };
         for input in CASES {
             check_all_splits(limits, true, input);
         }
@@ -200,7 +205,7 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
     ) {
         let limits = if tight {
-            Limits::default().max_line_len(line).max_event_data(data)
+            { let mut limits = Limits::default(); limits.max_line_len = line; limits.max_event_data = data; limits }
         } else {
             Limits::default()
         };

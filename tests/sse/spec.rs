@@ -215,7 +215,11 @@ fn last_event_id_committed_at_blank_line_only() {
 
 #[test]
 fn line_limit_errors_then_resyncs() {
-    let limits = Limits::default().max_line_len(10);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_line_len = 10;
+        limits
+    };
     let input = b"data: 0123456789\ndata: more\nid: 5\n\ndata: ok\n\n";
     let (items, last) = decode_all_ways(limits, false, input);
     assert_eq!(
@@ -234,7 +238,11 @@ fn line_limit_errors_then_resyncs() {
 
 #[test]
 fn long_comment_and_unknown_lines_hit_the_line_limit_too() {
-    let limits = Limits::default().max_line_len(8);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_line_len = 8;
+        limits
+    };
     let input = b": 0123456789\n\nfoo: 0123456789\n\ndata: ok\n\n";
     let (items, _) = decode_all_ways(limits, false, input);
     assert_eq!(
@@ -255,7 +263,11 @@ fn long_comment_and_unknown_lines_hit_the_line_limit_too() {
 
 #[test]
 fn data_limit_errors_then_resyncs() {
-    let limits = Limits::default().max_event_data(5);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_event_data = 5;
+        limits
+    };
     // "abc" + LF + "de" is 6 bytes: the second line's `e` (offset 17) breaks it.
     let input = b"data: abc\ndata: de\ndata: f\n\ndata: 12345\n\ndata: 123\ndata:\n\n";
     let (items, _) = decode_all_ways(limits, false, input);
@@ -274,7 +286,11 @@ fn data_limit_errors_then_resyncs() {
 
 #[test]
 fn data_limit_on_the_joining_line_feed() {
-    let limits = Limits::default().max_event_data(3);
+    let limits = {
+        let mut limits = Limits::default();
+        limits.max_event_data = 3;
+        limits
+    };
     let (items, _) = decode_all_ways(limits, false, b"data: abc\ndata\n\ndata: x\n\n");
     assert_eq!(
         items,

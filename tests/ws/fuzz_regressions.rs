@@ -79,7 +79,12 @@ fn f2_zero_keepalive_interval_settles() {
 /// buffer and last event id).
 #[test]
 fn f3_buffered_len_bound_holds_for_invalid_utf8() {
-    let limits = sse::Limits::default().max_line_len(16).max_event_data(16);
+    let limits = {
+        let mut limits = sse::Limits::default();
+        limits.max_line_len = 16;
+        limits.max_event_data = 16;
+        limits
+    };
     // Fixed by counting U+FFFD growth in the documented bound.
     let bound = limits.max_buffered();
     let mut dec = sse::Decoder::new(limits);

@@ -6,18 +6,29 @@ use super::Decoder;
 /// Size limits of a [`Decoder`]. Together they bound its memory:
 /// [`Decoder::buffered_len`] never exceeds [`Limits::max_buffered`].
 ///
+/// Public fields over [`Default`], like every configuration in the crate
+/// (`ws::Config`, `http1::HeadLimits`, `topic::TopicLimits`).
+///
 /// # Example
 /// ```
-/// use pushcodec::sse::Limits;
+/// use pushcodec::sse::{Decoder, Limits};
 ///
-/// let limits = Limits::default().max_line_len(4096).max_event_data(64 * 1024);
-/// assert_eq!(limits.line_limit(), 4096);
+/// let mut limits = Limits::default();
+/// limits.max_line_len = 4096;
+/// limits.max_event_data = 64 * 1024;
+/// assert_eq!(limits.max_buffered(), 64 * 1024 + 10 * 4096 + 2);
+/// let decoder = Decoder::new(limits);
+/// # let _ = decoder;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    pub(super) max_line_len: usize,
-    pub(super) max_event_data: usize,
+    /// The longest line accepted, in bytes, not counting its line end.
+    /// Default [`DEFAULT_MAX_LINE_LEN`](Self::DEFAULT_MAX_LINE_LEN).
+    pub max_line_len: usize,
+    /// The largest event data accepted, in bytes, counting the LF that
+    /// joins data lines. Default [`DEFAULT_MAX_EVENT_DATA`](Self::DEFAULT_MAX_EVENT_DATA).
+    pub max_event_data: usize,
 }
 
 impl Limits {
@@ -25,31 +36,6 @@ impl Limits {
     pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
     /// Default largest event data: 4 MiB (data lines joined with LF).
     pub const DEFAULT_MAX_EVENT_DATA: usize = 4 << 20;
-
-    /// Sets the longest line accepted, in bytes, not counting its line end.
-    #[must_use]
-    pub fn max_line_len(mut self, bytes: usize) -> Self {
-        self.max_line_len = bytes;
-        self
-    }
-
-    /// Sets the largest event data accepted, in bytes, counting the LF that
-    /// joins data lines.
-    #[must_use]
-    pub fn max_event_data(mut self, bytes: usize) -> Self {
-        self.max_event_data = bytes;
-        self
-    }
-
-    /// The longest line accepted.
-    pub fn line_limit(&self) -> usize {
-        self.max_line_len
-    }
-
-    /// The largest event data accepted.
-    pub fn event_data_limit(&self) -> usize {
-        self.max_event_data
-    }
 
     /// The most bytes a decoder holds under these limits:
     /// `max_event_data + 10 * max_line_len + 2`. That is the data buffer,

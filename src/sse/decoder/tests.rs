@@ -15,7 +15,10 @@ fn comment_and_unknown_lines_are_not_buffered() {
 
 #[test]
 fn too_long_line_is_discarded_as_it_streams() {
-    let mut dec = Decoder::new(Limits::default().max_line_len(16));
+    let mut dec = Decoder::new(Limits {
+        max_line_len: 16,
+        ..Limits::default()
+    });
     dec.feed(b"data: ");
     for _ in 0..100 {
         dec.feed(&[b'z'; 1000]);
@@ -32,7 +35,11 @@ fn too_long_line_is_discarded_as_it_streams() {
 
 #[test]
 fn reported_comments_are_buffered_up_to_the_line_limit() {
-    let mut dec = Decoder::new(Limits::default().max_line_len(8)).with_comments(true);
+    let mut dec = Decoder::new(Limits {
+        max_line_len: 8,
+        ..Limits::default()
+    })
+    .with_comments(true);
     dec.feed(b": abcdefghijkl\n\n: ok\n");
     assert!(matches!(
         dec.next_item(),
@@ -50,7 +57,11 @@ fn reported_comments_are_buffered_up_to_the_line_limit() {
 #[test]
 fn invalid_bytes_in_id_and_type_stay_within_max_buffered() {
     // Every byte invalid: U+FFFD triples the id and the type.
-    let limits = Limits::default().max_line_len(20).max_event_data(20);
+    let limits = Limits {
+        max_line_len: 20,
+        max_event_data: 20,
+        ..Limits::default()
+    };
     let mut dec = Decoder::new(limits);
     let bad = [0xFF; 17];
     for field in [&b"id: "[..], b"event: "] {
@@ -124,7 +135,10 @@ fn a_short_line_split_by_chunks_is_carried_and_read_whole() {
 
 #[test]
 fn the_carry_never_outgrows_the_line_limit() {
-    let limits = Limits::default().max_line_len(8);
+    let limits = Limits {
+        max_line_len: 8,
+        ..Limits::default()
+    };
     let mut dec = Decoder::new(limits);
     dec.feed(b"data: 0");
     dec.feed(b"123");
@@ -294,7 +308,10 @@ fn last_event_id_changes_only_at_the_blank_line() {
 
 #[test]
 fn an_error_in_a_chunk_tail_is_yielded_by_the_iterator() {
-    let mut dec = Decoder::new(Limits::default().max_line_len(16));
+    let mut dec = Decoder::new(Limits {
+        max_line_len: 16,
+        ..Limits::default()
+    });
     let got: Vec<_> = dec.feed(b"data: 0123456789abcdef").collect();
     assert_eq!(
         got,
