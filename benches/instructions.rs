@@ -84,6 +84,12 @@ fn decode_with(len: usize, text: bool, n: usize, lent: bool) {
 }
 
 fn encode(len: usize, client: bool, n: usize) {
+    encode_via::<false>(len, client, n);
+}
+
+/// `COPIED`: the payload is borrowed (`send_binary_copied`), not a shared
+/// `Bytes` cloned per message.
+fn encode_via<const COPIED: bool>(len: usize, client: bool, n: usize) {
     let mut c = if client {
         Connection::client(cfg())
     } else {
@@ -92,7 +98,11 @@ fn encode(len: usize, client: bool, n: usize) {
     let payload = Bytes::from(vec![b'a'; len]);
     let mut sent = 0usize;
     for _ in 0..n {
-        c.send_binary(payload.clone()).unwrap();
+        if COPIED {
+            c.send_binary_copied(&payload).unwrap();
+        } else {
+            c.send_binary(payload.clone()).unwrap();
+        }
         loop {
             let out = c.pending_transmit();
             if out.is_empty() {
@@ -191,6 +201,8 @@ fn main() {
         "enc_cli125" => encode(125, true, n),
         "enc_srv64k" => encode(65536, false, n),
         "enc_cli64k" => encode(65536, true, n),
+        "enc_srv16c" => encode_via::<true>(16, false, n),
+        "enc_cli16c" => encode_via::<true>(16, true, n),
         "sse_tok4k" => sse_decode(&sse_tokens(100, "\n"), 100, 4096, n),
         "sse_tok7b" => sse_decode(&sse_tokens(100, "\n"), 100, 7, n),
         "sse_crlf4k" => sse_decode(&sse_tokens(100, "\r\n"), 100, 4096, n),

@@ -830,3 +830,37 @@ fn removing_bytes_from_read_buf_against_its_docs_never_panics() {
         while conn.poll_transmit().is_some() {}
     }
 }
+
+/// A borrowed payload (`send_*_copied`) goes on the wire exactly as the same
+/// payload given owned: the same header for every length encoding (RFC 6455
+/// §5.2), the same masking with the same keys (§5.3), for both roles.
+#[test]
+fn copied_sends_put_the_same_frames_on_the_wire_as_owned_sends() {
+    fn wire(conn: &mut Connection) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(bytes) = conn.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+    let make = |role: Role| match role {
+        Role::Server => Connection::server(Config::default()),
+        Role::Client => {
+            Connection::client_with_random(Config::default(), Box::new(SeededRandom(3)))
+        }
+    };
+    for role in [Role::Server, Role::Client] {
+        for len in [0usize, 5, 125, 126, 4096, 65_535, 65_536, 70_000] {
+            let binary: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let text: String = "aé€".chars().cycle().take(len / 2).collect();
+            let (mut owned, mut copied) = (make(role), make(role));
+            owned.send_binary(binary.clone()).unwrap();
+            owned.send_text(text.clone()).unwrap();
+            copied.send_binary_copied(&binary).unwrap();
+            copied.send_text_copied(&text).unwrap();
+            let expected = wire(&mut owned);
+            assert!(expected.len() > len, "{role:?} {len}");
+            assert_eq!(wire(&mut copied), expected, "{role:?} {len}");
+        }
+    }
+}

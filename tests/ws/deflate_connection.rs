@@ -346,3 +346,23 @@ proptest! {
         }
     }
 }
+
+/// RFC 7692 §6.1: a borrowed payload is compressed (RSV1 on its frame) like
+/// an owned one, and small messages stay uncompressed the same way.
+#[test]
+fn copied_sends_are_compressed_like_owned_sends() {
+    let offer = "permessage-deflate; client_no_context_takeover; server_no_context_takeover";
+    for len in [3usize, 200, 20_000] {
+        let text: String = "the same words again ".chars().cycle().take(len).collect();
+        let mut owned = deflated(Role::Server, offer, Config::default());
+        let mut copied = deflated(Role::Server, offer, Config::default());
+        owned.send_text(text.clone()).unwrap();
+        copied.send_text_copied(&text).unwrap();
+        let (a, b) = (
+            owned.poll_transmit().unwrap(),
+            copied.poll_transmit().unwrap(),
+        );
+        assert_eq!(a, b, "{len}");
+        assert_eq!(a[0] & 0x40 != 0, len >= 200, "RSV1 for {len}");
+    }
+}

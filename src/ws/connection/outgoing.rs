@@ -43,6 +43,47 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends a whole text message from borrowed text, copied into its frame
+    /// (masked on the way for a client). For a payload the application holds
+    /// only by reference this is the cheapest way: no shared buffer is made,
+    /// cloned or dropped (`send_text(Utf8Bytes)` is cheaper for a large
+    /// payload a server already owns: it is queued without a copy).
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    #[inline]
+    pub fn send_text_copied(&mut self, text: &str) -> Result<(), SendError> {
+        self.check_data_send()?;
+        let deflate = self.deflate.as_deref_mut();
+        self.sender
+            .message_copied(OpCode::Text, text.as_bytes(), deflate);
+        Ok(())
+    }
+
+    /// Sends a whole binary message from a borrowed slice, copied into its
+    /// frame; see [`send_text_copied`](Self::send_text_copied).
+    ///
+    /// # Errors
+    /// As [`send_binary`](Self::send_binary).
+    ///
+    /// # Example
+    /// ```
+    /// use pushcodec::ws::{Config, Connection};
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// let reading = [0x01, 0x02, 0x03];
+    /// server.send_binary_copied(&reading)?;
+    /// assert_eq!(&server.poll_transmit().unwrap()[..], b"\x82\x03\x01\x02\x03");
+    /// # Ok::<(), pushcodec::ws::SendError>(())
+    /// ```
+    #[inline]
+    pub fn send_binary_copied(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.check_data_send()?;
+        let deflate = self.deflate.as_deref_mut();
+        self.sender.message_copied(OpCode::Binary, data, deflate);
+        Ok(())
+    }
+
     /// Sends a whole message that is never compressed, even when
     /// permessage-deflate is in force: RFC 7692 §9 warns that compressing
     /// secrets next to data an attacker chooses leaks them (CRIME, BREACH).

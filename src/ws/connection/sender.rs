@@ -44,12 +44,21 @@ pub(super) struct Sender {
     /// The UTF-8 state of the text message being sent in fragments.
     validator: Utf8Validator,
     masking: Masking,
+    /// Follows from `masking`; kept apart because every message asks (one
+    /// byte read, where the enum's discriminant is a niche in a pointer).
+    role: Role,
 }
 
 impl Sender {
     pub(super) fn new(masking: Masking) -> Self {
+        let role = if matches!(masking, Masking::Unmasked) {
+            Role::Server
+        } else {
+            Role::Client
+        };
         Sender {
             masking,
+            role,
             transmit: Transmit::default(),
             fragmented: None,
             validator: Utf8Validator::new(),
@@ -64,11 +73,7 @@ impl Sender {
     }
 
     fn role(&self) -> Role {
-        if matches!(self.masking, Masking::Unmasked) {
-            Role::Server
-        } else {
-            Role::Client
-        }
+        self.role
     }
 
     /// A fragmented message is unfinished: no other message may start
@@ -94,15 +99,25 @@ impl Sender {
     /// the message is big enough to be worth it.
     #[inline]
     pub(super) fn message(&mut self, opcode: OpCode, data: Bytes, deflate: Option<&mut Deflate>) {
-        if let Some(engine) = deflate
-            && should_compress(engine, data.len())
-        {
-            let mut out = BytesMut::with_capacity(data.len() / 2 + 16);
-            compress(engine, &data, true, &mut out);
-            self.payload(opcode, true, RSV1, out.freeze());
-            return;
+        match compressed(&data, deflate) {
+            Some(out) => self.payload(opcode, true, RSV1, out),
+            None => self.payload(opcode, true, 0, data),
         }
-        self.payload(opcode, true, 0, data);
+    }
+
+    /// As [`message`](Self::message), for a borrowed payload: copied
+    /// straight into its frame, so no shared buffer is cloned or dropped.
+    #[inline]
+    pub(super) fn message_copied(
+        &mut self,
+        opcode: OpCode,
+        data: &[u8],
+        deflate: Option<&mut Deflate>,
+    ) {
+        match compressed(data, deflate) {
+            Some(out) => self.payload(opcode, true, RSV1, out),
+            None => self.frame(opcode, true, 0, data),
+        }
     }
 
     /// Queues one fragment of a message of `kind`: the first starts it,
@@ -202,4 +217,14 @@ impl Sender {
         };
         self.transmit.push_frame(opcode, fin, rsv, mask, payload);
     }
+}
+
+/// The message compressed (RFC 7692 §7.2.1), when `deflate` is in force
+/// and the message is big enough to be worth it.
+#[inline]
+fn compressed(data: &[u8], deflate: Option<&mut Deflate>) -> Option<Bytes> {
+    let engine = deflate.filter(|engine| should_compress(engine, data.len()))?;
+    let mut out = BytesMut::with_capacity(data.len() / 2 + 16);
+    compress(engine, data, true, &mut out);
+    Some(out.freeze())
 }
