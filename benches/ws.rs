@@ -376,6 +376,24 @@ fn ours_encode(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[
     }
 }
 
+/// The same from borrowed payloads (`send_binary_copied`): no shared
+/// `Bytes` cloned and dropped per message.
+#[inline(never)]
+fn ours_encode_copied(conn: &mut Connection, payloads: &[Bytes], mut out: impl FnMut(&[u8])) {
+    for p in payloads {
+        conn.send_binary_copied(p).expect("open connection");
+        loop {
+            let pending = conn.pending_transmit();
+            if pending.is_empty() {
+                break;
+            }
+            out(pending);
+            let written = pending.len();
+            conn.advance_transmit(written);
+        }
+    }
+}
+
 /// The same through `poll_transmit`, which hands out shared `Bytes`.
 /// Not inlined, so profilers can count calls and cost per iteration.
 #[inline(never)]
@@ -450,6 +468,17 @@ fn bench_encode_case(c: &mut Criterion, client: bool, size: usize, label: &str) 
     ours_encode(&mut ours, &payloads, |b| got.extend_from_slice(b));
     check_encoded("pushcodec", client, &got, &payloads, &expected_server);
 
+    let mut ours_copied = Connection::new(ours_role, Config::default());
+    let mut got = Vec::new();
+    ours_encode_copied(&mut ours_copied, &payloads, |b| got.extend_from_slice(b));
+    check_encoded(
+        "pushcodec copied",
+        client,
+        &got,
+        &payloads,
+        &expected_server,
+    );
+
     let mut ours_poll = Connection::new(ours_role, Config::default());
     let mut got = Vec::new();
     ours_encode_poll(&mut ours_poll, &payloads, |b| got.extend_from_slice(b));
@@ -485,6 +514,13 @@ fn bench_encode_case(c: &mut Criterion, client: bool, size: usize, label: &str) 
     group.bench_function("pushcodec", |b| {
         b.iter(|| {
             ours_encode(&mut ours, &payloads, |bytes| {
+                black_box(bytes);
+            })
+        });
+    });
+    group.bench_function("pushcodec_copied", |b| {
+        b.iter(|| {
+            ours_encode_copied(&mut ours_copied, &payloads, |bytes| {
                 black_box(bytes);
             })
         });
