@@ -347,7 +347,10 @@ async fn resume<P: Payload>(shared: &Shared, ch: &Channel<P>, after: Option<&str
     // rose meanwhile; a few rounds cover any realistic publish rate.
     for round in 0..8 {
         changed.borrow_and_update();
-        let verdict = { ch.lock().subscribe(Some(&cursor)).map_err(|e| (e, ch.lock().floor().copied())) };
+        let verdict = {
+            let mut topic = ch.lock();
+            topic.subscribe(Some(&cursor)).map_err(|e| (e, topic.floor().copied()))
+        };
         match verdict {
             Ok(sub) => {
                 let path = if replay.is_empty() { &shared.stats.from_topic } else { &shared.stats.from_redis };
