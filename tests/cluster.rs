@@ -56,7 +56,12 @@ struct Client {
 impl Client {
     fn new(name: String) -> Client {
         let (tx, rx) = mpsc::unbounded_channel();
-        Client { name, rx, tx, seen: Vec::new() }
+        Client {
+            name,
+            rx,
+            tx,
+            seen: Vec::new(),
+        }
     }
 
     fn entries(&self) -> Vec<String> {
@@ -85,14 +90,21 @@ impl Client {
                 Ok(Some(seen)) => self.seen.push(seen),
                 _ => {
                     let tail = &self.seen[self.seen.len().saturating_sub(3)..];
-                    panic!("{}: no {what} within {WAIT:?}; saw {} items, the last {tail:?}", self.name, self.seen.len())
+                    panic!(
+                        "{}: no {what} within {WAIT:?}; saw {} items, the last {tail:?}",
+                        self.name,
+                        self.seen.len()
+                    )
                 }
             }
         }
     }
 
     async fn until_entries(&mut self, n: usize) {
-        self.until(&format!("{n} entries"), |s| s.iter().filter(|x| matches!(x, Seen::Entry { .. })).count() >= n).await;
+        self.until(&format!("{n} entries"), |s| {
+            s.iter().filter(|x| matches!(x, Seen::Entry { .. })).count() >= n
+        })
+        .await;
     }
 }
 
@@ -111,7 +123,12 @@ fn config(redis: &RedisServer) -> Config {
 async fn publish_n(publisher: &mut Publisher, n: usize, tag: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        ids.push(publisher.publish(&format!("{tag} {i}")).await.expect("publish"));
+        ids.push(
+            publisher
+                .publish(&format!("{tag} {i}"))
+                .await
+                .expect("publish"),
+        );
     }
     ids
 }
@@ -121,26 +138,45 @@ fn count(c: &AtomicU64) -> u64 {
 }
 
 fn sorted(ids: &[String]) -> bool {
-    let parsed: Vec<pushcodec::topic::StreamId> = ids.iter().map(|id| id.parse().expect("a stream id")).collect();
+    let parsed: Vec<pushcodec::topic::StreamId> = ids
+        .iter()
+        .map(|id| id.parse().expect("a stream id"))
+        .collect();
     parsed.windows(2).all(|w| w[0] < w[1])
 }
 
 #[test]
 fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
     let mut redis = RedisServer::start().unwrap_or_else(|e| panic!("{e}"));
-    let mut nodes: Vec<NodeThread> = (0..3).map(|_| NodeThread::spawn(config(&redis)).expect("node starts")).collect();
+    let mut nodes: Vec<NodeThread> = (0..3)
+        .map(|_| NodeThread::spawn(config(&redis)).expect("node starts"))
+        .collect();
     let addr: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         // Two SSE clients and one chat client per node.
-        let mut sse: Vec<Client> = (0..6).map(|i| Client::new(format!("sse{i}@node{}", i % 3))).collect();
+        let mut sse: Vec<Client> = (0..6)
+            .map(|i| Client::new(format!("sse{i}@node{}", i % 3)))
+            .collect();
         for (i, c) in sse.iter().enumerate() {
-            client::sse(addr[i % 3], None, c.tx.clone()).await.expect("sse connects");
+            client::sse(addr[i % 3], None, c.tx.clone())
+                .await
+                .expect("sse connects");
         }
-        let mut chat: Vec<Client> = (0..3).map(|i| Client::new(format!("ws{i}@node{i}"))).collect();
+        let mut chat: Vec<Client> = (0..3)
+            .map(|i| Client::new(format!("ws{i}@node{i}")))
+            .collect();
         let mut say = Vec::new();
         for (i, c) in chat.iter().enumerate() {
-            say.push(client::ws(addr[i], "lobby", None, c.tx.clone()).await.expect("ws connects"));
+            say.push(
+                client::ws(addr[i], "lobby", None, c.tx.clone())
+                    .await
+                    .expect("ws connects"),
+            );
         }
         // Let the subscriptions settle (they are live-only, so a publish
         // before them is not theirs).
@@ -183,7 +219,9 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
         chat[1].until("the end of the connection", ended).await;
         // sse1 resumes at once on node 2 (nodes[1] now): the topic still holds its id.
         let last = sse[1].last_id();
-        client::sse(addr[2], last.as_deref(), sse[1].tx.clone()).await.unwrap();
+        client::sse(addr[2], last.as_deref(), sse[1].tx.clone())
+            .await
+            .unwrap();
         for k in 0..20 {
             say[0].send(format!("ws0 during {k}")).unwrap();
         }
@@ -192,13 +230,22 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
         // sse4 and ws1 come back after all 60: 16 in node 2's topic at most,
         // so the rest is replayed from Redis.
         let last = sse[4].last_id();
-        client::sse(addr[2], last.as_deref(), sse[4].tx.clone()).await.unwrap();
+        client::sse(addr[2], last.as_deref(), sse[4].tx.clone())
+            .await
+            .unwrap();
         chat[0].until_entries(35).await;
         let last = chat[1].last_id();
-        let _say1 = client::ws(addr[2], "lobby", last.as_deref(), chat[1].tx.clone()).await.unwrap();
+        let _say1 = client::ws(addr[2], "lobby", last.as_deref(), chat[1].tx.clone())
+            .await
+            .unwrap();
         for c in &mut sse {
             c.until_entries(80).await;
-            assert_eq!(c.entries(), published, "{}: none lost, none repeated", c.name);
+            assert_eq!(
+                c.entries(),
+                published,
+                "{}: none lost, none repeated",
+                c.name
+            );
         }
         chat[2].until_entries(35).await;
         chat[1].until_entries(35).await;
@@ -208,8 +255,14 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
             assert_eq!(c.entries(), room, "{}", c.name);
         }
         let survivor = &nodes[1].stats;
-        assert!(count(&survivor.from_topic) >= 1, "a resume served by the topic alone");
-        assert!(count(&survivor.from_redis) >= 2, "resumes replayed from XRANGE (sse4 and ws1)");
+        assert!(
+            count(&survivor.from_topic) >= 1,
+            "a resume served by the topic alone"
+        );
+        assert!(
+            count(&survivor.from_redis) >= 2,
+            "resumes replayed from XRANGE (sse4 and ws1)"
+        );
 
         // 3. An id Redis trimmed (it keeps 200), and one that is not an id: resync.
         published.extend(publish_n(&mut publisher, 150, "more").await);
@@ -217,15 +270,34 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
             c.until_entries(230).await;
         }
         let mut trimmed = Client::new("sse@trimmed".into());
-        client::sse(addr[0], Some(&published[0]), trimmed.tx.clone()).await.unwrap();
-        trimmed.until("a resync", |s| matches!(s.first(), Some(Seen::Resync { .. }))).await;
-        assert_eq!(trimmed.seen[0], Seen::Resync { at: published.last().unwrap().clone() });
+        client::sse(addr[0], Some(&published[0]), trimmed.tx.clone())
+            .await
+            .unwrap();
+        trimmed
+            .until("a resync", |s| {
+                matches!(s.first(), Some(Seen::Resync { .. }))
+            })
+            .await;
+        assert_eq!(
+            trimmed.seen[0],
+            Seen::Resync {
+                at: published.last().unwrap().clone()
+            }
+        );
         let mut bogus = Client::new("sse@bogus".into());
-        client::sse(addr[2], Some("not-an-id"), bogus.tx.clone()).await.unwrap();
-        bogus.until("a resync", |s| matches!(s.first(), Some(Seen::Resync { .. }))).await;
+        client::sse(addr[2], Some("not-an-id"), bogus.tx.clone())
+            .await
+            .unwrap();
+        bogus
+            .until("a resync", |s| {
+                matches!(s.first(), Some(Seen::Resync { .. }))
+            })
+            .await;
         // Still within Redis's 200 but long out of the topic: a replay.
         let mut old = Client::new("sse@old".into());
-        client::sse(addr[2], Some(&published[100]), old.tx.clone()).await.unwrap();
+        client::sse(addr[2], Some(&published[100]), old.tx.clone())
+            .await
+            .unwrap();
         old.until_entries(129).await;
         assert_eq!(old.entries(), published[101..]);
 
@@ -234,13 +306,24 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
         let stale = published.last().unwrap().clone();
         tokio::task::block_in_place(|| redis.restart()).expect("redis restarts");
         for c in &mut sse {
-            c.until("a resync after the restart", |s| s.iter().any(|x| matches!(x, Seen::Resync { .. }))).await;
+            c.until("a resync after the restart", |s| {
+                s.iter().any(|x| matches!(x, Seen::Resync { .. }))
+            })
+            .await;
         }
         for c in &mut chat {
-            c.until("a resync after the restart", |s| s.iter().any(|x| matches!(x, Seen::Resync { .. }))).await;
+            c.until("a resync after the restart", |s| {
+                s.iter().any(|x| matches!(x, Seen::Resync { .. }))
+            })
+            .await;
         }
         for (c, n) in sse.iter().zip(&before) {
-            assert_eq!(c.entries().len(), *n.min(&230), "{}: nothing from a lost log", c.name);
+            assert_eq!(
+                c.entries().len(),
+                *n.min(&230),
+                "{}: nothing from a lost log",
+                c.name
+            );
         }
         // Publishing works again (the connection manager reconnects).
         let mut after = Vec::new();
@@ -262,8 +345,14 @@ fn three_nodes_resume_exactly_and_resync_after_a_redis_restart() {
         }
         // An id of the lost log is a resync on any node, not a replay of the new one.
         let mut stale_client = Client::new("sse@stale".into());
-        client::sse(addr[0], Some(&stale), stale_client.tx.clone()).await.unwrap();
-        stale_client.until("a resync", |s| matches!(s.first(), Some(Seen::Resync { .. }))).await;
+        client::sse(addr[0], Some(&stale), stale_client.tx.clone())
+            .await
+            .unwrap();
+        stale_client
+            .until("a resync", |s| {
+                matches!(s.first(), Some(Seen::Resync { .. }))
+            })
+            .await;
         for n in &nodes {
             assert!(count(&n.stats.log_restarts) >= 1);
             assert!(count(&n.stats.reset) >= 1);

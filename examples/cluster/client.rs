@@ -33,16 +33,24 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// `GET /events` with `Last-Event-ID`; the events go to `out` until the
 /// response ends. Returns once the response head is in.
-pub async fn sse(addr: SocketAddr, last_event_id: Option<&str>, out: mpsc::UnboundedSender<Seen>) -> Result<(), Error> {
+pub async fn sse(
+    addr: SocketAddr,
+    last_event_id: Option<&str>,
+    out: mpsc::UnboundedSender<Seen>,
+) -> Result<(), Error> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut request = hyper::Request::get("/events").header("host", addr.to_string()).header("accept", "text/event-stream");
+    let mut request = hyper::Request::get("/events")
+        .header("host", addr.to_string())
+        .header("accept", "text/event-stream");
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
     }
-    let response = sender.send_request(request.body(Empty::<Bytes>::new())?).await?;
+    let response = sender
+        .send_request(request.body(Empty::<Bytes>::new())?)
+        .await?;
     if response.status() != 200 {
         return Err(format!("GET /events: {}", response.status()).into());
     }
@@ -51,12 +59,21 @@ pub async fn sse(addr: SocketAddr, last_event_id: Option<&str>, out: mpsc::Unbou
         let _sender = sender;
         let mut decoder = Decoder::new(Limits::default());
         while let Some(Ok(frame)) = body.frame().await {
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             for item in decoder.feed(&data) {
-                let Ok(Item::Event(event)) = item else { continue };
+                let Ok(Item::Event(event)) = item else {
+                    continue;
+                };
                 let seen = match event.event_type() {
-                    "resync" => Seen::Resync { at: event.id().to_owned() },
-                    _ => Seen::Entry { id: event.id().to_owned(), text: event.data().to_owned() },
+                    "resync" => Seen::Resync {
+                        at: event.id().to_owned(),
+                    },
+                    _ => Seen::Entry {
+                        id: event.id().to_owned(),
+                        text: event.data().to_owned(),
+                    },
                 };
                 if out.send(seen).is_err() {
                     return;
@@ -70,7 +87,12 @@ pub async fn sse(addr: SocketAddr, last_event_id: Option<&str>, out: mpsc::Unbou
 
 /// A chat client in `room` (`after`: the last id it got); what it receives
 /// goes to `out`, and what is sent on the returned channel goes to the room.
-pub async fn ws(addr: SocketAddr, room: &str, after: Option<&str>, out: mpsc::UnboundedSender<Seen>) -> Result<mpsc::UnboundedSender<String>, Error> {
+pub async fn ws(
+    addr: SocketAddr,
+    room: &str,
+    after: Option<&str>,
+    out: mpsc::UnboundedSender<Seen>,
+) -> Result<mpsc::UnboundedSender<String>, Error> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let path = match after {
@@ -110,10 +132,18 @@ pub async fn ws(addr: SocketAddr, room: &str, after: Option<&str>, out: mpsc::Un
         while let Some(Ok(message)) = source.next().await {
             match message {
                 Message::Text(text) => {
-                    let (head, tail) = text.as_str().split_once('\t').unwrap_or((text.as_str(), ""));
+                    let (head, tail) = text
+                        .as_str()
+                        .split_once('\t')
+                        .unwrap_or((text.as_str(), ""));
                     let seen = match head {
-                        "resync" => Seen::Resync { at: tail.to_owned() },
-                        _ => Seen::Entry { id: head.to_owned(), text: tail.to_owned() },
+                        "resync" => Seen::Resync {
+                            at: tail.to_owned(),
+                        },
+                        _ => Seen::Entry {
+                            id: head.to_owned(),
+                            text: tail.to_owned(),
+                        },
                     };
                     if out.send(seen).is_err() {
                         return;

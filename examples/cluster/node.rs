@@ -21,11 +21,15 @@ use axum::routing::{get, post};
 use pushcodec::bytes::{Bytes, BytesMut};
 use pushcodec::sse::{self, EventRef, PreparedEvent};
 use pushcodec::tokio::{Acceptor, Sender};
-use pushcodec::topic::{Payload, PollError, StreamId, SubscribeError, SubscriberId, Topic, TopicLimits};
+use pushcodec::topic::{
+    Payload, PollError, StreamId, SubscribeError, SubscriberId, Topic, TopicLimits,
+};
 use pushcodec::ws::{self, CloseCode, PreparedMessage};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::streams::{StreamId as Entry, StreamMaxlen, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use redis::streams::{
+    StreamId as Entry, StreamMaxlen, StreamRangeReply, StreamReadOptions, StreamReadReply,
+};
 use tokio::sync::{mpsc, watch};
 
 /// Everything a node can be told; every bound explicit.
@@ -200,10 +204,23 @@ pub async fn start(cfg: Config) -> Result<Node, Error> {
 /// newest id, and never before the Redis clock, so that every id a client
 /// can hold from an older log (before a restart without data) is older
 /// than the topic's floor and gets checked against Redis.
-async fn start_point(conn: &mut impl redis::aio::ConnectionLike, key: &str) -> Result<StreamId, Error> {
+async fn start_point(
+    conn: &mut impl redis::aio::ConnectionLike,
+    key: &str,
+) -> Result<StreamId, Error> {
     let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(conn).await?;
-    let clock = StreamId { ms: secs * 1000 + micros / 1000, seq: 0 };
-    let newest: StreamRangeReply = redis::cmd("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg(1).query_async(conn).await?;
+    let clock = StreamId {
+        ms: secs * 1000 + micros / 1000,
+        seq: 0,
+    };
+    let newest: StreamRangeReply = redis::cmd("XREVRANGE")
+        .arg(key)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(conn)
+        .await?;
     let generated = match newest.ids.first() {
         Some(entry) => parse_id(&entry.id)?,
         None => StreamId::default(),
@@ -213,7 +230,12 @@ async fn start_point(conn: &mut impl redis::aio::ConnectionLike, key: &str) -> R
 
 async fn run_id(conn: &mut MultiplexedConnection) -> Result<String, Error> {
     let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
-    Ok(info.lines().find_map(|l| l.strip_prefix("run_id:")).unwrap_or_default().trim().to_owned())
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
 }
 
 fn parse_id(text: &str) -> Result<StreamId, Error> {
@@ -229,7 +251,9 @@ async fn reader(client: &redis::Client, block_ms: usize) -> Result<MultiplexedCo
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_millis(block_ms as u64 + 5_000)));
-    Ok(client.get_multiplexed_async_connection_with_config(&config).await?)
+    Ok(client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?)
 }
 
 /// A channel on `key`, and its reader task: `XREAD BLOCK` after the last id
@@ -253,19 +277,27 @@ async fn follow<P: Payload + Send + Sync + 'static>(
     });
     let ch = Arc::clone(&channel);
     let (client, stats) = (client.clone(), Arc::clone(stats));
-    let options = StreamReadOptions::default().block(cfg.block_ms).count(cfg.read_count);
+    let options = StreamReadOptions::default()
+        .block(cfg.block_ms)
+        .count(cfg.read_count);
     let block_ms = cfg.block_ms;
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let read: Result<StreamReadReply, _> = conn.xread_options(&[&ch.key], &[after.to_string()], &options).await;
+            let read: Result<StreamReadReply, _> = conn
+                .xread_options(&[&ch.key], &[after.to_string()], &options)
+                .await;
             match read {
                 Ok(reply) => {
                     backoff = Duration::from_millis(50);
-                    let Some(batch) = reply.keys.first() else { continue };
+                    let Some(batch) = reply.keys.first() else {
+                        continue;
+                    };
                     let mut topic = ch.lock();
                     for entry in &batch.ids {
-                        let Ok(id) = parse_id(&entry.id) else { continue };
+                        let Ok(id) = parse_id(&entry.id) else {
+                            continue;
+                        };
                         // In order by construction (XREAD after `after`); an
                         // entry over the topic's max_bytes is skipped, and
                         // clients that reach it are told to resync by eviction.
@@ -281,14 +313,22 @@ async fn follow<P: Payload + Send + Sync + 'static>(
                     loop {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(1));
-                        let Ok(mut fresh) = reader(&client, block_ms).await else { continue };
-                        let Ok(now) = run_id(&mut fresh).await else { continue };
+                        let Ok(mut fresh) = reader(&client, block_ms).await else {
+                            continue;
+                        };
+                        let Ok(now) = run_id(&mut fresh).await else {
+                            continue;
+                        };
                         let same = now == server || {
-                            let probe: Result<StreamRangeReply, _> = fresh.xrange_count(&ch.key, after.to_string(), after.to_string(), 1).await;
+                            let probe: Result<StreamRangeReply, _> = fresh
+                                .xrange_count(&ch.key, after.to_string(), after.to_string(), 1)
+                                .await;
                             matches!(probe, Ok(r) if r.ids.len() == 1)
                         };
                         if !same {
-                            let Ok(point) = start_point(&mut fresh, &ch.key).await else { continue };
+                            let Ok(point) = start_point(&mut fresh, &ch.key).await else {
+                                continue;
+                            };
                             after = point;
                             let mut topic = ch.lock();
                             Stats::bump(&stats.log_restarts);
@@ -328,14 +368,22 @@ enum Refused {
 /// `XRANGE` replay up to the topic's floor if Redis still holds `after`
 /// itself (Redis trims only the oldest entries, so then it holds all that
 /// follows); a resync otherwise.
-async fn resume<P: Payload>(shared: &Shared, ch: &Channel<P>, after: Option<&str>) -> Result<Start<P>, Refused> {
+async fn resume<P: Payload>(
+    shared: &Shared,
+    ch: &Channel<P>,
+    after: Option<&str>,
+) -> Result<Start<P>, Refused> {
     let resync = |topic: &mut Topic<StreamId, P>| {
         Stats::bump(&shared.stats.resync);
         let sub = topic.subscribe(None).map_err(|_| Refused::Full)?;
         Ok(Start::Resync(sub, topic.last_id().copied()))
     };
     let Some(text) = after.filter(|t| !t.is_empty()) else {
-        return ch.lock().subscribe(None).map(|s| Start::Resumed(s, Vec::new())).map_err(|_| Refused::Full);
+        return ch
+            .lock()
+            .subscribe(None)
+            .map(|s| Start::Resumed(s, Vec::new()))
+            .map_err(|_| Refused::Full);
     };
     let Ok(mut cursor) = text.parse::<StreamId>() else {
         return resync(&mut ch.lock());
@@ -349,29 +397,48 @@ async fn resume<P: Payload>(shared: &Shared, ch: &Channel<P>, after: Option<&str
         changed.borrow_and_update();
         let verdict = {
             let mut topic = ch.lock();
-            topic.subscribe(Some(&cursor)).map_err(|e| (e, topic.floor().copied()))
+            topic
+                .subscribe(Some(&cursor))
+                .map_err(|e| (e, topic.floor().copied()))
         };
         match verdict {
             Ok(sub) => {
-                let path = if replay.is_empty() { &shared.stats.from_topic } else { &shared.stats.from_redis };
+                let path = if replay.is_empty() {
+                    &shared.stats.from_topic
+                } else {
+                    &shared.stats.from_redis
+                };
                 Stats::bump(path);
                 return Ok(Start::Resumed(sub, replay));
             }
             Err((SubscribeError::TooOld, Some(floor))) => {
                 // One MULTI: the cursor itself, and what follows it up to the floor.
-                let (present, first, range): (StreamRangeReply, StreamRangeReply, StreamRangeReply) = redis::pipe()
+                let (present, first, range): (
+                    StreamRangeReply,
+                    StreamRangeReply,
+                    StreamRangeReply,
+                ) = redis::pipe()
                     .atomic()
                     .xrange_count(&ch.key, cursor.to_string(), cursor.to_string(), 1)
                     .xrange_count(&ch.key, "-", "+", 1)
-                    .xrange_count(&ch.key, format!("({cursor}"), floor.to_string(), shared.cfg.max_replay + 1)
+                    .xrange_count(
+                        &ch.key,
+                        format!("({cursor}"),
+                        floor.to_string(),
+                        shared.cfg.max_replay + 1,
+                    )
                     .query_async(&mut conn)
                     .await
                     .map_err(|_| Refused::Unavailable)?;
                 // After the first round the cursor is a floor of ours, which
                 // may be no entry (a start point): then nothing before the
                 // stream's first entry may be missing.
-                let oldest = first.ids.first().and_then(|e| e.id.parse::<StreamId>().ok());
-                let kept = present.ids.len() == 1 || (round > 0 && oldest.is_some_and(|o| o <= cursor));
+                let oldest = first
+                    .ids
+                    .first()
+                    .and_then(|e| e.id.parse::<StreamId>().ok());
+                let kept =
+                    present.ids.len() == 1 || (round > 0 && oldest.is_some_and(|o| o <= cursor));
                 if !kept || range.ids.len() + replay.len() > shared.cfg.max_replay {
                     return resync(&mut ch.lock());
                 }
@@ -423,7 +490,11 @@ impl<P: Payload> Drop for Subscription<P> {
 }
 
 /// Up to `budget` entries for the subscriber, taken under the lock.
-fn take<P: Payload>(ch: &Channel<P>, sub: SubscriberId, budget: usize) -> Result<Vec<P>, PollError> {
+fn take<P: Payload>(
+    ch: &Channel<P>,
+    sub: SubscriberId,
+    budget: usize,
+) -> Result<Vec<P>, PollError> {
     let mut topic = ch.lock();
     let mut batch = Vec::new();
     while batch.len() < budget {
@@ -457,8 +528,16 @@ async fn publish(shared: Arc<Shared>, body: Bytes) -> Response {
 
 async fn xadd(shared: &Shared, key: &str, text: &str) -> Result<String, redis::RedisError> {
     let n = shared.cfg.stream_maxlen;
-    let maxlen = if shared.cfg.approx_trim { StreamMaxlen::Approx(n) } else { StreamMaxlen::Equals(n) };
-    let id: Option<String> = shared.cmds.clone().xadd_maxlen(key, maxlen, "*", &[("d", text)]).await?;
+    let maxlen = if shared.cfg.approx_trim {
+        StreamMaxlen::Approx(n)
+    } else {
+        StreamMaxlen::Equals(n)
+    };
+    let id: Option<String> = shared
+        .cmds
+        .clone()
+        .xadd_maxlen(key, maxlen, "*", &[("d", text)])
+        .await?;
     Ok(id.unwrap_or_default())
 }
 
@@ -466,7 +545,9 @@ fn resync_event(at: Option<StreamId>) -> Bytes {
     // The id moves the client's Last-Event-ID to the point it resyncs at.
     let id = at.map(|id| id.to_string()).unwrap_or_default();
     let event = EventRef::new("resync").event_type("resync").id(&id);
-    PreparedEvent::new(&event).map(|e| e.bytes().clone()).unwrap_or_default()
+    PreparedEvent::new(&event)
+        .map(|e| e.bytes().clone())
+        .unwrap_or_default()
 }
 
 async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
@@ -477,7 +558,9 @@ async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
     let start = match resume(&shared, &ch, last.as_ref().map(|id| id.as_str())).await {
         Ok(start) => start,
         Err(Refused::Full) => return unavailable(StatusCode::SERVICE_UNAVAILABLE, "node full"),
-        Err(Refused::Unavailable) => return unavailable(StatusCode::SERVICE_UNAVAILABLE, "redis unavailable"),
+        Err(Refused::Unavailable) => {
+            return unavailable(StatusCode::SERVICE_UNAVAILABLE, "redis unavailable");
+        }
     };
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     let mut opening = BytesMut::new();
@@ -486,7 +569,9 @@ async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
     let stats = Arc::clone(&shared.stats);
     tokio::spawn(async move {
         let (sub, first) = match start {
-            Start::Resumed(sub, replay) => (sub, replay.iter().map(|e| e.bytes().clone()).collect()),
+            Start::Resumed(sub, replay) => {
+                (sub, replay.iter().map(|e| e.bytes().clone()).collect())
+            }
             Start::Resync(sub, at) => (sub, vec![resync_event(at)]),
         };
         let mut subscription = Subscription { ch, sub };
@@ -500,7 +585,9 @@ async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
         loop {
             changed.borrow_and_update();
             // Take only what the body can take now.
-            let Ok(permit) = tx.reserve().await else { return };
+            let Ok(permit) = tx.reserve().await else {
+                return;
+            };
             match take(&subscription.ch, subscription.sub, 64) {
                 Ok(batch) if batch.is_empty() => {
                     drop(permit);
@@ -512,7 +599,9 @@ async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
                 }
                 Ok(batch) => permit.send(concat(&batch)),
                 Err(PollError::Reset) => {
-                    let Some(at) = subscription.resync() else { return };
+                    let Some(at) = subscription.resync() else {
+                        return;
+                    };
                     permit.send(resync_event(at));
                 }
                 Err(_) => {
@@ -524,9 +613,14 @@ async fn events(shared: Arc<Shared>, headers: HeaderMap) -> Response {
         }
     });
     let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, Infallible>(bytes), rx))
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(bytes), rx))
     }));
-    sse::response_builder().body(body).unwrap_or_default().into_response()
+    sse::response_builder()
+        .body(body)
+        .unwrap_or_default()
+        .into_response()
 }
 
 fn concat(batch: &[PreparedEvent]) -> Bytes {
@@ -551,7 +645,16 @@ async fn room_channel(shared: &Shared, name: &str) -> Option<Arc<Channel<Prepare
         return None;
     }
     let key = format!("{}room:{name}", shared.prefix());
-    let ch = follow(&shared.client, &shared.cmds, key, &shared.cfg, &shared.stats, ws_entry).await.ok()?;
+    let ch = follow(
+        &shared.client,
+        &shared.cmds,
+        key,
+        &shared.cfg,
+        &shared.stats,
+        ws_entry,
+    )
+    .await
+    .ok()?;
     rooms.insert(name.to_owned(), Arc::clone(&ch));
     Some(ch)
 }
@@ -564,11 +667,21 @@ impl Shared {
 
 async fn room(shared: Arc<Shared>, req: Request) -> Response {
     let name = req.uri().path().trim_start_matches("/ws/").to_owned();
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return unavailable(StatusCode::BAD_REQUEST, "room names are 1-64 of [A-Za-z0-9-]");
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return unavailable(
+            StatusCode::BAD_REQUEST,
+            "room names are 1-64 of [A-Za-z0-9-]",
+        );
     }
     // The WebSocket analogue of Last-Event-ID, as this application defines it.
-    let after = req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after="))).map(str::to_owned);
+    let after = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
+        .map(str::to_owned);
     let Some(ch) = room_channel(&shared, &name).await else {
         return unavailable(StatusCode::SERVICE_UNAVAILABLE, "max_rooms");
     };
@@ -599,7 +712,9 @@ async fn room(shared: Arc<Shared>, req: Request) -> Response {
                         continue;
                     }
                     Err(PollError::Reset) => {
-                        let Some(at) = subscription.resync() else { return };
+                        let Some(at) = subscription.resync() else {
+                            return;
+                        };
                         if send_all(&tx, vec![resync_message(at)]).await.is_err() {
                             return;
                         }
@@ -607,7 +722,9 @@ async fn room(shared: Arc<Shared>, req: Request) -> Response {
                     }
                     Err(PollError::Lagged(lagged)) => {
                         Stats::bump(&shared.stats.lagged);
-                        let _ = tx.close(lagged.close_code(), "lagged: resume with ?after=").await;
+                        let _ = tx
+                            .close(lagged.close_code(), "lagged: resume with ?after=")
+                            .await;
                         return;
                     }
                     Err(_) => return,
@@ -662,7 +779,10 @@ impl NodeThread {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 let node = start(cfg).await;
                 let ok = node.is_ok();
@@ -674,7 +794,12 @@ impl NodeThread {
             // Dropping the runtime drops every task: sockets close.
         });
         let node = ready_rx.recv().map_err(|_| Error::Thread)??;
-        Ok(NodeThread { addr: node.addr, stats: node.stats, stop: Some(stop), thread: Some(thread) })
+        Ok(NodeThread {
+            addr: node.addr,
+            stats: node.stats,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     pub fn kill(&mut self) {

@@ -17,7 +17,8 @@ pub const MISSING: &str = "redis-server not found: `bash .ci/test` installs Debi
      or run `apt-get install redis-server`; or set PUSHCODEC_REDIS_SERVER=/path/to/redis-server";
 
 fn binary() -> PathBuf {
-    std::env::var_os("PUSHCODEC_REDIS_SERVER").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+    std::env::var_os("PUSHCODEC_REDIS_SERVER")
+        .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 impl RedisServer {
@@ -27,9 +28,14 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let dir = std::env::temp_dir().join(format!("pushcodec-redis-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("pushcodec-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
-        let mut server = RedisServer { port, dir, child: None };
+        let mut server = RedisServer {
+            port,
+            dir,
+            child: None,
+        };
         server.spawn()?;
         Ok(server)
     }
@@ -42,7 +48,16 @@ impl RedisServer {
         // No persistence: a restart is a new, empty log (the case the
         // nodes must detect and turn into resyncs).
         let child = Command::new(binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(&self.dir)
             .args(["--maxclients", "1000", "--protected-mode", "yes"])
