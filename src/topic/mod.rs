@@ -46,6 +46,14 @@
 //!   the current state (as events, or answer so that the client fetches
 //!   it), then subscribe with `None`. WebSocket: send the state as an
 //!   application message, then subscribe with `None`.
+//! - A topic fed from an external log (`Topic::starting_after`) holds
+//!   only its newest part: [`Topic::floor`] is where that part begins, so
+//!   an application that can read the older part elsewhere (Redis
+//!   `XRANGE`) replays a `TooOld` client up to the floor and subscribes it
+//!   after the floor, without a gap or a repeat. When the external log is
+//!   replaced (the server restarted without its data),
+//!   [`Topic::restart_after`] gives every subscriber [`PollError::Reset`]:
+//!   a resync, since entries it never got may be gone.
 //! - A subscriber that falls too far behind ([`TopicLimits::max_lag_entries`],
 //!   [`TopicLimits::max_lag_bytes`]), or whose next entry was evicted, gets
 //!   [`PollError::Lagged`] and is unsubscribed. It is the policy of
@@ -246,6 +254,11 @@ pub enum PollError {
     /// The handle is not (or no longer) a subscriber of this topic.
     #[error("not a subscriber of this topic (unsubscribed, or dropped as lagged)")]
     UnknownSubscriber,
+    /// The log was replaced under the subscriber ([`Topic::restart_after`]):
+    /// entries it never got may be gone, so it is unsubscribed and needs a
+    /// full resync (then subscribe with `None`), not a resume.
+    #[error("the log was restarted: the subscriber needs a full resync")]
+    Reset,
 }
 
 /// A subscriber was dropped for falling behind: end its connection so that
@@ -328,6 +341,9 @@ pub struct Topic<I = Seq, P = Bytes> {
     /// The newest evicted id, or the id the topic started after: a cursor
     /// at it misses nothing the log holds, one before it misses an entry.
     floor: Option<I>,
+    /// Positions before it belong to a log replaced by
+    /// [`restart_after`](Topic::restart_after): a cursor there is reset.
+    restarted: u64,
     slots: Vec<Slot>,
     free: Vec<u32>,
     subscribers: usize,
@@ -343,6 +359,7 @@ impl<I: LogId, P: Payload> Topic<I, P> {
             base: 0,
             published_bytes: 0,
             floor: None,
+            restarted: 0,
             slots: Vec::new(),
             free: Vec::new(),
             subscribers: 0,
@@ -389,6 +406,39 @@ impl<I: LogId, P: Payload> Topic<I, P> {
             self.floor = Some(old.id);
         }
         Ok(())
+    }
+
+    /// The log this topic follows was replaced, and its entries may not all
+    /// have reached it (say, a Redis server restarted without its data, or
+    /// the stream was trimmed past the newest entry the topic had): every
+    /// entry is dropped, every subscriber gets [`PollError::Reset`] from
+    /// its next poll, and the topic continues after `id` as
+    /// [`starting_after`](Self::starting_after) would.
+    ///
+    /// `id` may be lower than the ids the topic had (a new log's ids start
+    /// again). Pick it not lower than any id a client can hold from the old
+    /// log, so that such an id is [`SubscribeError::TooOld`] (and the
+    /// application decides whether it still resumes elsewhere) instead of
+    /// falling inside the new log.
+    pub fn restart_after(&mut self, id: I) {
+        // One position past every cursor, so that no cursor, caught up or
+        // not, is also a position of the new log.
+        let after = self.end() + 1;
+        self.log.clear();
+        self.base = after;
+        self.restarted = after;
+        self.floor = Some(id);
+    }
+
+    /// The newest id the log no longer holds: the newest evicted, or the
+    /// one the topic started (or restarted) after; `None` while nothing was
+    /// evicted from a [`new`](Self::new) topic. A client at or after it
+    /// resumes from the log; one before it is
+    /// [`SubscribeError::TooOld`], and an application that can read the
+    /// log's older part elsewhere (Redis `XRANGE`) replays it up to and
+    /// including the floor, then subscribes after the floor.
+    pub fn floor(&self) -> Option<&I> {
+        self.floor.as_ref()
     }
 
     /// Places a new subscriber right after `after` (the client's last id),
@@ -511,9 +561,9 @@ impl<I: LogId, P: Payload> Topic<I, P> {
     #[must_use = "the entry must be written to the subscriber"]
     pub fn poll_ref(&mut self, sub: SubscriberId) -> Result<Option<Delivery<&I, &P>>, PollError> {
         let slot = *self.slot(sub).ok_or(PollError::UnknownSubscriber)?;
-        if let Some(lagged) = self.verdict(&slot) {
+        if let Some(verdict) = self.verdict(&slot) {
             self.free_slot(sub.index);
-            return Err(PollError::Lagged(lagged));
+            return Err(verdict);
         }
         let end = self.end();
         let stored = &mut self.slots[sub.index as usize];
@@ -532,12 +582,17 @@ impl<I: LogId, P: Payload> Topic<I, P> {
     /// next [`poll_transmit`](Self::poll_transmit) (`None`: it would not,
     /// or it is not a subscriber). Nothing changes.
     pub fn lagged(&self, sub: SubscriberId) -> Option<Lagged> {
-        self.slot(sub).and_then(|slot| self.verdict(slot))
+        match self.slot(sub).and_then(|slot| self.verdict(slot)) {
+            Some(PollError::Lagged(lagged)) => Some(lagged),
+            _ => None,
+        }
     }
 
-    /// Every subscriber that [`lagged`](Self::lagged) says has fallen
-    /// behind: a driver whose slow connections are not writable (so it
-    /// does not poll them) can end them early. Visits every subscriber.
+    /// Every subscriber whose next poll is an error: those that
+    /// [`lagged`](Self::lagged) says have fallen behind, and those a
+    /// [`restart_after`](Self::restart_after) reset. A driver whose slow
+    /// connections are not writable (so it does not poll them) can end
+    /// them early. Visits every subscriber.
     pub fn lagging(&self) -> impl Iterator<Item = SubscriberId> + '_ {
         self.slots.iter().zip(0u32..).filter_map(|(slot, index)| {
             (slot.occupied && self.verdict(slot).is_some()).then_some(SubscriberId {
@@ -553,11 +608,14 @@ impl<I: LogId, P: Payload> Topic<I, P> {
             .map(|slot| self.end().saturating_sub(slot.cursor))
     }
 
-    /// The lag rule and eviction, applied to a subscriber (`None`: it
-    /// keeps its place).
-    fn verdict(&self, slot: &Slot) -> Option<Lagged> {
+    /// A restart, the lag rule and eviction, applied to a subscriber
+    /// (`None`: it keeps its place).
+    fn verdict(&self, slot: &Slot) -> Option<PollError> {
+        if slot.cursor < self.restarted {
+            return Some(PollError::Reset);
+        }
         if slot.cursor < self.base {
-            return Some(Lagged::Evicted);
+            return Some(PollError::Lagged(Lagged::Evicted));
         }
         let end = self.end();
         if end <= slot.seen_end {
@@ -572,7 +630,7 @@ impl<I: LogId, P: Payload> Topic<I, P> {
         let bytes = self.start_of(latest) - self.start_of(slot.cursor);
         let over = entries >= self.limits.max_lag_entries as u64
             || bytes >= self.limits.max_lag_bytes as u64;
-        (entries > 0 && over).then_some(Lagged::TooFarBehind { entries, bytes })
+        (entries > 0 && over).then_some(PollError::Lagged(Lagged::TooFarBehind { entries, bytes }))
     }
 
     fn slot(&self, sub: SubscriberId) -> Option<&Slot> {
@@ -821,5 +879,65 @@ mod tests {
         let got = t.poll_transmit(sub).unwrap().unwrap();
         assert_eq!(got.id, id(102, 0));
         assert_eq!(t.poll_transmit(sub), Ok(None));
+    }
+
+    #[test]
+    fn floor_is_where_an_external_replay_ends() {
+        let id = |ms| StreamId { ms, seq: 0 };
+        let mut t: Topic<StreamId> = Topic::starting_after(id(10), limits(2, 1024));
+        assert_eq!(t.floor(), Some(&id(10)));
+        for ms in 11..=14 {
+            t.append(id(ms), entry(1)).unwrap();
+        }
+        // 13 and 14 stored: a client at 11 replays (11, 12] elsewhere,
+        // then resumes after the floor with nothing missed or repeated.
+        assert_eq!(t.floor(), Some(&id(12)));
+        assert_eq!(t.subscribe(Some(&id(11))), Err(SubscribeError::TooOld));
+        let sub = t.subscribe(t.floor().copied().as_ref()).unwrap();
+        let got = t.poll_transmit(sub).unwrap().unwrap();
+        assert_eq!(got.id, id(13));
+        let fresh: Topic = Topic::new(limits(2, 1024));
+        assert_eq!(fresh.floor(), None);
+    }
+
+    #[test]
+    fn restart_resets_every_subscriber_once() {
+        let id = |ms| StreamId { ms, seq: 0 };
+        let mut t: Topic<StreamId> = Topic::starting_after(id(10), limits(8, 1024));
+        let behind = t.subscribe(None).unwrap();
+        t.append(id(11), entry(1)).unwrap();
+        t.append(id(12), entry(1)).unwrap();
+        let caught_up = t.subscribe(None).unwrap();
+        let after_11 = t.subscribe(Some(&id(11))).unwrap();
+        // The new log starts lower than the old one's newest id.
+        t.restart_after(id(5));
+        assert_eq!(
+            (t.len(), t.last_id(), t.floor()),
+            (0, Some(&id(5)), Some(&id(5)))
+        );
+        assert_eq!(t.lagging().count(), 3);
+        for sub in [behind, caught_up, after_11] {
+            assert_eq!(t.lagged(sub), None);
+            assert_eq!(t.poll_transmit(sub), Err(PollError::Reset));
+            assert_eq!(t.poll_transmit(sub), Err(PollError::UnknownSubscriber));
+        }
+        assert_eq!(t.subscriber_count(), 0);
+        // An id of the old log above the new floor would land inside the
+        // new log: `restart_after` says to pick the floor above them.
+        assert_eq!(t.subscribe(Some(&id(4))), Err(SubscribeError::TooOld));
+        let live = t.subscribe(None).unwrap();
+        t.append(id(6), entry(1)).unwrap();
+        let resumed = t.subscribe(Some(&id(5))).unwrap();
+        for sub in [live, resumed] {
+            assert_eq!(t.poll_transmit(sub).unwrap().map(|d| d.id), Some(id(6)));
+            assert_eq!(t.poll_transmit(sub), Ok(None));
+        }
+        assert_eq!(
+            t.append(id(6), entry(1)),
+            Err(PublishError::OutOfOrder {
+                id: id(6),
+                last: id(6)
+            })
+        );
     }
 }
