@@ -18,8 +18,10 @@
 //! - `GET /events`: an SSE feed with ids, types, `retry` and heartbeats; the
 //!   server drops it now and then, and the browser resumes with
 //!   `Last-Event-ID` from the server's topic.
-//! - `GET /ws`: WebSocket echo, a chat between tabs, pings with round-trip
-//!   times, close codes; permessage-deflate with the `deflate` feature.
+//! - `GET /ws`: WebSocket echo, a chat between tabs on a `Topic` (a tab
+//!   that reconnects with `?after=<id>` gets what it missed), pings with
+//!   round-trip times, close codes; permessage-deflate with the `deflate`
+//!   feature.
 //! - `POST /tokens`: an LLM-style token stream (`text/event-stream` over a
 //!   POST), read in the page with `fetch` and a `ReadableStream`.
 //! - `POST /drop`: drops every SSE stream now. `POST /report`: the page's
@@ -44,6 +46,8 @@ mod tokens;
 mod websocket;
 
 use feed::Feed;
+use pushcodec::topic::{Seq, Topic};
+use pushcodec::ws::PreparedMessage;
 use websocket::WsInput;
 
 const INDEX_HTML: &str = include_str!("demo/index.html");
@@ -138,6 +142,8 @@ pub struct Demo {
     feed_changed: Condvar,
     records: Mutex<Records>,
     records_changed: Condvar,
+    chat: Mutex<Topic<Seq, PreparedMessage>>,
+    /// Open tabs, woken when the chat has something new.
     ws_peers: Mutex<Vec<(u64, mpsc::Sender<WsInput>)>>,
     next_peer: AtomicU64,
 }
@@ -179,6 +185,7 @@ pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
         feed_changed: Condvar::new(),
         records: Mutex::new(Records::default()),
         records_changed: Condvar::new(),
+        chat: Mutex::new(websocket::chat_topic()),
         ws_peers: Mutex::new(Vec::new()),
         next_peer: AtomicU64::new(1),
     });

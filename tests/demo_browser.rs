@@ -346,6 +346,13 @@ fn check_websocket<'a>(get: &dyn Fn(&str) -> &'a str, records: &demo::Records, c
     // The page closed A with 4000 "bye ✓"; the server's automatic reply
     // echoed code and reason (RFC 6455 §5.5.1), so the page's close event
     // says 4000 "bye ✓", cleanly.
+    // The chat is a Topic: a tab reconnecting with ?after= gets what it
+    // missed (the page checks the id too).
+    assert_eq!(
+        percent_decode(get("ws.chat_resumed")),
+        "said while A was away",
+        "{context}"
+    );
     assert_eq!(get("ws.page_close"), "4000 true", "{context}");
     assert_eq!(
         percent_decode(get("ws.page_close_reason")),

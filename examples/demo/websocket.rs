@@ -1,5 +1,7 @@
 //! The demo's WebSocket endpoint: the crate's handshake and `Connection`
-//! on a `TcpStream`, one thread per connection plus a reader thread.
+//! on a `TcpStream`, one thread per connection plus a reader thread. The
+//! chat between tabs is a crate `Topic`: each message framed once, queued
+//! on every tab, and replayed to a tab that reconnects with `?after=<id>`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -8,6 +10,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pushcodec::topic::{PollError, Seq, SubscriberId, Topic, TopicLimits};
 use pushcodec::ws::{self, CloseCode, Connection, Event, PreparedMessage, handshake};
 
 use super::{Demo, WsRecord, json_str, lock};
@@ -16,24 +19,64 @@ use super::{Demo, WsRecord, json_str, lock};
 pub(super) enum WsInput {
     Read(Vec<u8>),
     Eof,
-    Chat(PreparedMessage),
+    /// The chat topic has something new.
+    Chat,
 }
 
-/// Sends `text` to every open tab but `except`: framed once by the crate,
-/// and the same bytes queued on each connection.
-fn broadcast(demo: &Demo, text: &str, except: Option<u64>) {
-    let message = PreparedMessage::text(text.to_owned());
-    for (id, peer) in lock(&demo.ws_peers).iter() {
-        if Some(*id) != except {
-            let _ = peer.send(WsInput::Chat(message.clone()));
+/// The chat's log: the last 256 messages, at most 1 MiB of frames; a tab
+/// 256 messages behind is closed with 1013 and resumes from the log.
+pub(super) fn chat_topic() -> Topic<Seq, PreparedMessage> {
+    let mut limits = TopicLimits::default();
+    limits.max_entries = 256;
+    Topic::new(limits)
+}
+
+/// Publishes `message(id)` to every tab (framed once by the crate) and
+/// wakes their threads; the id lets a tab resume after it.
+fn publish(demo: &Demo, message: impl FnOnce(Seq) -> String) {
+    {
+        let mut chat = lock(&demo.chat);
+        let text = message(chat.next_seq());
+        if let Err(e) = chat.publish(PreparedMessage::text(text)) {
+            demo.log(format_args!("chat: not published: {e}"));
+            return;
         }
+    }
+    for (_, peer) in lock(&demo.ws_peers).iter() {
+        let _ = peer.send(WsInput::Chat);
     }
 }
 
+/// A presence line; the tab it is about skips it (it is in the log, so a
+/// resuming tab replays its own "joined").
 fn presence(demo: &Demo, id: u64, what: &str) {
     let online = lock(&demo.ws_peers).len();
-    let msg = format!(r#"{{"type":"presence","text":"tab #{id} {what}, {online} online"}}"#);
-    broadcast(demo, &msg, Some(id));
+    publish(demo, |seq| {
+        format!(
+            r#"{{"type":"presence","id":{seq},"tab":{id},"text":"tab #{id} {what}, {online} online"}}"#
+        )
+    });
+}
+
+/// Subscribes a tab to the chat: after the id it sent (`?after=`), or live.
+/// An id the log no longer holds is a resync: the tab is told, then live.
+fn subscribe(demo: &Demo, after: Option<&str>) -> (Option<SubscriberId>, bool) {
+    let mut chat = lock(&demo.chat);
+    match chat.subscribe_last_event_id(after) {
+        Ok(sub) => (Some(sub), false),
+        Err(_) => (chat.subscribe(None).ok(), true),
+    }
+}
+
+/// Queues what the tab has not had yet; the lag verdict if it fell behind.
+fn take_chat(demo: &Demo, sub: SubscriberId, conn: &mut Connection) -> Result<(), PollError> {
+    let mut chat = lock(&demo.chat);
+    while let Some(entry) = chat.poll_ref(sub)? {
+        // The same frame bytes on every tab; the lock is held only while
+        // queueing them.
+        let _ = conn.send_prepared(entry.payload);
+    }
+    Ok(())
 }
 
 pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<()> {
@@ -102,6 +145,10 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
             }
         }
     });
+    let after = request
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
+        .map(str::to_owned);
     let online = {
         let mut peers = lock(&demo.ws_peers);
         peers.push((id, tx));
@@ -113,13 +160,20 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
         records.ws.len() - 1
     };
     demo.log(format_args!("ws #{id}: open ({online} online)"));
-    presence(demo, id, "joined");
     let _ = conn.send_text(format!(
-        r#"{{"type":"hello","you":"tab #{id}","online":{online}}}"#
+        r#"{{"type":"hello","you":"tab #{id}","tab":{id},"online":{online}}}"#
     ));
+    let (sub, resync) = subscribe(demo, after.as_deref());
+    if resync {
+        let _ = conn.send_text(r#"{"type":"resync"}"#.to_owned());
+    }
+    presence(demo, id, "joined");
 
-    let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx);
+    let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx, sub);
     lock(&demo.ws_peers).retain(|(peer, _)| *peer != id);
+    if let Some(sub) = sub {
+        lock(&demo.chat).unsubscribe(sub);
+    }
     presence(demo, id, "left");
     let _ = stream.shutdown(Shutdown::Both);
     demo.log(format_args!("ws #{id}: closed"));
@@ -135,6 +189,7 @@ fn drive_ws(
     conn: &mut Connection,
     stream: &mut TcpStream,
     rx: &mpsc::Receiver<WsInput>,
+    mut chat: Option<SubscriberId>,
 ) -> io::Result<()> {
     let record = |f: &mut dyn FnMut(&mut WsRecord)| {
         if let Some(r) = lock(&demo.records).ws.get_mut(slot) {
@@ -159,12 +214,13 @@ fn drive_ws(
             match event {
                 Event::Text(text) => {
                     record(&mut |r| r.text_lens.push(text.len()));
-                    if let Some(chat) = text.strip_prefix("chat:") {
-                        let msg = format!(
-                            r#"{{"type":"chat","from":"tab #{id}","text":{}}}"#,
-                            json_str(chat)
-                        );
-                        broadcast(demo, &msg, None);
+                    if let Some(said) = text.strip_prefix("chat:") {
+                        let said = json_str(said);
+                        publish(demo, |seq| {
+                            format!(
+                                r#"{{"type":"chat","id":{seq},"from":"tab #{id}","text":{said}}}"#
+                            )
+                        });
                     } else if &*text == "close-me" {
                         if conn
                             .send_close(CloseCode::NORMAL, "server says bye")
@@ -199,6 +255,15 @@ fn drive_ws(
                 _ => {}
             }
         }
+        if let Some(sub) = chat
+            && let Err(e) = take_chat(demo, sub, conn)
+        {
+            chat = None;
+            if let PollError::Lagged(lagged) = e {
+                demo.log(format_args!("ws #{id}: chat {lagged}"));
+                let _ = conn.send_close(lagged.close_code(), "lagged: resume with ?after=");
+            }
+        }
         while let Some(bytes) = conn.poll_transmit() {
             stream.write_all(&bytes)?;
         }
@@ -213,9 +278,7 @@ fn drive_ws(
         match input {
             Ok(WsInput::Read(bytes)) => conn.handle_read(&bytes),
             Ok(WsInput::Eof) => conn.handle_eof(),
-            Ok(WsInput::Chat(message)) => {
-                let _ = conn.send_prepared(&message);
-            }
+            Ok(WsInput::Chat) => {}
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
