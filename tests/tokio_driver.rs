@@ -359,3 +359,87 @@ async fn the_halves_are_a_futures_stream_and_sink() {
     peer.close(None).await.unwrap();
     within(echoer).await.unwrap();
 }
+
+/// The frame codec against tokio-tungstenite: a server on `Framed` after
+/// our handshake reads the peer's masked frames (RFC 6455 §5.3) and sends
+/// unmasked ones the peer accepts, ping, text and the close handshake.
+#[tokio::test]
+async fn the_frame_codec_speaks_frames_with_tokio_tungstenite() {
+    use bytes::Bytes;
+    use pushcodec::tokio::{Frame, FrameCodec};
+    use pushcodec::ws::handshake::{self, Limits};
+    use pushcodec::ws::{FrameHeader, OpCode, Role};
+    use tokio_util::codec::Framed;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let (request, used) = loop {
+            assert!(stream.read_buf(&mut head).await.unwrap() > 0);
+            if let Some(parsed) = handshake::parse_request(&head, &Limits::default()).unwrap() {
+                break parsed;
+            }
+        };
+        let mut answer = Vec::new();
+        request.accept().encode(&mut answer).unwrap();
+        stream.write_all(&answer).await.unwrap();
+        let mut framed = Framed::new(stream, FrameCodec::new(Role::Server, 1 << 20));
+        framed.read_buffer_mut().extend_from_slice(&head[used..]);
+        let mut seen = Vec::new();
+        while let Some(frame) = framed.next().await {
+            let frame = frame.expect("a valid frame");
+            assert!(frame.header.mask.is_some(), "client frames are masked");
+            let reply = |opcode, payload: Bytes| Frame {
+                header: FrameHeader {
+                    fin: true,
+                    rsv: 0,
+                    opcode,
+                    mask: None,
+                    payload_len: 0,
+                },
+                payload,
+            };
+            seen.push(frame.header.opcode);
+            match frame.header.opcode {
+                OpCode::Ping => framed
+                    .send(reply(OpCode::Pong, frame.payload))
+                    .await
+                    .unwrap(),
+                OpCode::Text => framed
+                    .send(reply(OpCode::Text, frame.payload))
+                    .await
+                    .unwrap(),
+                OpCode::Close => {
+                    framed
+                        .send(reply(OpCode::Close, frame.payload))
+                        .await
+                        .unwrap();
+                    break;
+                }
+                _ => {}
+            }
+        }
+        seen
+    });
+    let mut peer = peer_client(addr).await;
+    peer.send(Peer::Ping(Bytes::from_static(b"p1")))
+        .await
+        .unwrap();
+    peer.send(Peer::text("héllo")).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::Pong(Bytes::from_static(b"p1"))
+    );
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::text("héllo")
+    );
+    peer.close(None).await.unwrap();
+    while let Some(Ok(_)) = within(peer.next()).await {}
+    assert_eq!(
+        within(server).await.unwrap(),
+        [OpCode::Ping, OpCode::Text, OpCode::Close]
+    );
+}

@@ -14,6 +14,8 @@
 //!   that flushes the response head at once, sends heartbeats and replays
 //!   what a client missed; [`Feed`] publishes to many such bodies and keeps
 //!   the history they resume from.
+//! - [`SseCodec`] and [`FrameCodec`]: tokio-util codecs for `Framed` users
+//!   (SSE items and events; whole WebSocket frames under RFC 6455 §5).
 //!
 //! # Example
 //! ```
@@ -44,6 +46,7 @@
 //! ```
 
 mod accept;
+mod codec;
 mod driver;
 mod handle;
 mod sse;
@@ -51,6 +54,7 @@ mod sse;
 mod upgrade;
 
 pub use accept::{AcceptError, Acceptor};
+pub use codec::{CodecError, Frame, FrameCodec, SseCodec};
 pub use driver::{Driver, Options, WebSocket};
 pub use handle::{Error, Message, Receiver, Sender};
 pub use sse::{EventStream, Feed, Resumed};
