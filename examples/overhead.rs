@@ -1,5 +1,5 @@
 //! What one message costs on each transport: wire bytes and CPU time per
-//! message (produce + consume), for long polling, SSE and WebSocket in both
+//! message (produce + consume), for short and long polling, SSE and WebSocket in both
 //! directions, at N = 16 B, 125 B, 1 KiB and 64 KiB (issue 9). Also the
 //! memory of an idle connection or decoder next to the peers'.
 //!
@@ -103,6 +103,39 @@ impl Transport for LongPoll {
     }
 
     fn one(&mut self, msg: &Utf8Bytes, seq: u64) -> (usize, Bytes) {
+        self.round_trip(msg.as_bytes(), seq)
+    }
+}
+
+/// Short polling: a poll a second for a message every 10 s on average, so
+/// each message pays for 9 empty polls (`Content-Length: 0`) beside the
+/// one that carries it. The same request and response as long polling.
+struct ShortPoll(LongPoll);
+
+/// Empty polls per message at the stated rates (1 s polls, a message per 10 s).
+const EMPTY_POLLS_PER_MESSAGE: u64 = 9;
+
+impl Transport for ShortPoll {
+    fn name(&self) -> &'static str {
+        "short polling (1 s polls, a message per 10 s)"
+    }
+
+    fn one(&mut self, msg: &Utf8Bytes, seq: u64) -> (usize, Bytes) {
+        let mut wire = 0;
+        for poll in 0..EMPTY_POLLS_PER_MESSAGE {
+            let (bytes, body) = self.0.round_trip(b"", seq * 10 + poll);
+            assert!(body.is_empty());
+            wire += bytes;
+        }
+        let (bytes, body) = self.0.round_trip(msg.as_bytes(), seq * 10 + 9);
+        (wire + bytes, body)
+    }
+}
+
+impl LongPoll {
+    /// One request and its response carrying `msg`: the wire bytes and the
+    /// body as the client took it.
+    fn round_trip(&mut self, msg: &[u8], seq: u64) -> (usize, Bytes) {
         // Client builds its request.
         self.req.clear();
         let _ = write!(
@@ -134,7 +167,7 @@ impl Transport for LongPoll {
              Connection: keep-alive\r\n\r\n",
             msg.len()
         );
-        self.resp.extend_from_slice(msg.as_bytes());
+        self.resp.extend_from_slice(msg);
         // Client parses it and takes the body.
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut resp = httparse::Response::new(&mut headers);
@@ -700,6 +733,10 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().any(|a| a == "--write");
     let mut transports: Vec<Box<dyn Transport>> = vec![
+        Box::new(ShortPoll(LongPoll {
+            req: Vec::new(),
+            resp: Vec::new(),
+        })),
         Box::new(LongPoll {
             req: Vec::new(),
             resp: Vec::new(),
