@@ -24,22 +24,29 @@
 //!   feature.
 //! - `POST /tokens`: an LLM-style token stream (`text/event-stream` over a
 //!   POST), read in the page with `fetch` and a `ReadableStream`.
+//! - `GET /poll?after=<id>` (short polling) and `GET /poll?after=<id>&wait=1`
+//!   (long polling): the feed's events as JSON, from the same topic; with
+//!   `/events?race=1` and `/ws?feed=1` they are the page's side-by-side,
+//!   whose requests and bytes `GET /race` counts.
 //! - `POST /drop`: drops every SSE stream now. `POST /report`: the page's
 //!   self-test result (`/?selftest=1`), used by `tests/demo_browser.rs`.
 //!
 //! This file holds the server and the router; `demo/websocket.rs`,
-//! `demo/feed.rs` and `demo/tokens.rs` the three endpoints.
+//! `demo/feed.rs`, `demo/tokens.rs` and `demo/race.rs` (the polls and the
+//! side-by-side's counters) the endpoints.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 #[path = "demo/feed.rs"]
 mod feed;
+#[path = "demo/race.rs"]
+pub mod race;
 #[path = "demo/tokens.rs"]
 mod tokens;
 #[path = "demo/websocket.rs"]
@@ -48,7 +55,6 @@ mod websocket;
 use feed::Feed;
 use pushcodec::topic::{Seq, Topic};
 use pushcodec::ws::PreparedMessage;
-use websocket::WsInput;
 
 const INDEX_HTML: &str = include_str!("demo/index.html");
 
@@ -144,8 +150,9 @@ pub struct Demo {
     records_changed: Condvar,
     chat: Mutex<Topic<Seq, PreparedMessage>>,
     /// Open tabs, woken when the chat has something new.
-    ws_peers: Mutex<Vec<(u64, mpsc::Sender<WsInput>)>>,
+    ws_peers: Mutex<Vec<websocket::Peer>>,
     next_peer: AtomicU64,
+    race: Mutex<race::Race>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -157,6 +164,11 @@ impl Demo {
     /// A snapshot of what the server saw so far.
     pub fn records(&self) -> Records {
         lock(&self.records).clone()
+    }
+
+    /// What the side-by-side's four ways cost so far.
+    pub fn race(&self) -> race::Race {
+        *lock(&self.race)
     }
 
     /// Waits up to `timeout` for the page's self-test report.
@@ -188,6 +200,7 @@ pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
         chat: Mutex::new(websocket::chat_topic()),
         ws_peers: Mutex::new(Vec::new()),
         next_peer: AtomicU64::new(1),
+        race: Mutex::new(race::Race::default()),
     });
     let d = Arc::clone(&demo);
     thread::spawn(move || feed::run_feed(&d));
@@ -217,6 +230,8 @@ pub fn serve(listener: TcpListener, opts: Options) -> Arc<Demo> {
 struct Head {
     method: String,
     path: String,
+    /// The request target's query, without its `?`.
+    query: String,
     /// The whole head plus any bytes read after it.
     raw: Vec<u8>,
     /// Where the head ends in `raw`.
@@ -224,6 +239,13 @@ struct Head {
 }
 
 impl Head {
+    /// A query parameter's value, as sent (the page sends numbers and flags).
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    }
+
     /// A header's value, by case-insensitive name (plain HTTP routing only).
     fn header(&self, name: &str) -> Option<&str> {
         let text = std::str::from_utf8(&self.raw[..self.len]).ok()?;
@@ -255,10 +277,11 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<Head>> {
     let mut parts = line.split(' ');
     let method = parts.next().unwrap_or_default().to_owned();
     let target = parts.next().unwrap_or_default();
-    let path = target.split('?').next().unwrap_or_default().to_owned();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Ok(Some(Head {
         method,
-        path,
+        path: path.to_owned(),
+        query: query.to_owned(),
         raw,
         len,
     }))
@@ -313,12 +336,14 @@ fn handle_connection(demo: &Arc<Demo>, mut stream: TcpStream) -> io::Result<()> 
             "text/html; charset=utf-8",
             INDEX_HTML.as_bytes(),
         ),
-        ("GET", "/ws") => websocket::serve_ws(demo, stream, &head.raw),
+        ("GET", "/ws") => websocket::serve_ws(demo, stream, &head),
         ("GET", "/events") => feed::serve_events(demo, stream, &head),
         ("POST", "/tokens") => {
             let prompt = read_body(&mut stream, &head)?;
             tokens::serve_tokens(demo, stream, &String::from_utf8_lossy(&prompt))
         }
+        ("GET", "/poll") => race::serve_poll(demo, stream, &head),
+        ("GET", "/race") => race::serve_stats(demo, &mut stream),
         ("POST", "/drop") => {
             feed::drop_streams(demo);
             respond(&mut stream, "204 No Content", "text/plain", b"")

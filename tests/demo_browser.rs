@@ -17,6 +17,10 @@
 //!   (RFC 7692), negotiated with Chromium.
 //! - The token stream (`text/event-stream` over a POST, read with `fetch`):
 //!   the page decoded exactly the text the server encoded.
+//! - The side-by-side (issue 21): short polling, long polling, SSE and
+//!   WebSocket read the same feed at once; each got every event once and in
+//!   order, and the requests and bytes per event the server counted rank as
+//!   the seeds say (short polling > long polling > SSE, WebSocket).
 //!
 //! Needs Debian's `chromium` (`bash .ci/test` installs it), or a browser named
 //! by `PUSHCODEC_CHROMIUM`. `PUSHCODEC_SKIP_BROWSER=1` skips the test.
@@ -223,6 +227,48 @@ fn chromium_runs_the_demo_self_test() {
     check_sse(&get, &records, RETRY_MS, &context);
     check_websocket(&get, &records, &context);
     check_tokens(&get, &records, &context);
+    check_race(&get, &server.race(), &context);
+}
+
+/// The side-by-side (issue 21): the same feed four ways, each got every
+/// event once and in order; what each cost, as the server counted it when
+/// the page asked, is in the order the seeds predict, and no more than the
+/// server counts now.
+fn check_race<'a>(get: &dyn Fn(&str) -> &'a str, now: &demo::race::Race, context: &str) {
+    use demo::race::Way;
+    let number = |key: &str| -> u64 {
+        get(key)
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} is not a number\n{context}"))
+    };
+    let mut per_event = Vec::new();
+    for (key, way) in [
+        ("short", Way::ShortPoll),
+        ("long", Way::LongPoll),
+        ("sse", Way::Sse),
+        ("ws", Way::WebSocket),
+    ] {
+        assert_eq!(get(&format!("race.{key}.in_order")), "true", "{context}");
+        let events = number(&format!("race.{key}.events"));
+        let requests = number(&format!("race.{key}.requests"));
+        let bytes = number(&format!("race.{key}.bytes"));
+        assert!(events >= 12, "{key}: {events} events\n{context}");
+        let cost = now.cost(way);
+        assert!(
+            requests >= 1 && requests <= cost.requests,
+            "{key}\n{context}"
+        );
+        assert!(bytes <= cost.bytes_in + cost.bytes_out, "{key}\n{context}");
+        per_event.push((key, requests, bytes / events));
+    }
+    let [short, long, sse, ws] = per_event[..] else {
+        unreachable!()
+    };
+    // Short polling asks more often than there are events; long polling
+    // at most once per event (plus its first call).
+    assert!(short.1 > long.1, "{per_event:?}\n{context}");
+    assert!(short.2 > long.2, "{per_event:?}\n{context}");
+    assert!(long.2 > sse.2 && long.2 > ws.2, "{per_event:?}\n{context}");
 }
 
 /// WHATWG HTML §9.2 through Chromium's `EventSource`: order, ids, and the

@@ -1,7 +1,9 @@
 //! The demo's SSE feed: a crate `Topic` holds the events, each encoded
-//! once; every stream (first connection, resume, live) is a subscriber of
-//! it, so a resume replays exactly what was missed and then goes live
-//! without a gap. Heartbeats come from the crate's `Heartbeat` timer.
+//! once for SSE and once as a WebSocket message (the side-by-side's
+//! polls read the message's JSON); every stream (first connection, resume,
+//! live) is a subscriber of it, so a resume replays exactly what was missed
+//! and then goes live without a gap. Heartbeats come from the crate's
+//! `Heartbeat` timer.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
@@ -12,12 +14,15 @@ use std::time::{Duration, Instant};
 use pushcodec::bytes::{Bytes, BytesMut};
 use pushcodec::sse::{self, EventRef, Heartbeat, PreparedEvent};
 use pushcodec::topic::{PollError, Seq, SubscribeError, SubscriberId, Topic, TopicLimits};
+use pushcodec::ws::PreparedMessage;
 
+use super::race::{self, Way};
 use super::{Demo, Head, SseRecord, json_str, lock, respond};
 
-/// The live feed: the events, encoded once, and a cursor per open stream.
+/// The live feed: the events, encoded once per transport, and a cursor per
+/// open stream.
 pub(super) struct Feed {
-    topic: Topic<Seq, PreparedEvent>,
+    pub(super) topic: Topic<Seq, (PreparedEvent, PreparedMessage)>,
     /// Bumped to make every open stream end (the "drop" button).
     drops: u64,
 }
@@ -56,8 +61,19 @@ pub(super) fn run_feed(demo: &Demo) {
                 ("tick", format!("tick {n} at +{t:.1} s"))
             };
             // The crate encodes (data lines, type, and the topic's id) once.
-            let event = EventRef::new(&data).event_type(event_type);
-            if let Err(e) = feed.topic.publish_event(&event) {
+            let id = n.to_string();
+            let event = EventRef::new(&data).event_type(event_type).id(&id);
+            let json = format!(
+                r#"{{"id":{n},"type":"{event_type}","data":{}}}"#,
+                json_str(&data)
+            );
+            let published = PreparedEvent::new(&event)
+                .map_err(|e| e.to_string())
+                .and_then(|sse| {
+                    let ws = PreparedMessage::text(json);
+                    feed.topic.publish((sse, ws)).map_err(|e| e.to_string())
+                });
+            if let Err(e) = published {
                 demo.log(format_args!("feed: cannot publish event {n}: {e}"));
             }
             if let Some(every) = demo.opts.drop_every
@@ -69,6 +85,10 @@ pub(super) fn run_feed(demo: &Demo) {
             n
         };
         demo.feed_changed.notify_all();
+        // The side-by-side's WebSocket reads the same topic.
+        for peer in lock(&demo.ws_peers).iter() {
+            peer.wake();
+        }
         let pause = if n.is_multiple_of(6) { 3 } else { 1 };
         thread::sleep(demo.opts.tick * pause);
     }
@@ -94,17 +114,27 @@ impl Drop for Subscription<'_> {
 /// Everything the subscriber has not had yet, as shared bytes to write
 /// once the lock is released.
 fn take(
-    topic: &mut Topic<Seq, PreparedEvent>,
+    topic: &mut Topic<Seq, (PreparedEvent, PreparedMessage)>,
     sub: SubscriberId,
 ) -> Result<Vec<(Seq, Bytes)>, PollError> {
     let mut batch = Vec::new();
     while let Some(entry) = topic.poll_ref(sub)? {
-        batch.push((*entry.id, entry.payload.bytes().clone()));
+        batch.push((*entry.id, entry.payload.0.bytes().clone()));
     }
     Ok(batch)
 }
 
 pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head) -> io::Result<()> {
+    // The side-by-side's stream (`?race=1`) is counted, not recorded.
+    let race = head.param("race") == Some("1");
+    let count = |bytes: usize| {
+        if race {
+            race::bytes(demo, Way::Sse, 0, bytes);
+        }
+    };
+    if race {
+        race::request(demo, Way::Sse, head.len);
+    }
     // The crate reads Last-Event-ID (WHATWG HTML §9.2.4) from the head.
     let request = match sse::parse_request(&head.raw, &sse::RequestLimits::default()) {
         Ok(Some(request)) => request,
@@ -177,13 +207,16 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
             );
         }
     };
-    let slot = {
+    let slot = if race {
+        usize::MAX
+    } else {
         let mut records = lock(&demo.records);
         records.sse.push(record);
         records.sse.len() - 1
     };
     demo.log(format_args!("sse: open, Last-Event-ID {last_event_id:?}"));
     stream.write_all(&out)?;
+    count(out.len());
 
     let mut heartbeat = Heartbeat::with_interval(Instant::now(), demo.opts.heartbeat);
     let mut last_sent = None;
@@ -208,6 +241,7 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
         let now = Instant::now();
         for (_, bytes) in &batch {
             stream.write_all(bytes)?;
+            count(bytes.len());
         }
         if let Some(&(last, _)) = batch.last() {
             heartbeat.handle_output(now);
@@ -225,6 +259,7 @@ pub(super) fn serve_events(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head)
         heartbeat.handle_timeout(Instant::now());
         if let Some(comment) = heartbeat.poll_transmit() {
             stream.write_all(&comment)?;
+            count(comment.len());
             if let Some(r) = lock(&demo.records).sse.get_mut(slot) {
                 r.heartbeats += 1;
             }

@@ -2,6 +2,8 @@
 //! on a `TcpStream`, one thread per connection plus a reader thread. The
 //! chat between tabs is a crate `Topic`: each message framed once, queued
 //! on every tab, and replayed to a tab that reconnects with `?after=<id>`.
+//! `?feed=1` is the side-by-side's WebSocket instead: the feed's events
+//! (framed once, in the feed's topic) and nothing else, its bytes counted.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -10,17 +12,42 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pushcodec::topic::{PollError, Seq, SubscriberId, Topic, TopicLimits};
+use pushcodec::topic::{Payload, PollError, Seq, SubscriberId, Topic, TopicLimits};
 use pushcodec::ws::{self, CloseCode, Connection, Event, PreparedMessage, handshake};
 
-use super::{Demo, WsRecord, json_str, lock};
+use super::race::{self, Way};
+use super::{Demo, Head, WsRecord, json_str, lock};
 
 /// Messages to a WebSocket connection's thread.
 pub(super) enum WsInput {
     Read(Vec<u8>),
     Eof,
-    /// The chat topic has something new.
-    Chat,
+    /// The chat or the feed has something new.
+    Wake,
+}
+
+/// An open WebSocket, to wake when its topic has something new.
+pub(super) struct Peer {
+    id: u64,
+    tx: mpsc::Sender<WsInput>,
+    /// A tab (in the chat), not the side-by-side's feed socket.
+    tab: bool,
+}
+
+impl Peer {
+    pub(super) fn wake(&self) {
+        let _ = self.tx.send(WsInput::Wake);
+    }
+}
+
+/// What a connection reads from: the chat (a tab) or the feed (the
+/// side-by-side's socket, whose bytes are counted).
+#[derive(Clone, Copy)]
+enum Reads {
+    Chat(SubscriberId),
+    Feed(SubscriberId),
+    /// Dropped for lagging, or refused a subscription.
+    Nothing,
 }
 
 /// The chat's log: the last 256 messages, at most 1 MiB of frames; a tab
@@ -42,15 +69,15 @@ fn publish(demo: &Demo, message: impl FnOnce(Seq) -> String) {
             return;
         }
     }
-    for (_, peer) in lock(&demo.ws_peers).iter() {
-        let _ = peer.send(WsInput::Chat);
+    for peer in lock(&demo.ws_peers).iter() {
+        peer.wake();
     }
 }
 
 /// A presence line; the tab it is about skips it (it is in the log, so a
 /// resuming tab replays its own "joined").
 fn presence(demo: &Demo, id: u64, what: &str) {
-    let online = lock(&demo.ws_peers).len();
+    let online = tabs(demo);
     publish(demo, |seq| {
         format!(
             r#"{{"type":"presence","id":{seq},"tab":{id},"text":"tab #{id} {what}, {online} online"}}"#
@@ -68,18 +95,29 @@ fn subscribe(demo: &Demo, after: Option<&str>) -> (Option<SubscriberId>, bool) {
     }
 }
 
-/// Queues what the tab has not had yet; the lag verdict if it fell behind.
-fn take_chat(demo: &Demo, sub: SubscriberId, conn: &mut Connection) -> Result<(), PollError> {
-    let mut chat = lock(&demo.chat);
-    while let Some(entry) = chat.poll_ref(sub)? {
-        // The same frame bytes on every tab; the lock is held only while
-        // queueing them.
-        let _ = conn.send_prepared(entry.payload);
+fn tabs(demo: &Demo) -> usize {
+    lock(&demo.ws_peers).iter().filter(|p| p.tab).count()
+}
+
+/// Queues what the subscriber has not had yet (the message `pick` takes
+/// from each entry); the lag verdict if it fell behind.
+fn take<P: Payload>(
+    topic: &mut Topic<Seq, P>,
+    sub: SubscriberId,
+    conn: &mut Connection,
+    pick: fn(&P) -> &PreparedMessage,
+) -> Result<(), PollError> {
+    while let Some(entry) = topic.poll_ref(sub)? {
+        // The same frame bytes on every connection; the lock is held only
+        // while queueing them.
+        let _ = conn.send_prepared(pick(entry.payload));
     }
     Ok(())
 }
 
-pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> io::Result<()> {
+pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, head: &Head) -> io::Result<()> {
+    let raw = &head.raw[..];
+    let feed = head.param("feed") == Some("1");
     // The crate checks the handshake (RFC 6455 §4.2.1) and writes the answer.
     let mut out = Vec::new();
     let (request, used) = match handshake::parse_request(raw, &handshake::Limits::default()) {
@@ -112,6 +150,10 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
         return stream.write_all(&out);
     }
     stream.write_all(&out)?;
+    if feed {
+        race::request(demo, Way::WebSocket, head.len);
+        race::bytes(demo, Way::WebSocket, raw.len() - head.len, out.len());
+    }
 
     let mut config = ws::Config::default();
     config.max_message_size = 4 << 20;
@@ -145,36 +187,44 @@ pub(super) fn serve_ws(demo: &Arc<Demo>, mut stream: TcpStream, raw: &[u8]) -> i
             }
         }
     });
-    let after = request
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
-        .map(str::to_owned);
-    let online = {
-        let mut peers = lock(&demo.ws_peers);
-        peers.push((id, tx));
-        peers.len()
-    };
+    lock(&demo.ws_peers).push(Peer { id, tx, tab: !feed });
     let slot = {
         let mut records = lock(&demo.records);
         records.ws.push(WsRecord::default());
         records.ws.len() - 1
     };
-    demo.log(format_args!("ws #{id}: open ({online} online)"));
-    let _ = conn.send_text(format!(
-        r#"{{"type":"hello","you":"tab #{id}","tab":{id},"online":{online}}}"#
-    ));
-    let (sub, resync) = subscribe(demo, after.as_deref());
-    if resync {
-        let _ = conn.send_text(r#"{"type":"resync"}"#.to_owned());
-    }
-    presence(demo, id, "joined");
+    let reads = if feed {
+        demo.log(format_args!("ws #{id}: open (the side-by-side's feed)"));
+        lock(&demo.feed)
+            .topic
+            .subscribe(None)
+            .map_or(Reads::Nothing, Reads::Feed)
+    } else {
+        let online = tabs(demo);
+        demo.log(format_args!("ws #{id}: open ({online} online)"));
+        let _ = conn.send_text(format!(
+            r#"{{"type":"hello","you":"tab #{id}","tab":{id},"online":{online}}}"#
+        ));
+        let (sub, resync) = subscribe(demo, head.param("after"));
+        if resync {
+            let _ = conn.send_text(r#"{"type":"resync"}"#.to_owned());
+        }
+        presence(demo, id, "joined");
+        sub.map_or(Reads::Nothing, Reads::Chat)
+    };
 
-    let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx, sub);
-    lock(&demo.ws_peers).retain(|(peer, _)| *peer != id);
-    if let Some(sub) = sub {
-        lock(&demo.chat).unsubscribe(sub);
+    let result = drive_ws(demo, id, slot, &mut conn, &mut stream, &rx, reads);
+    lock(&demo.ws_peers).retain(|peer| peer.id != id);
+    match reads {
+        Reads::Chat(sub) => {
+            lock(&demo.chat).unsubscribe(sub);
+            presence(demo, id, "left");
+        }
+        Reads::Feed(sub) => {
+            lock(&demo.feed).topic.unsubscribe(sub);
+        }
+        Reads::Nothing => {}
     }
-    presence(demo, id, "left");
     let _ = stream.shutdown(Shutdown::Both);
     demo.log(format_args!("ws #{id}: closed"));
     result
@@ -189,8 +239,9 @@ fn drive_ws(
     conn: &mut Connection,
     stream: &mut TcpStream,
     rx: &mpsc::Receiver<WsInput>,
-    mut chat: Option<SubscriberId>,
+    mut reads: Reads,
 ) -> io::Result<()> {
+    let counted = matches!(reads, Reads::Feed(_));
     let record = |f: &mut dyn FnMut(&mut WsRecord)| {
         if let Some(r) = lock(&demo.records).ws.get_mut(slot) {
             f(r);
@@ -244,7 +295,10 @@ fn drive_ws(
                         let rtt = pings.swap_remove(pos).1.elapsed();
                         record(&mut |r| r.rtts.push(rtt));
                         let ms = rtt.as_secs_f64() * 1000.0;
-                        let _ = conn.send_text(format!(r#"{{"type":"rtt","ms":{ms:.3}}}"#));
+                        // The feed socket carries the feed alone.
+                        if !counted {
+                            let _ = conn.send_text(format!(r#"{{"type":"rtt","ms":{ms:.3}}}"#));
+                        }
                     }
                 }
                 Event::Close(frame) => {
@@ -255,17 +309,23 @@ fn drive_ws(
                 _ => {}
             }
         }
-        if let Some(sub) = chat
-            && let Err(e) = take_chat(demo, sub, conn)
-        {
-            chat = None;
+        let taken = match reads {
+            Reads::Chat(sub) => take(&mut lock(&demo.chat), sub, conn, |m| m),
+            Reads::Feed(sub) => take(&mut lock(&demo.feed).topic, sub, conn, |(_, m)| m),
+            Reads::Nothing => Ok(()),
+        };
+        if let Err(e) = taken {
+            reads = Reads::Nothing;
             if let PollError::Lagged(lagged) = e {
-                demo.log(format_args!("ws #{id}: chat {lagged}"));
+                demo.log(format_args!("ws #{id}: {lagged}"));
                 let _ = conn.send_close(lagged.close_code(), "lagged: resume with ?after=");
             }
         }
         while let Some(bytes) = conn.poll_transmit() {
             stream.write_all(&bytes)?;
+            if counted {
+                race::bytes(demo, Way::WebSocket, 0, bytes.len());
+            }
         }
         if conn.should_close_transport() {
             return Ok(());
@@ -276,9 +336,14 @@ fn drive_ws(
         let input = rx.recv_timeout(wake.saturating_duration_since(Instant::now()));
         let now = Instant::now();
         match input {
-            Ok(WsInput::Read(bytes)) => conn.handle_read(&bytes),
+            Ok(WsInput::Read(bytes)) => {
+                if counted {
+                    race::bytes(demo, Way::WebSocket, bytes.len(), 0);
+                }
+                conn.handle_read(&bytes);
+            }
             Ok(WsInput::Eof) => conn.handle_eof(),
-            Ok(WsInput::Chat) => {}
+            Ok(WsInput::Wake) => {}
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
