@@ -1,7 +1,7 @@
 //! A WebSocket echo and an SSE feed on axum 0.8, through the tokio driver
 //! (features `hyper` and `deflate`): permessage-deflate when the client
 //! offers it, a tick event every second, a heartbeat comment after 15 s of
-//! quiet, and Last-Event-ID resume from a 1,000-event history.
+//! quiet, and Last-Event-ID resume from a 1,024-event topic.
 //!
 //! User code: 25 lines (non-blank, non-comment, after rustfmt), issue 19's
 //! budget: the issue counted 25 for axum's built-in WebSocket and SSE
@@ -20,9 +20,9 @@ use pushcodec::{sse, tokio::Acceptor, tokio::Feed, ws, ws::deflate::DeflateConfi
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    // Keeps the last 1,000 events (at most 1 MiB) for resuming clients; a
+    // Keeps the last 1,024 events (at most 1 MiB) for resuming clients; a
     // client more than 256 events behind is ended and resumes from there.
-    let feed = Feed::new(sse::History::new(1000, 1 << 20), 256);
+    let feed = Feed::new(pushcodec::topic::TopicLimits::default());
     let acceptor = Acceptor::new(ws::Config::default()).deflate(DeflateConfig::default());
     let echo = |req: Request| async move {
         acceptor.upgrade(req, |tx, mut rx| async move {
@@ -39,7 +39,7 @@ async fn main() -> std::io::Result<()> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     for i in 1u64.. {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let _ = feed.publish(&sse::EventRef::new(&format!("tick {i}")).id(&i.to_string()));
+        let _ = feed.publish(&sse::EventRef::new(&format!("tick {i}")));
     }
     Ok(())
 }

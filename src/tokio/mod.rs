@@ -12,8 +12,8 @@
 //!   hyper 1.x or axum handler.
 //! - [`EventStream`]: an SSE response body for hyper 1.x (`http-body` 1)
 //!   that flushes the response head at once, sends heartbeats and replays
-//!   what a client missed; [`Feed`] publishes to many such bodies and keeps
-//!   the history they resume from.
+//!   what a client missed; [`Feed`] publishes to many such bodies through
+//!   one [`Topic`](crate::topic::Topic), the log they resume from.
 //! - [`SseCodec`] and [`FrameCodec`]: tokio-util codecs for `Framed` users
 //!   (SSE items and events; whole WebSocket frames under RFC 6455 §5).
 //!
