@@ -10,7 +10,7 @@
 //!    axum's `Sse`, both served by axum over HTTP/1.1.
 //!
 //! ```text
-//! cargo bench --bench e2e --features tokio        # 3 rounds of 1 s a row, 10,000 idle connections
+//! cargo bench --bench e2e --features tokio        # 7 rounds of 500 ms a row, 10,000 idle
 //! cargo test --bench e2e --features tokio          # quick mode: 200 ms a row, 200 (CI)
 //! ```
 //!
@@ -73,7 +73,7 @@ fn main() {
     let (rounds, row_time) = if quick {
         (1, Duration::from_millis(200))
     } else {
-        (3, Duration::from_secs(1))
+        (7, Duration::from_millis(500))
     };
     let fd_limit = open_file_limit();
     let clients = tokio::runtime::Builder::new_current_thread()
