@@ -86,8 +86,10 @@ fn main() {
         .iter()
         .map(|&kind| (kind.name(), start(kind, ignored.clone())))
         .collect();
-    println!("| server | message | clients | round trips/s | p99 latency |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| server | message | clients | round trips/s | p99 latency | server CPU per round trip |"
+    );
+    println!("|---|---|---|---|---|---|");
     for size in [16usize, 64 * 1024] {
         let label = if size < 1024 {
             format!("{size} B")
@@ -100,21 +102,25 @@ fn main() {
             if let Some(limit) = fd_limit.filter(|&limit| limit < need) {
                 for (name, _) in &servers {
                     println!(
-                        "| {name} | {label} | {n} | skipped: open-file limit {limit} < {need} | |"
+                        "| {name} | {label} | {n} | skipped: open-file limit {limit} < {need} | | |"
                     );
                 }
                 continue;
             }
             let mut results = vec![Vec::new(); servers.len()];
             for _ in 0..rounds {
-                for ((_, addr), result) in servers.iter().zip(&mut results) {
-                    result.push(clients.block_on(run(*addr, n, size, row_time)));
+                for ((_, server), result) in servers.iter().zip(&mut results) {
+                    result.push(clients.block_on(run(server, n, size, row_time)));
                 }
             }
             for ((name, _), mut result) in servers.iter().zip(results) {
                 let rate = median_by(&mut result, |a, b| a.0.total_cmp(&b.0)).0;
                 let p99 = median_by(&mut result, |a, b| a.1.cmp(&b.1)).1;
-                println!("| {name} | {label} | {n} | {rate:.0} | {p99:.1?} |");
+                let cpu = match median_by(&mut result, |a, b| a.2.cmp(&b.2)).2 {
+                    Some(per) => format!("{per:.1?}"),
+                    None => "n/a".into(),
+                };
+                println!("| {name} | {label} | {n} | {rate:.0} | {p99:.1?} | {cpu} |");
             }
         }
     }
@@ -222,14 +228,33 @@ impl Server {
     }
 }
 
-/// Starts a server on its own thread; its address. `ready` counts the
-/// connections that are through the upgrade and waiting for frames.
-fn start(kind: Server, ready: Arc<AtomicUsize>) -> SocketAddr {
+/// A server thread: where to connect, and where the kernel keeps its CPU time.
+struct Running {
+    addr: SocketAddr,
+    /// `/proc/<pid>/task/<tid>/schedstat`, when /proc has it.
+    schedstat: Option<String>,
+}
+
+impl Running {
+    /// The server thread's time on a CPU so far (ns): the server's own cost,
+    /// steadier on a shared machine than what the pair gets through.
+    fn cpu_ns(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(self.schedstat.as_ref()?).ok()?;
+        stat.split_whitespace().next()?.parse().ok()
+    }
+}
+
+/// Starts a server on its own thread. `ready` counts the connections that
+/// are through the upgrade and waiting for frames.
+fn start(kind: Server, ready: Arc<AtomicUsize>) -> Running {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
+    let (tell, told) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new().name(kind.thread().into());
     let spawned = thread.spawn(move || {
+        let me = std::fs::read_link("/proc/thread-self").ok();
+        let _ = tell.send(me.map(|task| format!("/proc/{}/schedstat", task.display())));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -256,7 +281,10 @@ fn start(kind: Server, ready: Arc<AtomicUsize>) -> SocketAddr {
         });
     });
     spawned.unwrap();
-    addr
+    Running {
+        addr,
+        schedstat: told.recv().unwrap(),
+    }
 }
 
 async fn pushcodec_echo(acceptor: Acceptor, stream: TcpStream, ready: Arc<AtomicUsize>) {
@@ -363,12 +391,19 @@ async fn sink(mut stream: TcpStream, ready: Arc<AtomicUsize>) {
 }
 
 /// `n` clients echoing `size`-byte messages for `time`: round trips per
-/// second over all of them, and the 99th-percentile round trip.
-async fn run(addr: SocketAddr, n: usize, size: usize, time: Duration) -> (f64, Duration) {
+/// second over all of them, the 99th-percentile round trip, and the
+/// server thread's CPU time per round trip (the handshakes left out).
+async fn run(
+    server: &Running,
+    n: usize,
+    size: usize,
+    time: Duration,
+) -> (f64, Duration, Option<Duration>) {
     let mut clients = Vec::new();
     for _ in 0..n {
-        clients.push(peer_client(addr).await);
+        clients.push(peer_client(server.addr).await);
     }
+    let cpu = server.cpu_ns();
     let payload = bytes::Bytes::from(vec![0x5a; size]);
     let start = Instant::now();
     let deadline = start + time;
@@ -399,7 +434,11 @@ async fn run(addr: SocketAddr, n: usize, size: usize, time: Duration) -> (f64, D
     let p99 = all.get(all.len() * 99 / 100).copied().unwrap_or_default();
     #[expect(clippy::cast_precision_loss, reason = "a count of round trips")]
     let rate = all.len() as f64 / elapsed;
-    (rate, p99)
+    #[expect(clippy::cast_precision_loss, reason = "nanoseconds and a count")]
+    let per = cpu.zip(server.cpu_ns()).map(|(before, after)| {
+        Duration::from_nanos((after.saturating_sub(before) as f64 / all.len().max(1) as f64) as u64)
+    });
+    (rate, p99, per)
 }
 
 /// The middle item by `order`.
@@ -470,7 +509,7 @@ fn rss_row(kind: Server, n: usize, clients: &Runtime) -> (usize, usize) {
 fn rss_child(name: &str) {
     let kind = Server::from_name(name).unwrap();
     let ready = Arc::new(AtomicUsize::new(0));
-    let addr = start(kind, ready.clone());
+    let addr = start(kind, ready.clone()).addr;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
