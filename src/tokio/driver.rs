@@ -18,6 +18,10 @@ use tokio_util::sync::PollSender;
 use super::handle::{Demand, Error, Message, Receiver, Sender};
 use crate::ws::{CloseCode, Connection, Event, Role, State};
 
+/// The stack buffer an idle connection's read waits on: most messages fit
+/// in one, and a larger one's first bytes are copied once more.
+const IDLE_READ: usize = 4096;
+
 /// How the driver runs, beside the connection's own [`Config`](crate::ws::Config).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -553,7 +557,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 Poll::Pending => Ok(false),
             };
         }
-        let read = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, self.conn.read_buf());
+        let read = if self.conn.is_read_idle() {
+            // Between messages the read waits on a stack buffer, not on the
+            // connection's receive room: an idle connection then holds no
+            // receive buffer (16 KiB of its memory otherwise). What arrives
+            // is copied in once; the rest of a large frame is read straight
+            // into its room as before.
+            let mut scratch = [0u8; IDLE_READ];
+            let mut buf = ::tokio::io::ReadBuf::new(&mut scratch);
+            Pin::new(&mut self.io).poll_read(cx, &mut buf).map_ok(|()| {
+                self.conn.handle_read(buf.filled());
+                buf.filled().len()
+            })
+        } else {
+            tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, self.conn.read_buf())
+        };
         match read {
             Poll::Pending => Ok(false),
             Poll::Ready(Err(e)) => Err(e),

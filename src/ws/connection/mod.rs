@@ -237,6 +237,14 @@ impl Connection {
         }
     }
 
+    /// Whether the receive buffer is empty and no frame is half-read (the
+    /// tokio driver then reads into a stack buffer, so that an idle
+    /// connection holds no receive room).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn is_read_idle(&self) -> bool {
+        self.reader.is_idle()
+    }
+
     /// The receive buffer, for reading from the transport straight into
     /// it: the bytes are then copied once, by the read, where
     /// [`handle_read`](Self::handle_read) copies what the caller read.

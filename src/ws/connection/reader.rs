@@ -263,6 +263,16 @@ impl FrameReader {
         self.buf = BytesMut::new();
     }
 
+    /// Nothing is buffered, lent or half-read: the next bytes start a
+    /// frame (a driver may read them elsewhere and hand them in).
+    #[cfg(feature = "tokio")]
+    pub(super) fn is_idle(&self) -> bool {
+        self.buf.is_empty()
+            && self.frame.is_none()
+            && self.lent_frame == 0
+            && self.lent_len == NOT_LENT
+    }
+
     /// Nothing left to decode: an idle reader holds no heap (what was
     /// handed out keeps the allocation alive only as long as the caller
     /// keeps it).
