@@ -30,7 +30,8 @@ const WTRANSPORT_VERSION: &str = "0.7.2";
 
 /// quinn's defaults, which wtransport keeps: 8-byte connection ids on both sides
 /// (`RandomConnectionIdGenerator::default()`), a 1-byte packet number while fewer than
-/// 128 packets are unacknowledged (`PacketNumber::new`), AES-128-GCM's 16-byte tag.
+/// 128 packets are unacknowledged (`PacketNumber::new`), and a 16-byte AEAD tag (RFC 9001
+/// §5.3: AES-GCM and ChaCha20-Poly1305 alike).
 const CID_LEN: usize = 8;
 const PN_LEN: usize = 1;
 const AEAD_TAG: usize = 16;
@@ -591,7 +592,13 @@ fn label(mode: Mode, gap: Option<Duration>, short: bool) -> String {
     }
 }
 
-fn print_report(cells: &[Cell], plan: &Plan, max_datagram: Option<usize>, mtu: u16) {
+fn print_report(
+    cells: &[Cell],
+    plan: &Plan,
+    max_datagram: Option<usize>,
+    mtu: u16,
+    wake: Duration,
+) {
     let first = cells.iter().flat_map(|c| c.runs.first()).next();
     let session_id = first.map_or(0, |r| r.session_id);
     println!(
@@ -638,9 +645,13 @@ fn print_report(cells: &[Cell], plan: &Plan, max_datagram: Option<usize>, mtu: u
     );
     println!(
         "Time: process CPU time (user + system) over the M messages / M, both endpoints in \
-         this one process, the relay threads' CPU taken out. It includes AES-GCM encryption \
-         and decryption, header protection and a sendmsg/recvmsg per datagram on each side, \
-         which the TCP rows of benches/overhead.md do not.\n"
+         this one process, the relay threads' CPU taken out. It includes AEAD encryption and \
+         decryption, header protection and a sendmsg/recvmsg per datagram on each side, \
+         which the TCP rows of benches/overhead.md do not. The spaced rows' time is mostly \
+         waking idle threads: one tokio wake-up from a 5 ms sleep costs {} of CPU here, and a \
+         message after a pause wakes the sender, the receiver, the receiver's ACK timer and \
+         the sender again for the ACK.\n",
+        fmt_time(wake)
     );
 
     println!("Per message, by direction (packets per message in brackets) and \"framing only\":");
@@ -752,8 +763,11 @@ fn print_report(cells: &[Cell], plan: &Plan, max_datagram: Option<usize>, mtu: u
             Mode::Datagram => 0.0,
         };
         let paper_a = s2c_packets / 2.0 * ACK_PACKET as f64 + max_streams;
-        // Spaced out, the 25 ms timer acknowledges a message's odd last packet on its own.
-        let paper_b = (s2c_packets / 2.0).ceil() * ACK_PACKET as f64 + max_streams;
+        // Spaced out, the 25 ms timer acknowledges a message's odd last packet on its own,
+        // and its ACK delay (25 ms in 8 µs units, 3125) takes a 2-byte varint.
+        let paper_b = ((s2c_packets / 2.0).ceil() - 1.0) * ACK_PACKET as f64
+            + (ACK_PACKET + 1) as f64
+            + max_streams;
         let (lost_msgs, lost_packets) = c.lost();
         println!(
             "| {}, {} B | {paper_a:.1} B | {paper_b:.1} B | {:.1} B | {:.2}, {:.3}, {:.3} | {} | {lost_msgs} msgs, {lost_packets} packets |",
@@ -784,6 +798,18 @@ fn top_sizes(v: Vec<(u16, usize)>) -> String {
         .map(|(s, k)| format!("{s}×{k}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// CPU time of one wake-up from idle on this machine: a tokio sleep of 5 ms, 200 times. A
+/// message sent after a pause pays several (sender, receiver, the receiver's ACK timer, the
+/// sender on the ACK); this says how much of the spaced rows' time is the platform's.
+async fn wake_cost() -> Duration {
+    let rounds = 200;
+    let start = process_cpu();
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (process_cpu() - start) / rounds
 }
 
 /// How many messages, how many runs, at which paces.
@@ -820,6 +846,7 @@ fn main() -> Res<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let wake = rt.block_on(wake_cost());
     let mut cells = Vec::new();
     let (mut max_datagram, mut mtu) = (None, 0);
     for (mode, gap) in plan.rows() {
@@ -849,6 +876,6 @@ fn main() -> Res<()> {
             }
         }
     }
-    print_report(&cells, &plan, max_datagram, mtu);
+    print_report(&cells, &plan, max_datagram, mtu, wake);
     Ok(())
 }
