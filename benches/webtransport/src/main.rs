@@ -508,8 +508,8 @@ fn varint_len(v: u64) -> usize {
     }
 }
 
-/// draft-ietf-webtrans-http3 §4.2: a WT uni stream starts with the stream type 0x54 and
-/// the session id (the CONNECT stream's id), both varints.
+/// draft-ietf-webtrans-http3, "Unidirectional Streams": a WT uni stream starts with the
+/// stream type 0x54 and the session id (the CONNECT stream's id), both varints.
 fn wt_uni_header(session_id: u64) -> usize {
     varint_len(0x54) + varint_len(session_id)
 }
