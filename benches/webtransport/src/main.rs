@@ -5,11 +5,13 @@
 //! is up (handshake, SETTINGS, MTU discovery and the first ACKs are left out by taking the
 //! counters once the link is quiet), the server pushes M messages of N bytes, each
 //! (a) on a new unidirectional stream or (b) as one datagram, one at a time: the next
-//! message is sent once the client has the previous one, as independent pushes arrive.
-//! The output is benches/overhead.md's table shape plus the byte breakdown on paper.
+//! message is sent once the client has the previous one, as independent pushes arrive:
+//! back to back, and 50 ms apart (past quinn's 25 ms max_ack_delay, so every message gets
+//! its own ACK). The output is benches/overhead.md's table shape, the bytes by direction,
+//! and the same bytes on paper checked against the count. See README.md beside this crate.
 //!
-//! `--quick`: 20 messages per cell, for a smoke run. Every loop is bounded and every wait
-//! has a deadline; nothing asserts on timing.
+//! `--quick`: 20 messages per cell (5 spaced), 1 run, for a smoke run. Every loop is
+//! bounded and every wait has a deadline; nothing asserts on timing.
 
 use std::error::Error;
 use std::net::{SocketAddr, UdpSocket};
@@ -25,7 +27,7 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 /// The sizes of benches/overhead.md's columns.
 const SIZES: [usize; 4] = [16, 125, 1024, 65536];
-/// Cargo.lock pins this; printed in the row labels.
+/// The version Cargo.lock pins, printed in the row labels: update the two together.
 const WTRANSPORT_VERSION: &str = "0.7.2";
 
 /// quinn's defaults, which wtransport keeps: 8-byte connection ids on both sides
@@ -52,7 +54,7 @@ enum Mode {
 struct Dir {
     bytes: AtomicU64,
     packets: AtomicU64,
-    /// Sizes of the datagrams forwarded while `Relay::recording` is set: the histogram that
+    /// Sizes of the datagrams forwarded while `Shared::recording` is set: the histogram that
     /// the paper breakdown is checked against.
     sizes: Mutex<Vec<u16>>,
 }
