@@ -14,9 +14,10 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::sse::{self, EncodeError, EventRef, Item, LimitError, Limits, PreparedEvent};
+use crate::ws::frame::HeaderRules;
 use crate::ws::{
-    FrameDecoder, FrameEvent, FrameHeader, HeaderRules, MAX_HEADER_LEN, ProtocolError, Role,
-    Violation, apply_mask,
+    FrameDecoder, FrameEvent, FrameHeader, MAX_HEADER_LEN, ProtocolError, Role, Violation,
+    apply_mask,
 };
 
 /// What stopped a [`SseCodec`] or a [`FrameCodec`]. As after any decoder

@@ -15,7 +15,7 @@ mod connection;
 pub mod deflate;
 mod error;
 mod event;
-mod frame;
+pub(crate) mod frame;
 pub mod handshake;
 mod mask;
 mod prepared;
@@ -29,8 +29,6 @@ pub use config::{Config, SlowConsumer};
 pub use connection::{Connection, State, Transmit};
 pub use error::{ProtocolError, SendError, Violation};
 pub use event::{Event, EventRef, MessageKind};
-#[cfg(feature = "tokio")]
-pub(crate) use frame::HeaderRules;
 pub use frame::{
     FrameDecoder, FrameEvent, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode,
     encode_frame,

@@ -237,11 +237,13 @@ impl Connection {
         }
     }
 
-    /// Whether the receive buffer is empty and no frame is half-read (the
-    /// tokio driver then reads into a stack buffer, so that an idle
-    /// connection holds no receive room).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn is_read_idle(&self) -> bool {
+    /// Whether nothing received is buffered or half-read: the next bytes
+    /// start a frame. A driver may then read into a buffer of its own (a
+    /// small one on the stack) and hand the bytes in with
+    /// [`handle_read`](Self::handle_read), so that an idle connection
+    /// holds no receive room; otherwise [`read_buf`](Self::read_buf) gives
+    /// the room the frame being received needs. The tokio driver does so.
+    pub fn is_read_idle(&self) -> bool {
         self.reader.is_idle()
     }
 

@@ -265,7 +265,6 @@ impl FrameReader {
 
     /// Nothing is buffered, lent or half-read: the next bytes start a
     /// frame (a driver may read them elsewhere and hand them in).
-    #[cfg(feature = "tokio")]
     pub(super) fn is_idle(&self) -> bool {
         self.buf.is_empty()
             && self.frame.is_none()
