@@ -309,6 +309,16 @@ fn respond(
     content_type: &str,
     body: &[u8],
 ) -> io::Result<()> {
+    respond_counted(stream, status, content_type, body).map(drop)
+}
+
+/// [`respond`], returning the bytes written (head and body).
+fn respond_counted(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> io::Result<usize> {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n",
@@ -316,7 +326,8 @@ fn respond(
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
-    stream.flush()
+    stream.flush()?;
+    Ok(head.len() + body.len())
 }
 
 fn handle_connection(demo: &Arc<Demo>, mut stream: TcpStream) -> io::Result<()> {

@@ -119,18 +119,20 @@
 //! `feed` returns) until both are empty; then wait for more bytes or until
 //! `poll_timeout()`, whichever comes first.
 //!
-//! The repository's examples run exactly this loop: on a blocking
-//! `std::net::TcpStream` in `examples/common/blocking.rs` (used by `ws_echo`
+//! The repository's examples run exactly this loop: on a blocking socket
+//! in `examples/common/blocking.rs` (used by `ws_echo`
 //! and `ws_client`), with a channel for its input in the demo, over a hyper
 //! upgrade in `ws_h2` and on tokio in `ws_echo_tokio`.
 //!
 //! ```
 //! # #[cfg(feature = "ws")] {
-//! use std::time::Instant;
+//! use core::time::Duration;
 //! use pushcodec::ws::{Config, Connection, Event};
 //!
 //! let mut server = Connection::server(Config::default());
-//! server.handle_timeout(Instant::now()); // starts the keepalive clock
+//! // Starts the keepalive clock on the caller's timeline (with `std`,
+//! // `handle_timeout` takes an `Instant` instead).
+//! server.handle_timeout_at(Duration::ZERO);
 //!
 //! // What a socket read gave: a masked text frame "Hello" (RFC 6455 §5.7).
 //! server.handle_read(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
@@ -144,8 +146,8 @@
 //!     socket.extend_from_slice(&bytes); // socket.write_all(&bytes)
 //! }
 //! assert_eq!(socket, b"\x81\x05Hello");
-//! // Sleep until more bytes arrive or `poll_timeout` passes, then go round again.
-//! assert!(server.poll_timeout().is_some());
+//! // Sleep until more bytes arrive or `poll_timeout_at` passes, then go round again.
+//! assert!(server.poll_timeout_at().is_some());
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -4,7 +4,7 @@
 //! TCP (request heads, response heads and bodies, SSE lines, WebSocket
 //! frames, the upgrade). The page adds how late each event arrived.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -147,14 +147,8 @@ pub(super) fn serve_poll(demo: &Demo, mut stream: TcpStream, head: &Head) -> io:
             .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
     };
     drop(feed);
-    // The response a browser poll gets from a typical JSON API.
-    let head_out = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    bytes(demo, way, 0, head_out.len() + body.len());
-    stream.write_all(head_out.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    stream.flush()
+    let written =
+        super::respond_counted(&mut stream, "200 OK", "application/json", body.as_bytes())?;
+    bytes(demo, way, 0, written);
+    Ok(())
 }

@@ -77,9 +77,9 @@ impl Connection {
             {
                 let payload = self.reader.lend(&claim);
                 return Ok(Some(if text {
-                    // Checked just above; without `unsafe` a `str` is made
-                    // by checking again (cheap for the short messages this
-                    // path is for).
+                    // Checked just above; the crate forbids unchecked
+                    // conversions, so the `str` is made by checking again
+                    // (cheap for the short messages this path is for).
                     EventRef::Text(core::str::from_utf8(payload).unwrap_or_default())
                 } else {
                     EventRef::Binary(payload)
