@@ -1,8 +1,9 @@
 //! Sans-IO Server-Sent Events and WebSocket for Rust: pure state machines
 //! that turn byte chunks into events and events into bytes.
 //!
-//! The crate never opens a socket, spawns a task or reads a clock; `std::net`,
-//! tokio, an embedded loop, a fuzzer or a benchmark drives the same code.
+//! The crate never opens a socket, spawns a task or reads a clock; a blocking
+//! loop, an async runtime, an embedded loop, a fuzzer or a benchmark drives the
+//! same code.
 //!
 //! - [`sse`] (feature `sse`): the WHATWG HTML §9.2 `text/event-stream` decoder
 //!   and encoder, an `EventSource`'s reconnect state, and what a server needs
