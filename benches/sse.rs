@@ -25,7 +25,7 @@ use bytes::Bytes;
 use common::{config, limits};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use pushcodec::sse::{Decoder, EventRef, Item, Limits};
+use pushcodec::sse::{Decoder, EventRef, Item, LentItem, Limits};
 
 /// One expected event: type, data, id in effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +159,22 @@ fn ours_shared(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[
     }
 }
 
+/// The same through `feed_lent`: each event borrowed from the chunk and
+/// the decoder until the next one, with no reference count or allocation.
+/// Not inlined, so profilers can count calls and cost per iteration.
+#[inline(never)]
+fn ours_lent(dec: &mut Decoder, chunks: &[Bytes], mut on: impl FnMut(&[u8], &[u8], &[u8])) {
+    for chunk in chunks {
+        let mut feed = dec.feed_lent(chunk);
+        while let Some(item) = feed.next_item() {
+            match item.expect("valid stream") {
+                LentItem::Event(ev) => on(ev.event_type_bytes(), ev.data_bytes(), ev.id_bytes()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+}
+
 type Chunks = futures::stream::Iter<
     std::iter::Map<std::vec::IntoIter<Bytes>, fn(Bytes) -> Result<Bytes, Infallible>>,
 >;
@@ -234,6 +250,8 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
     assert_eq!(got, case.expected, "pushcodec {}", case.name);
     let got = collect(|on| ours_shared(&mut Decoder::new(limits), &case.chunks, on));
     assert_eq!(got, case.expected, "pushcodec_shared {}", case.name);
+    let got = collect(|on| ours_lent(&mut Decoder::new(limits), &case.chunks, on));
+    assert_eq!(got, case.expected, "pushcodec_lent {}", case.name);
     let got = collect(|on| {
         es_decode(
             eventsource_stream::EventStream::new(chunk_stream(&case.chunks)),
@@ -266,6 +284,16 @@ fn bench_decode_case(c: &mut Criterion, case: &DecodeCase) {
             || Decoder::new(limits),
             |mut dec| {
                 ours_shared(&mut dec, &case.chunks, sink);
+                dec
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("pushcodec_lent", |b| {
+        b.iter_batched(
+            || Decoder::new(limits),
+            |mut dec| {
+                ours_lent(&mut dec, &case.chunks, sink);
                 dec
             },
             BatchSize::SmallInput,

@@ -12,6 +12,17 @@ use core::ops::Deref;
 
 use bytes::Bytes;
 
+/// `bytes`, which the caller validated, as a `str`.
+pub(crate) fn validated_str(bytes: &[u8]) -> &str {
+    // Turning validated bytes back into a `str` with only safe code means
+    // checking again; the SIMD validator makes that a few nanoseconds for
+    // short text and tens of GB/s for long text.
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => unreachable!("validated UTF-8 by construction"),
+    }
+}
+
 /// Bytes that are known to be valid UTF-8: a `str` that can be shared
 /// without copying, like [`Bytes`] is for `[u8]`.
 ///
@@ -40,14 +51,7 @@ impl Utf8Bytes {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // Every constructor validated the bytes. Turning them back into a
-        // `str` with only safe code means checking again; the SIMD
-        // validator makes that a few nanoseconds for short text and tens
-        // of GB/s for long text.
-        match simdutf8::basic::from_utf8(&self.0) {
-            Ok(s) => s,
-            Err(_) => unreachable!("Utf8Bytes holds valid UTF-8 by construction"),
-        }
+        validated_str(&self.0)
     }
 
     /// Text from bytes as the WHATWG UTF-8 decode reads them: valid UTF-8

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pushcodec::sse::{Decoder, Item, Limits};
+use pushcodec::sse::{Decoder, Item, LentItem, Limits};
 
 struct Counting;
 
@@ -34,15 +34,26 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-#[test]
-fn steady_state_decoding_allocates_less_than_once_per_event() {
-    // An LLM-style token stream: an id and one JSON data line per event.
+/// The count is global: tests that read it run one at a time.
+static COUNTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// An LLM-style token stream: an id and one JSON data line per event, 1000 events.
+fn token_stream() -> Vec<u8> {
     let mut stream = Vec::new();
     for i in 0..1000 {
         stream.extend_from_slice(
             format!("id: {i}\ndata: {{\"token\":\"t{i}\",\"index\":{i}}}\n\n").as_bytes(),
         );
     }
+    stream
+}
+
+#[test]
+fn steady_state_decoding_allocates_less_than_once_per_event() {
+    let _alone = COUNTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let stream = token_stream();
     let mut dec = Decoder::new(Limits::default());
     let mut events = 0usize;
     let mut run = |dec: &mut Decoder| {
@@ -68,4 +79,40 @@ fn steady_state_decoding_allocates_less_than_once_per_event() {
         allocations < 100,
         "{allocations} allocations for 1000 events"
     );
+}
+
+#[test]
+fn lent_events_allocate_nothing_per_event() {
+    let _alone = COUNTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The same token stream, lent: an event's data and id are ranges of the
+    // chunk, so a chunk costs at most the copy of the id still in effect
+    // when it ends, however many events it holds.
+    let stream = token_stream();
+    for chunk_len in [stream.len(), 1500] {
+        let mut dec = Decoder::new(Limits::default());
+        let mut events = 0usize;
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let chunks = stream.chunks(chunk_len);
+        let chunk_count = chunks.len();
+        for chunk in chunks {
+            let mut feed = dec.feed_lent(chunk);
+            while let Some(item) = feed.next_item() {
+                if let Ok(LentItem::Event(ev)) = item {
+                    assert!(ev.data_bytes().starts_with(b"{\"token\""));
+                    events += 1;
+                }
+            }
+        }
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        assert_eq!(events, 1000);
+        eprintln!("{allocations} allocations for 1000 lent events in {chunk_count} chunks");
+        // Per chunk: the id's copy, and the data and carry of the event
+        // the chunk ends inside.
+        assert!(
+            allocations <= 3 * chunk_count,
+            "{allocations} allocations for {chunk_count} chunks"
+        );
+    }
 }

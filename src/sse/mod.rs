@@ -61,7 +61,7 @@ mod reconnect;
 mod server;
 
 pub use crate::Utf8Bytes;
-pub use decoder::{Decoder, Feed, LimitError, Limits};
+pub use decoder::{Decoder, Feed, LentFeed, LimitError, Limits};
 
 /// The old name of [`LimitError`]: every error the decoder reports is a
 /// broken limit (the spec itself never rejects a stream).
@@ -70,7 +70,7 @@ pub type Error = LimitError;
 pub use encoder::{
     EncodeError, EventRef, encode_comment, encode_event, encode_retry, validate_event,
 };
-pub use event::{DEFAULT_EVENT_TYPE, Event, Item};
+pub use event::{DEFAULT_EVENT_TYPE, Event, Item, LentEvent, LentItem};
 pub use heartbeat::Heartbeat;
 pub use history::{History, Replay, ReplayIter};
 pub use outbound::{Outbound, PreparedEvent, Push, Resume, SlowConsumer};

@@ -90,14 +90,24 @@ fn limits() -> impl Strategy<Value = Limits> {
     ]
 }
 
-type Outcome = (Vec<Result<Item, pushcodec::sse::LimitError>>, String, bool);
+type Outcome = (Items, String, bool);
 
-fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
+type Items = Vec<Result<Item, pushcodec::sse::LimitError>>;
+
+/// Feeds each chunk with `feed` (which may take items itself), checks the
+/// memory bound, then takes what is queued; returns the items, the last
+/// event id and whether `finish` dropped anything.
+fn decode_with(
+    limits: Limits,
+    comments: bool,
+    chunks: &[&[u8]],
+    mut feed: impl FnMut(&mut Decoder, &[u8], &mut Items),
+) -> Outcome {
     let bound = limits.max_buffered();
     let mut dec = Decoder::new(limits).with_comments(comments);
     let mut out = Vec::new();
     for chunk in chunks {
-        dec.feed(chunk);
+        feed(&mut dec, chunk, &mut out);
         assert!(
             dec.buffered_len() <= bound,
             "{} > {bound}",
@@ -112,20 +122,32 @@ fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
     (out, last, dropped)
 }
 
+fn decode_chunks(limits: Limits, comments: bool, chunks: &[&[u8]]) -> Outcome {
+    decode_with(limits, comments, chunks, |dec, chunk, _| {
+        dec.feed(chunk);
+    })
+}
+
 /// The same, taking items lazily from each `feed` and dropping the
 /// iterator after `take` items (the rest must be queued, not lost).
 fn decode_lazily(limits: Limits, chunks: &[&[u8]], take: usize) -> Outcome {
-    let mut dec = Decoder::new(limits);
-    let mut out = Vec::new();
-    for chunk in chunks {
+    decode_with(limits, false, chunks, |dec, chunk, out| {
         out.extend(dec.feed(chunk).take(take));
-        while let Some(item) = dec.next_item() {
-            out.push(item);
+    })
+}
+
+/// The same through `feed_lent`, copying each lent item and dropping the
+/// feed after `take` items (the rest must be queued, not lost).
+fn decode_lent(limits: Limits, comments: bool, chunks: &[&[u8]], take: usize) -> Outcome {
+    decode_with(limits, comments, chunks, |dec, chunk, out| {
+        let mut feed = dec.feed_lent(chunk);
+        for _ in 0..take {
+            match feed.next_item() {
+                Some(item) => out.push(item.map(|item| item.to_item())),
+                None => break,
+            }
         }
-    }
-    let last = dec.last_event_id().to_string();
-    let dropped = dec.finish();
-    (out, last, dropped)
+    })
 }
 
 /// A direct, unoptimised transcription of WHATWG HTML §9.2.5–§9.2.6 over
@@ -273,6 +295,23 @@ proptest! {
             decode_lazily(limits, &chunks, take),
             decode_chunks(limits, false, &chunks)
         );
+    }
+
+    /// Lent items are the items `feed` hands over, whatever the chunking,
+    /// the limits, and however many are taken before the feed is dropped.
+    #[test]
+    fn lent_and_handed_over_items_agree(
+        input in prop_oneof![structured_stream(), stream()],
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+        limits in limits(),
+        comments in any::<bool>(),
+        take in prop_oneof![Just(usize::MAX), 0usize..3],
+    ) {
+        let chunks = split_at_cuts(&input, &cuts);
+        let fed = decode_chunks(limits, comments, &chunks);
+        prop_assert_eq!(&decode_lent(limits, comments, &chunks, take), &fed);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        prop_assert_eq!(&decode_lent(limits, comments, &bytes, take), &fed);
     }
 
     /// The decoder agrees with the naive transcription of the spec.

@@ -19,7 +19,35 @@ fn msg(data: &str) -> Item {
     ev("message", data, "")
 }
 
+/// Runs `chunks` through `feed` and through `feed_lent`, which must agree.
 fn run(limits: Limits, comments: bool, chunks: &[&[u8]]) -> (Vec<Result<Item, Error>>, String) {
+    let fed = run_fed(limits, comments, chunks);
+    assert_eq!(run_lent(limits, comments, chunks), fed, "lent: {chunks:?}");
+    fed
+}
+
+fn run_lent(
+    limits: Limits,
+    comments: bool,
+    chunks: &[&[u8]],
+) -> (Vec<Result<Item, Error>>, String) {
+    let mut dec = Decoder::new(limits).with_comments(comments);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut feed = dec.feed_lent(chunk);
+        while let Some(item) = feed.next_item() {
+            out.push(item.map(|item| item.to_item()));
+        }
+        drop(feed);
+        assert!(dec.buffered_len() <= limits.max_buffered());
+        assert_eq!(dec.next_item(), None, "iterated to the end: nothing queued");
+    }
+    let last = dec.last_event_id().to_string();
+    dec.finish();
+    (out, last)
+}
+
+fn run_fed(limits: Limits, comments: bool, chunks: &[&[u8]]) -> (Vec<Result<Item, Error>>, String) {
     let mut dec = Decoder::new(limits).with_comments(comments);
     let mut out = Vec::new();
     for chunk in chunks {

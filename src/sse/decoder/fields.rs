@@ -1,6 +1,8 @@
 //! How a line's bytes become fields, values and events: the decoder's
 //! per-byte state machine for lines that span chunks, and dispatch.
 
+use core::ops::Range;
+
 use bytes::BufMut;
 use memchr::memchr;
 
@@ -209,6 +211,10 @@ impl Decoder {
     /// anything is joined to it.
     #[inline]
     pub(super) fn unshare_data(&mut self) {
+        debug_assert!(
+            self.lent.data.is_none(),
+            "lent data joined without unlend_data"
+        );
         if self.shared_data.is_some() {
             self.copy_shared_data();
         }
@@ -263,10 +269,11 @@ impl Decoder {
     pub(super) fn reset_event(&mut self) {
         self.data.clear();
         self.shared_data = None;
+        self.lent.data = None;
         self.data_valid = true;
         self.data_utf8.reset();
         self.has_data = false;
-        self.event_type = Utf8Bytes::new();
+        self.has_type = false;
     }
 
     /// A line ended (CR, LF or CRLF) at stream offset `at`.
@@ -324,7 +331,11 @@ impl Decoder {
             Field::Event => Effect::SetType,
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id if has_nul(value) => Effect::Nothing,
-            Field::Id if compare_id && eq_short(value, self.id_buffer.as_bytes()) => {
+            Field::Id
+                if compare_id
+                    && self.lent.id.is_none()
+                    && eq_short(value, self.id_buffer.as_bytes()) =>
+            {
                 Effect::Nothing
             }
             Field::Id => Effect::SetId,
@@ -344,11 +355,11 @@ impl Decoder {
     ) {
         match effect {
             Effect::Nothing => {}
-            Effect::RepeatType => self.event_type = self.last_type.clone(),
+            Effect::RepeatType => self.has_type = true,
             Effect::SetType => {
                 let (event_type, in_block) = text(self);
-                self.last_type = event_type.clone();
-                self.event_type = event_type;
+                self.last_type = event_type;
+                self.has_type = true;
                 self.type_in_block = in_block;
             }
             Effect::SetId => {
@@ -361,10 +372,18 @@ impl Decoder {
 
     /// An `id` line sets the last event ID buffer (§9.2.6).
     pub(super) fn set_id(&mut self, id: Utf8Bytes, in_block: bool) {
+        self.replace_id(id, None, in_block);
+    }
+
+    /// The last event ID buffer becomes `id`, or the lent chunk's `lent`
+    /// range (then `id` is empty); the committed id lives on until the
+    /// blank line, in whichever of the two forms it had.
+    pub(super) fn replace_id(&mut self, id: Utf8Bytes, lent: Option<Range<usize>>, in_block: bool) {
         let old = core::mem::replace(&mut self.id_buffer, id);
+        let old_lent = core::mem::replace(&mut self.lent.id, lent);
         if !self.id_pending {
-            // The committed id lives on until the blank line.
             self.last_event_id = old;
+            self.lent.committed_id = old_lent;
             self.id_pending = true;
         }
         self.id_in_block = in_block;
@@ -384,25 +403,13 @@ impl Decoder {
     /// A blank line: dispatch (§9.2.6 "dispatch the event"), or the end of
     /// a skipped event.
     pub(super) fn blank_line(&mut self) -> Option<Event> {
-        // Step 1: the last event id string takes the buffer's value, even
-        // when no event is dispatched.
-        if self.id_pending {
-            self.last_event_id = Utf8Bytes::new();
-            self.id_pending = false;
-        }
-        if self.skipping {
-            self.skipping = false;
-            self.reset_event();
-            return None;
-        }
-        // Step 2: an empty data buffer (no data line) dispatches nothing.
-        if !self.has_data {
-            self.reset_event();
+        if !self.end_event() {
             return None;
         }
         if let Some(data) = self.shared_data.take() {
             let data = text(data, self.shared_data_valid);
-            let event_type = core::mem::take(&mut self.event_type);
+            let event_type = self.event_type();
+            self.has_type = false;
             self.has_data = false;
             return Some(Event::new(event_type, data, self.id_buffer.clone()));
         }
@@ -417,9 +424,34 @@ impl Decoder {
         };
         let data = text(data, valid);
         self.after_idle = false;
-        let event_type = core::mem::take(&mut self.event_type);
+        let event_type = self.event_type();
+        self.has_type = false;
         self.has_data = false;
         Some(Event::new(event_type, data, self.id_buffer.clone()))
+    }
+
+    /// The part of a blank line that does not depend on how the event is
+    /// handed out; returns whether an event is to be dispatched.
+    #[inline]
+    pub(super) fn end_event(&mut self) -> bool {
+        // Step 1: the last event id string takes the buffer's value, even
+        // when no event is dispatched.
+        if self.id_pending {
+            self.last_event_id = Utf8Bytes::new();
+            self.lent.committed_id = None;
+            self.id_pending = false;
+        }
+        if self.skipping {
+            self.skipping = false;
+            self.reset_event();
+            return false;
+        }
+        // Step 2: an empty data buffer (no data line) dispatches nothing.
+        if !self.has_data {
+            self.reset_event();
+            return false;
+        }
+        true
     }
 }
 

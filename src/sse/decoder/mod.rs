@@ -36,6 +36,7 @@ const CARRY_MAX: usize = 256;
 
 mod feed;
 mod fields;
+mod lent;
 mod limits;
 mod scan;
 #[cfg(test)]
@@ -43,6 +44,7 @@ mod tests;
 mod whole;
 
 pub use feed::Feed;
+pub use lent::LentFeed;
 pub use limits::{LimitError, Limits};
 use scan::Line;
 
@@ -115,7 +117,9 @@ pub struct Decoder {
     shared_data: Option<Bytes>,
     /// `shared_data` is known to be valid UTF-8.
     shared_data_valid: bool,
-    event_type: Utf8Bytes,
+    /// The event type buffer holds `last_type` (otherwise it is empty):
+    /// a flag rather than a second reference to the same text.
+    has_type: bool,
     /// The last event type read: a stream repeats its types, and an equal
     /// value shares it instead of copying and validating again.
     last_type: Utf8Bytes,
@@ -143,6 +147,8 @@ pub struct Decoder {
     /// Its bytes are those just before the chunk being read, so its stream
     /// offset is that chunk's minus its length.
     carry: Vec<u8>,
+    /// Values left in the chunk being read by a [`LentFeed`].
+    lent: lent::LentValues,
     /// Ignoring lines until the next blank line, after a limit error.
     skipping: bool,
     /// Let go of the buffers between events (see `with_idle_release`).
@@ -170,7 +176,7 @@ impl Decoder {
             has_data: false,
             shared_data: None,
             shared_data_valid: false,
-            event_type: Utf8Bytes::new(),
+            has_type: false,
             last_type: Utf8Bytes::new(),
             type_in_block: false,
             after_idle: false,
@@ -179,6 +185,7 @@ impl Decoder {
             last_event_id: Utf8Bytes::new(),
             id_in_block: false,
             carry: Vec::new(),
+            lent: lent::LentValues::default(),
             skipping: false,
             idle_release: true,
             out: VecDeque::new(),
@@ -253,7 +260,7 @@ impl Decoder {
             + self.value.len()
             + self.data.len()
             + self.shared_data.as_ref().map_or(0, Bytes::len)
-            + self.event_type.len()
+            + self.type_len()
             + self.id_buffer.len()
             + self.last_event_id.len()
     }
@@ -345,7 +352,7 @@ impl Decoder {
         let dropped = self.has_data
             || self.line_len > 0
             || !self.carry.is_empty()
-            || !self.event_type.is_empty()
+            || self.type_len() != 0
             || (self.id_pending && self.id_buffer != self.last_event_id)
             || matches!(self.bom, Some(n) if n > 0);
         self.offset = 0;
@@ -365,12 +372,30 @@ impl Decoder {
         dropped
     }
 
+    /// Length of the event type buffer.
+    fn type_len(&self) -> usize {
+        if self.has_type {
+            self.last_type.len()
+        } else {
+            0
+        }
+    }
+
+    /// The event type buffer as text (empty: the default type).
+    fn event_type(&self) -> Utf8Bytes {
+        if self.has_type {
+            self.last_type.clone()
+        } else {
+            Utf8Bytes::new()
+        }
+    }
+
     /// Between events, with the chunk used up: lets go of the buffer
     /// blocks (events still alive keep theirs) and moves the last event id
     /// into an allocation of its own size, so an idle decoder holds only
     /// that.
     #[inline]
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         // Checked at the end of every chunk: inline, so that a chunk ending
         // mid-event (all of them, in small chunks) pays a few compares.
         let between_events = self.line == Line::Start
@@ -378,7 +403,7 @@ impl Decoder {
             && self.line_len == 0
             && self.carry.is_empty()
             && !self.has_data
-            && self.event_type.is_empty()
+            && self.type_len() == 0
             && self.value.is_empty();
         if between_events && self.idle_release {
             self.release();

@@ -30,13 +30,18 @@ impl Field {
 }
 
 /// Where the values of whole lines come from: copied out of a borrowed
-/// chunk (`feed`), or sliced from a shared one (`feed_bytes`). A type
-/// rather than a flag, so that `feed` compiles as if sharing did not exist.
+/// chunk (`feed`), sliced from a shared one (`feed_bytes`), or left in the
+/// chunk and lent with the event (`feed_lent`). A type rather than a flag,
+/// so that `feed` compiles as if sharing and lending did not exist.
 pub(super) trait Source: Copy {
     /// Values are slices of the chunk.
     const SHARED: bool;
+    /// Values of whole lines stay in the chunk until it is used up.
+    const LENT: bool;
     /// `chunk[range]` as bytes of its own, if the chunk is shared.
     fn share(self, range: Range<usize>) -> Option<Bytes>;
+    /// The chunk, if values are lent from it (otherwise empty).
+    fn lent_chunk(&self) -> &[u8];
 }
 
 /// A chunk fed as `&[u8]`: values are copied.
@@ -45,17 +50,44 @@ pub(super) struct Borrowed;
 
 impl Source for Borrowed {
     const SHARED: bool = false;
+    const LENT: bool = false;
     #[inline]
     fn share(self, _: Range<usize>) -> Option<Bytes> {
         None
+    }
+    #[inline]
+    fn lent_chunk(&self) -> &[u8] {
+        &[]
     }
 }
 
 impl Source for &Bytes {
     const SHARED: bool = true;
+    const LENT: bool = false;
     #[inline]
     fn share(self, range: Range<usize>) -> Option<Bytes> {
         Some(self.slice(range))
+    }
+    #[inline]
+    fn lent_chunk(&self) -> &[u8] {
+        &[]
+    }
+}
+
+/// A chunk fed to `feed_lent`: values of whole lines are ranges of it.
+#[derive(Clone, Copy)]
+pub(super) struct LentChunk<'c>(pub(super) &'c [u8]);
+
+impl Source for LentChunk<'_> {
+    const SHARED: bool = false;
+    const LENT: bool = true;
+    #[inline]
+    fn share(self, _: Range<usize>) -> Option<Bytes> {
+        None
+    }
+    #[inline]
+    fn lent_chunk(&self) -> &[u8] {
+        self.0
     }
 }
 

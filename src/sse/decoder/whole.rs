@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use memchr::memchr;
 
+use super::fields::Effect;
 use super::scan::{Borrowed, Field, Source, text};
 use super::{Decoder, Event, Item, Utf8Bytes};
 
@@ -48,6 +49,7 @@ impl Decoder {
                     // §9.2.6: a line without a colon is a field with an empty value.
                     let field = Field::from_name(line);
                     if field == Field::Data {
+                        self.unlend_data(src.lent_chunk());
                         let _ = self.start_data_line(at + line.len() as u64);
                     } else {
                         self.field_value(field, b"", true, Borrowed, 0..0);
@@ -68,6 +70,17 @@ impl Decoder {
                 self.has_data = true;
                 return None;
             }
+            if S::LENT
+                && !self.has_data
+                && (valid || value.is_ascii())
+                && value.len() <= self.limits.max_event_data
+            {
+                // The same, lent: a range of the chunk, no reference count.
+                self.lent.data = Some(range(value));
+                self.has_data = true;
+                return None;
+            }
+            self.unlend_data(src.lent_chunk());
             self.unshare_data();
             let join = usize::from(self.has_data);
             if self.data.len() + join + value.len() <= self.limits.max_event_data {
@@ -105,7 +118,12 @@ impl Decoder {
     ) {
         // An equal id is kept rather than copied again; a slice of a
         // shared chunk costs less than the comparison.
-        let effect = self.field_effect(field, value, !S::SHARED);
+        let effect = self.field_effect(field, value, !S::SHARED && !S::LENT);
+        if S::LENT && effect == Effect::SetId && (valid || value.is_ascii()) {
+            // Left in the chunk: copied out only if the chunk ends first.
+            self.replace_id(Utf8Bytes::new(), Some(range), false);
+            return;
+        }
         self.apply_field(effect, |dec| dec.block_text(value, valid, src, range));
     }
 
