@@ -8,9 +8,10 @@
 //! SSE rows (`sse_*`) count per event on the workloads of `benches/sse.rs`:
 //! LLM token events (`id`, `event`, a short JSON `data` line) in 4 KiB or
 //! 7-byte chunks, with LF or CRLF line ends; events of 16 data lines of 64
-//! bytes; one 64 KiB data line; and the encoding of a token event.
+//! bytes; one 64 KiB data line; and the encoding of a token event. `sse_*`
+//! decode with `feed_bytes`, `lent_*` the same workloads with `feed_lent`.
 use bytes::Bytes;
-use pushcodec::sse::{self, Decoder, Item, Limits};
+use pushcodec::sse::{self, Decoder, Item, LentItem, Limits};
 use pushcodec::ws::{Config, Connection, Event, RandomSource};
 use std::hint::black_box;
 
@@ -134,9 +135,9 @@ fn sse_multiline(events: usize) -> String {
 }
 
 /// Decodes `n` events from `block` (holding `per_block` events) fed again
-/// and again in shared chunks of `chunk` bytes (`feed_bytes`, the fastest
-/// public path).
-fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize) {
+/// and again in shared chunks of `chunk` bytes, with `feed_bytes` or, when
+/// `lent`, `feed_lent`.
+fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize, lent: bool) {
     let block = Bytes::copy_from_slice(block.as_bytes());
     let chunks: Vec<Bytes> = (0..block.len())
         .step_by(chunk)
@@ -151,6 +152,15 @@ fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize) {
     let mut got = 0usize;
     for _ in 0..n / per_block {
         for chunk in &chunks {
+            if lent {
+                let mut feed = dec.feed_lent(chunk);
+                while let Some(item) = feed.next_item() {
+                    if let LentItem::Event(ev) = item.unwrap() {
+                        got += black_box(ev.data_bytes()).len() + ev.id_bytes().len();
+                    }
+                }
+                continue;
+            }
             for item in dec.feed_bytes(chunk) {
                 if let Item::Event(ev) = item.unwrap() {
                     got += black_box(ev.data_bytes()).len() + ev.id_text().len();
@@ -159,6 +169,11 @@ fn sse_decode(block: &str, per_block: usize, chunk: usize, n: usize) {
         }
     }
     assert!(got >= n / per_block * per_block);
+}
+
+/// One event of one 64 KiB data line.
+fn line_64k() -> String {
+    format!("data: {}\n\n", "x".repeat(65536))
 }
 
 fn sse_encode(n: usize) {
@@ -203,11 +218,16 @@ fn main() {
         "enc_cli64k" => encode(65536, true, n),
         "enc_srv16c" => encode_via::<true>(16, false, n),
         "enc_cli16c" => encode_via::<true>(16, true, n),
-        "sse_tok4k" => sse_decode(&sse_tokens(100, "\n"), 100, 4096, n),
-        "sse_tok7b" => sse_decode(&sse_tokens(100, "\n"), 100, 7, n),
-        "sse_crlf4k" => sse_decode(&sse_tokens(100, "\r\n"), 100, 4096, n),
-        "sse_multi" => sse_decode(&sse_multiline(10), 10, 4096, n),
-        "sse_line64k" => sse_decode(&format!("data: {}\n\n", "x".repeat(65536)), 1, 4096, n),
+        "sse_tok4k" => sse_decode(&sse_tokens(100, "\n"), 100, 4096, n, false),
+        "sse_tok7b" => sse_decode(&sse_tokens(100, "\n"), 100, 7, n, false),
+        "sse_crlf4k" => sse_decode(&sse_tokens(100, "\r\n"), 100, 4096, n, false),
+        "sse_multi" => sse_decode(&sse_multiline(10), 10, 4096, n, false),
+        "sse_line64k" => sse_decode(&line_64k(), 1, 4096, n, false),
+        "lent_tok4k" => sse_decode(&sse_tokens(100, "\n"), 100, 4096, n, true),
+        "lent_tok7b" => sse_decode(&sse_tokens(100, "\n"), 100, 7, n, true),
+        "lent_crlf4k" => sse_decode(&sse_tokens(100, "\r\n"), 100, 4096, n, true),
+        "lent_multi" => sse_decode(&sse_multiline(10), 10, 4096, n, true),
+        "lent_line64k" => sse_decode(&line_64k(), 1, 4096, n, true),
         "sse_enc_tok" => sse_encode(n),
         _ => {
             eprintln!("instructions: no row {row}");

@@ -1,7 +1,8 @@
 //! `sse::Decoder` on arbitrary bytes under arbitrary chunking.
 //!
 //! Invariants: no panic; fed whole and fed in chunks, the decoder yields
-//! the same items, the same last event id and the same `finish()`; with
+//! the same items, the same last event id and the same `finish()`, and
+//! so does `feed_lent` (its items copied); with
 //! the configured limits, `buffered_len()` stays within the documented
 //! `Limits::max_buffered()` and error offsets within the
 //! stream; with the default limits (no limit can be hit by a fuzz input)
@@ -37,7 +38,9 @@ fn decoder(limits: Limits, input: &Input<'_>) -> Decoder {
     dec
 }
 
-fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]]) -> (Items, String, bool) {
+/// Feeds `chunks` through `feed`, or through `feed_lent` (each lent item
+/// copied as it comes) when `lent`.
+fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]], lent: bool) -> (Items, String, bool) {
     let mut dec = decoder(limits, input);
     // The caller's own starting id is not the stream's doing; it is held
     // (and counted) as both the id buffer and the last event id until the
@@ -58,14 +61,23 @@ fn run(limits: Limits, input: &Input<'_>, chunks: &[&[u8]]) -> (Items, String, b
     let mut items = Vec::new();
     let mut fed = 0u64;
     for chunk in chunks {
-        dec.feed(chunk);
+        let mut got = Vec::new();
+        if lent {
+            let mut feed = dec.feed_lent(chunk);
+            while let Some(item) = feed.next_item() {
+                got.push(item.map(|item| item.to_item()));
+            }
+        } else {
+            dec.feed(chunk);
+        }
         fed += chunk.len() as u64;
         assert!(
             dec.buffered_len() <= bound,
             "buffered_len {} over the documented bound {bound} ({limits:?})",
             dec.buffered_len()
         );
-        while let Some(item) = dec.next_item() {
+        got.extend(core::iter::from_fn(|| dec.next_item()));
+        for item in got {
             if let Err(
                 Error::LineTooLong { offset, .. } | Error::EventDataTooLarge { offset, .. },
             ) = &item
@@ -158,15 +170,18 @@ fuzz_target!(|input: Input<'_>| {
     let chunks = split_chunks(input.stream, &input.chunk_lens);
 
     // The configured limits: chunking changes nothing, memory stays bounded.
-    let split = run(limits, &input, &chunks);
-    let whole = run(limits, &input, &[input.stream]);
+    let split = run(limits, &input, &chunks, false);
+    let whole = run(limits, &input, &[input.stream], false);
     assert_eq!(split, whole, "chunking changed the result");
+    // Lent items are the same items.
+    let lent = run(limits, &input, &chunks, true);
+    assert_eq!(lent, split, "lent items differ from feed's");
 
     // Under the default limits (1 MiB lines): the spec's exact result.
     if input.stream.len() >= Limits::DEFAULT_MAX_LINE_LEN {
         return;
     }
-    let split = run(Limits::default(), &input, &chunks);
+    let split = run(Limits::default(), &input, &chunks, false);
     let last_id = input.last_event_id.as_ref().map_or("", |t| t.0.as_str());
     let expected = reference(input.stream, input.comments, last_id);
     assert_eq!(split, expected, "differs from WHATWG HTML §9.2.5-§9.2.6");

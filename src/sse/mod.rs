@@ -74,7 +74,9 @@ pub use event::{DEFAULT_EVENT_TYPE, Event, Item, LentEvent, LentItem};
 pub use heartbeat::Heartbeat;
 pub use history::{History, Replay, ReplayIter};
 pub use outbound::{Outbound, PreparedEvent, Push, Resume, SlowConsumer};
-pub use reconnect::{BackoffConfig, Client, ClientFeed, ReadyState, ResponseVerdict};
+pub use reconnect::{
+    BackoffConfig, Client, ClientFeed, ClientLentFeed, ReadyState, ResponseVerdict,
+};
 pub use server::{
     EventStreamRequest, RESPONSE_HEADERS, RequestError, RequestLimits, encode_response_head,
     parse_request,

@@ -17,7 +17,7 @@ use crate::time::after;
 
 use bytes::BufMut;
 
-use super::{Decoder, Feed, Item, LimitError, Limits, Utf8Bytes};
+use super::{Decoder, Feed, Item, LentFeed, LentItem, LimitError, Limits, Utf8Bytes};
 use crate::RandomSource;
 
 /// Exponential backoff with jitter: the delay before reconnect attempt `n`
@@ -400,6 +400,38 @@ impl Client {
         }
     }
 
+    /// Feeds a chunk of the response body and lends its items one at a
+    /// time, as [`Decoder::feed_lent`] does (no allocation or reference
+    /// count per event); what they say is noted as [`feed`](Self::feed)
+    /// notes it.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::Duration;
+    /// use pushcodec::sse::{BackoffConfig, Client, LentItem, Limits};
+    ///
+    /// let mut client = Client::new(Limits::default(), BackoffConfig::default());
+    /// client.handle_response(200, Some(b"text/event-stream"));
+    /// let mut feed = client.feed_lent(b"retry: 500\nid: 3\ndata: hi\n\n");
+    /// while let Some(item) = feed.next_item() {
+    ///     if let Ok(LentItem::Event(ev)) = item {
+    ///         assert_eq!((ev.id(), ev.data()), ("3", "hi"));
+    ///     }
+    /// }
+    /// drop(feed);
+    /// assert_eq!(client.server_retry(), Some(Duration::from_millis(500)));
+    /// assert_eq!(client.last_event_id(), "3");
+    /// ```
+    pub fn feed_lent<'a, 'c>(&'a mut self, chunk: &'c [u8]) -> ClientLentFeed<'a, 'c> {
+        ClientLentFeed {
+            inner: self.decoder.feed_lent(chunk),
+            seen: Seen {
+                retry: &mut self.retry,
+                delivered: &mut self.delivered,
+            },
+        }
+    }
+
     /// The next queued item (see [`feed`](Self::feed)).
     #[must_use]
     pub fn next_item(&mut self) -> Option<Result<Item, LimitError>> {
@@ -502,11 +534,45 @@ struct Seen<'a> {
 impl Seen<'_> {
     fn note(&mut self, item: &Result<Item, LimitError>) {
         match item {
-            Ok(Item::Event(_)) => *self.delivered = true,
-            // §9.2.6: retry sets the event source's reconnection time.
-            Ok(Item::Retry(ms)) => *self.retry = Some(Duration::from_millis(*ms)),
+            Ok(Item::Event(_)) => self.event(),
+            Ok(Item::Retry(ms)) => self.retry(*ms),
             _ => {}
         }
+    }
+
+    fn note_lent(&mut self, item: &Result<LentItem<'_>, LimitError>) {
+        match item {
+            Ok(LentItem::Event(_)) => self.event(),
+            Ok(LentItem::Retry(ms)) => self.retry(*ms),
+            _ => {}
+        }
+    }
+
+    fn event(&mut self) {
+        *self.delivered = true;
+    }
+
+    /// §9.2.6: retry sets the event source's reconnection time.
+    fn retry(&mut self, ms: u64) {
+        *self.retry = Some(Duration::from_millis(ms));
+    }
+}
+
+/// The items of one body chunk for a [`Client`], each lent until the next
+/// call; see [`Client::feed_lent`].
+#[derive(Debug)]
+pub struct ClientLentFeed<'a, 'c> {
+    inner: LentFeed<'a, 'c>,
+    seen: Seen<'a>,
+}
+
+impl ClientLentFeed<'_, '_> {
+    /// The next item, borrowed until the next call; `None` once the chunk
+    /// is used up.
+    pub fn next_item(&mut self) -> Option<Result<LentItem<'_>, LimitError>> {
+        let item = self.inner.next_item()?;
+        self.seen.note_lent(&item);
+        Some(item)
     }
 }
 

@@ -329,3 +329,41 @@ fn seeded_timeline_is_reproducible_and_jittered() {
     let firsts: std::collections::BTreeSet<Duration> = (1..50).map(|s| run(s)[0]).collect();
     assert!(firsts.len() > 40);
 }
+
+/// Lends the items of `body` to `client`, copying each.
+fn deliver_lent(client: &mut Client, body: &[u8]) -> Vec<Item> {
+    let mut feed = client.feed_lent(body);
+    let mut items = Vec::new();
+    while let Some(item) = feed.next_item() {
+        items.push(item.expect("no limit error").to_item());
+    }
+    items
+}
+
+#[test]
+fn lent_items_are_noted_as_handed_over_ones_are() {
+    // §9.2.6 retry sets the reconnection time; an event resets the backoff,
+    // a comment does not — the same through feed_lent as through feed.
+    let t0 = t0();
+    let mut cfg = BackoffConfig::default();
+    (cfg.jitter_min, cfg.jitter_max) = (1.0, 1.0);
+    let mut client = Client::new(Limits::default(), cfg);
+    let mut now = t0;
+    for _ in 0..2 {
+        now = client.handle_disconnect(now).unwrap();
+        client.handle_timeout(now);
+    }
+    client.handle_response(200, Some(b"text/event-stream"));
+    assert_eq!(deliver_lent(&mut client, b": only a comment\n\n"), []);
+    let at = client.handle_disconnect(now).unwrap();
+    assert_eq!(at - now, ms(2000), "a comment is no delivery");
+    now = at;
+    client.handle_timeout(now);
+    client.handle_response(200, Some(b"text/event-stream"));
+    let items = deliver_lent(&mut client, b"retry: 700\nid: 9\ndata: x\n\n");
+    assert_eq!(items.len(), 2);
+    assert_eq!(client.server_retry(), Some(ms(700)));
+    assert_eq!(client.last_event_id(), "9");
+    let at = client.handle_disconnect(now).unwrap();
+    assert_eq!(at - now, ms(700), "delivered: back to the (server's) base delay");
+}
