@@ -365,5 +365,9 @@ fn lent_items_are_noted_as_handed_over_ones_are() {
     assert_eq!(client.server_retry(), Some(ms(700)));
     assert_eq!(client.last_event_id(), "9");
     let at = client.handle_disconnect(now).unwrap();
-    assert_eq!(at - now, ms(700), "delivered: back to the (server's) base delay");
+    assert_eq!(
+        at - now,
+        ms(700),
+        "delivered: back to the (server's) base delay"
+    );
 }

@@ -160,18 +160,10 @@ impl Decoder {
                 && self.line_len == 0
                 && !self.skipping
                 && i <= self.limits.max_line_len;
-            let line_at = *pos;
-            *pos = end + 1;
-            if rest[i] == b'\r' {
-                match chunk.get(*pos) {
-                    Some(b'\n') => *pos += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
-                }
-            }
             let item = if whole && line.is_empty() {
                 // A blank line: one per event, worth skipping the field match.
                 if S::LENT {
+                    *pos = self.past_line_end(chunk, end);
                     match self.lend_event() {
                         Some(parts) if self.out.is_empty() => return Step::Lent(parts),
                         Some(parts) => Some(self.lent_to_owned(parts, chunk)),
@@ -183,7 +175,7 @@ impl Decoder {
             } else if whole {
                 // The whole line is in this chunk: no state machine.
                 let valid = end <= *valid.get_or_insert_with(|| valid_prefix(chunk));
-                self.whole_line(line, line_at, at, valid, src)
+                self.whole_line(line, *pos, at, valid, src)
             } else {
                 if S::LENT {
                     // The state machine keeps values in the decoder.
@@ -192,6 +184,9 @@ impl Decoder {
                 self.line_bytes(line, at, valid.is_some_and(|v| end <= v));
                 self.end_line(at + i as u64)
             };
+            if !(S::LENT && whole && line.is_empty()) {
+                *pos = self.past_line_end(chunk, end);
+            }
             match item {
                 Some(ev) if self.out.is_empty() => return Step::Item(Ok(Item::Event(ev))),
                 Some(ev) => {
@@ -202,6 +197,22 @@ impl Decoder {
                 None => {}
             }
         }
+    }
+
+    /// Where the line after the one ending at `chunk[end]` starts (a CRLF
+    /// split by the chunk's end is noted).
+    #[expect(clippy::inline_always, reason = "as step")]
+    #[inline(always)]
+    fn past_line_end(&mut self, chunk: &[u8], end: usize) -> usize {
+        let mut next = end + 1;
+        if chunk.get(end) == Some(&b'\r') {
+            match chunk.get(next) {
+                Some(b'\n') => next += 1,
+                Some(_) => {}
+                None => self.pending_cr = true,
+            }
+        }
+        next
     }
 
     /// Bytes of a line whose end is not in this chunk.

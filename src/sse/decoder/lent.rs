@@ -44,16 +44,32 @@ impl Decoder {
     #[inline]
     pub(super) fn unlend_data(&mut self, chunk: &[u8]) {
         if let Some(range) = self.lent.data.take() {
-            let line = chunk.get(range).unwrap_or_default();
-            // Within the data limit (checked when lent), valid (only valid
-            // lines are lent), and the data buffer is empty.
-            self.reserve_data(line.len());
-            self.append_data(line, true);
+            self.copy_lent_data(chunk.get(range).unwrap_or_default());
         }
     }
 
+    #[inline(never)]
+    fn copy_lent_data(&mut self, line: &[u8]) {
+        // Within the data limit (checked when lent), valid (only valid
+        // lines are lent), and the data buffer is empty.
+        self.reserve_data(line.len());
+        self.append_data(line, true);
+    }
+
     /// Copies everything still lent from `chunk` into the decoder.
+    #[inline]
     pub(super) fn unlend(&mut self, chunk: &[u8]) {
+        // Checked at every chunk end and before every line the state
+        // machine reads: inline, so that nothing lent costs a few compares
+        // (7-byte chunks: 30 instructions a chunk saved).
+        let lent = &self.lent;
+        if lent.data.is_some() || lent.id.is_some() || lent.committed_id.is_some() {
+            self.copy_lent(chunk);
+        }
+    }
+
+    #[inline(never)]
+    fn copy_lent(&mut self, chunk: &[u8]) {
         self.unlend_data(chunk);
         let own = |range: Range<usize>| {
             let bytes = chunk.get(range).unwrap_or_default();
@@ -113,6 +129,8 @@ impl Decoder {
 
     /// The lent event `parts` of `chunk` as an owned event (one that must
     /// be queued).
+    #[cold]
+    #[inline(never)]
     pub(super) fn lent_to_owned(&mut self, parts: LentParts, chunk: &[u8]) -> Event {
         let copy = |bytes: &[u8]| Utf8Bytes::from_validated(Bytes::copy_from_slice(bytes));
         let data = if let Some(range) = parts.data {

@@ -49,7 +49,9 @@ impl Decoder {
                     // §9.2.6: a line without a colon is a field with an empty value.
                     let field = Field::from_name(line);
                     if field == Field::Data {
-                        self.unlend_data(src.lent_chunk());
+                        if S::LENT {
+                            self.unlend_data(src.lent_chunk());
+                        }
                         let _ = self.start_data_line(at + line.len() as u64);
                     } else {
                         self.field_value(field, b"", true, Borrowed, 0..0);
@@ -80,7 +82,9 @@ impl Decoder {
                 self.has_data = true;
                 return None;
             }
-            self.unlend_data(src.lent_chunk());
+            if S::LENT {
+                self.unlend_data(src.lent_chunk());
+            }
             self.unshare_data();
             let join = usize::from(self.has_data);
             if self.data.len() + join + value.len() <= self.limits.max_event_data {
