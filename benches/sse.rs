@@ -52,6 +52,28 @@ impl DecodeCase {
             expected,
         }
     }
+
+    /// Chunks that end after each occurrence of `end` (a line, an event),
+    /// as when a server flushes each one and the reads keep up.
+    fn split_after(name: &'static str, input: String, end: &str, expected: Vec<Ev>) -> Self {
+        let input = Bytes::from(input);
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        while let Some(i) = memchr::memmem::find(&input[start..], end.as_bytes()) {
+            let stop = start + i + end.len();
+            chunks.push(input.slice(start..stop));
+            start = stop;
+        }
+        if start < input.len() {
+            chunks.push(input.slice(start..));
+        }
+        DecodeCase {
+            name,
+            input,
+            chunks,
+            expected,
+        }
+    }
 }
 
 /// An LLM token stream: id, event type and a short JSON delta per event.
@@ -112,7 +134,9 @@ fn cases() -> Vec<DecodeCase> {
 
     vec![
         DecodeCase::new("tokens_4KiB_chunks", lf.clone(), 4096, tokens.clone()),
-        DecodeCase::new("tokens_7B_chunks", lf, 7, tokens.clone()),
+        DecodeCase::new("tokens_7B_chunks", lf.clone(), 7, tokens.clone()),
+        DecodeCase::split_after("tokens_per_line", lf.clone(), "\n", tokens.clone()),
+        DecodeCase::split_after("tokens_per_event", lf, "\n\n", tokens.clone()),
         DecodeCase::new("tokens_crlf_4KiB_chunks", crlf, 4096, tokens),
         DecodeCase::new("multiline_16x64B", multi, 4096, multi_events),
         DecodeCase::new("line_64KiB", long, 4096, long_events),

@@ -544,6 +544,27 @@ fn bench_encode_case(c: &mut Criterion, client: bool, size: usize, label: &str) 
             fws_encode(&mut fws, &payloads);
         });
     });
+    if client {
+        // Floors for a masked frame built from a borrowed payload: each
+        // payload copied into one reused buffer, and copied then masked in
+        // place (two passes).
+        let mut dst = Vec::with_capacity(size + 14);
+        group.bench_function("limit_memcpy", |b| {
+            b.iter(|| {
+                for p in &payloads {
+                    limits::memcpy(p, &mut dst);
+                }
+            });
+        });
+        group.bench_function("limit_memcpy_then_xor", |b| {
+            b.iter(|| {
+                for p in &payloads {
+                    limits::memcpy(p, &mut dst);
+                    limits::xor(&mut dst, [1, 2, 3, 4]);
+                }
+            });
+        });
+    }
     group.finish();
 }
 
