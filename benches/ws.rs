@@ -352,6 +352,9 @@ fn ws_decode(c: &mut Criterion) {
             bench_decode_case(c, &decode_case(text, size, label));
         }
     }
+    // Text frames that arrive whole, several to a 64 KiB read, yet are too
+    // big to stay in L1 between unmasking and validating.
+    bench_decode_case(c, &decode_case(true, 16 * 1024, "16KiB"));
     bench_decode_case(c, &fragmented_case());
 }
 
