@@ -333,10 +333,31 @@ impl Feed<'_, '_> {
     }
 }
 
+impl Feed<'_, '_> {
+    /// The chunk is used up (by `begin`, as a tiny chunk is, or by earlier
+    /// steps): what is queued, then the end. Kept out of the big decoding
+    /// function, whose entry alone costs tens of instructions.
+    #[inline]
+    fn used_up(&mut self) -> Option<Result<Item, LimitError>> {
+        if let Some(item) = self.dec.out.pop_front() {
+            return Some(item);
+        }
+        if !self.done {
+            self.done = true;
+            self.dec.offset = self.start + self.chunk.len() as u64;
+            self.dec.settle();
+        }
+        None
+    }
+}
+
 impl Iterator for Feed<'_, '_> {
     type Item = Result<Item, LimitError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.chunk.len() {
+            return self.used_up();
+        }
         if self.shared.is_some() {
             return self.next_shared();
         }

@@ -225,6 +225,13 @@ impl LentFeed<'_, '_> {
         let parts = loop {
             let item = match self.dec.out.pop_front() {
                 Some(item) => item,
+                // Used up (by `begin`, as a tiny chunk is, or by earlier
+                // steps): no call into the decoding step, whose entry alone
+                // costs tens of instructions.
+                None if self.pos >= self.chunk.len() => {
+                    self.used_up();
+                    return None;
+                }
                 None => match self.advance() {
                     Step::Done => return None,
                     Step::More => continue,
@@ -274,13 +281,22 @@ impl LentFeed<'_, '_> {
             self.start,
             &mut self.valid,
         );
-        if matches!(step, Step::Done) && !self.done {
+        if matches!(step, Step::Done) {
+            self.used_up();
+        }
+        step
+    }
+
+    /// The chunk is used up: what is still lent is copied into the decoder
+    /// (once).
+    #[inline]
+    fn used_up(&mut self) {
+        if !self.done {
             self.done = true;
             self.dec.unlend(self.chunk);
             self.dec.offset = self.start + self.chunk.len() as u64;
             self.dec.settle();
         }
-        step
     }
 }
 
