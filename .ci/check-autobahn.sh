@@ -3,6 +3,7 @@
 #   cases 1-10 (301 cases), both roles:
 #     server: wstest -m fuzzingclient  ->  examples/ws_echo --port PORT
 #                                          examples/ws_echo_tokio --port PORT (same state machine, tokio driver)
+#                                          examples/ws_echo_tokio --port PORT --direct (the same in the caller's task)
 #     client: wstest -m fuzzingserver  <-  examples/ws_client URL AGENT
 #   permessage-deflate (RFC 7692, cases 12 and 13), AUTOBAHN_DEFLATE picks how much:
 #     ci   (default) server role only, 12.1.* and 13.* (144 cases): ws_echo --deflate
@@ -157,12 +158,16 @@ if [ "$BASE" != 0 ]; then
   "$examples/ws_echo_tokio" --port "$tokio_port" >"$dir/ws_echo_tokio.log" 2>&1 &
   pids+=($!)
   wait_listening "$tokio_port" "$!" "$dir/ws_echo_tokio.log"
+  direct_port="$(free_port)"
+  "$examples/ws_echo_tokio" --port "$direct_port" --direct >"$dir/ws_echo_direct.log" 2>&1 &
+  pids+=($!)
+  wait_listening "$direct_port" "$!" "$dir/ws_echo_direct.log"
   echo "check-autobahn: server role: ws_echo on 127.0.0.1:$echo_port, ws_echo_tokio on" \
-    "127.0.0.1:$tokio_port, wstest -m fuzzingclient"
+    "127.0.0.1:$tokio_port, ws_echo_tokio --direct on 127.0.0.1:$direct_port, wstest -m fuzzingclient"
   run_server_role "$dir" .ci/autobahn/fuzzingclient.json.in "$ROLE_TIMEOUT" \
-    "ECHO_PORT=$echo_port" "TOKIO_PORT=$tokio_port"
+    "ECHO_PORT=$echo_port" "TOKIO_PORT=$tokio_port" "DIRECT_PORT=$direct_port"
   cleanup
-  for agent in pushcodec-ws_echo pushcodec-ws_echo_tokio; do
+  for agent in pushcodec-ws_echo pushcodec-ws_echo_tokio pushcodec-ws_echo_direct; do
     python3 .ci/autobahn/check_report.py "$dir" "$agent" "$EXPECTED_CASES" "server ($agent)" || status=1
   done
 

@@ -6,12 +6,15 @@
 //! ```text
 //! cargo run --release --example ws_echo_tokio --features tokio -- --port 9002
 //! cargo run --release --example ws_echo_tokio --features tokio,deflate -- --port 9002 --deflate
+//! cargo run --release --example ws_echo_tokio --features tokio -- --port 9002 --direct
 //! ```
 //!
 //! Listens on 127.0.0.1:PORT and sends every message back as it came, up to
 //! 64 MiB and 131,072 fragments a message, one task per connection. With
 //! `--deflate` (needs the `deflate` feature) it accepts permessage-deflate
 //! (RFC 7692) with the default `DeflateConfig`, as `ws_echo --deflate` does.
+//! With `--direct` each connection is driven from its own task through
+//! `WebSocket::direct` instead of a spawned driver and two channels.
 
 use std::io;
 
@@ -24,15 +27,19 @@ use tokio::net::{TcpListener, TcpStream};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (port, deflate) = match args.as_slice() {
-        [flag, port] if flag == "--port" => (port.parse::<u16>().ok(), false),
-        [flag, port, deflate] if flag == "--port" && deflate == "--deflate" => {
-            (port.parse::<u16>().ok(), true)
+    let mut port = None;
+    let (mut deflate, mut direct) = (false, false);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--port" => port = rest.next().and_then(|p| p.parse::<u16>().ok()),
+            "--deflate" => deflate = true,
+            "--direct" => direct = true,
+            _ => port = None,
         }
-        _ => (None, false),
-    };
+    }
     let Some(port) = port else {
-        eprintln!("usage: ws_echo_tokio --port PORT [--deflate]");
+        eprintln!("usage: ws_echo_tokio --port PORT [--deflate] [--direct]");
         std::process::exit(2);
     };
     if deflate && !cfg!(feature = "deflate") {
@@ -63,10 +70,40 @@ async fn main() -> io::Result<()> {
 
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let with = if deflate { " (permessage-deflate)" } else { "" };
-    eprintln!("ws_echo_tokio: listening on ws://127.0.0.1:{port}{with}");
+    let how = if direct { ", direct" } else { "" };
+    eprintln!("ws_echo_tokio: listening on ws://127.0.0.1:{port}{with}{how}");
     loop {
         let (stream, _) = listener.accept().await?;
-        tokio::spawn(serve(acceptor.clone(), stream));
+        if direct {
+            tokio::spawn(serve_direct(acceptor.clone(), stream));
+        } else {
+            tokio::spawn(serve(acceptor.clone(), stream));
+        }
+    }
+}
+
+/// The same echo driven from this task (`WebSocket::direct`): no driver
+/// task and no channels. Each event is decoded only when `recv` asks, so
+/// the echo is queued before the next frame is read, as lockstep does.
+async fn serve_direct(acceptor: Acceptor, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut ws = match acceptor.accept(stream).await {
+        Ok((ws, _request)) => ws.direct(),
+        Err(e) => return eprintln!("ws_echo_tokio: handshake refused: {e}"),
+    };
+    while let Some(item) = ws.recv().await {
+        let echoed = match item {
+            Ok(Event::Text(text)) => ws.send_text(text).await,
+            Ok(Event::Binary(data)) => ws.send_binary(data).await,
+            Ok(_) => Ok(()),
+            Err(e) => {
+                eprintln!("ws_echo_tokio: {e}");
+                Ok(())
+            }
+        };
+        if let Err(e) = echoed {
+            eprintln!("ws_echo_tokio: not echoed: {e}");
+        }
     }
 }
 

@@ -1,16 +1,16 @@
 //! The tokio driver (feature `tokio`, issue 19) over real loopback TCP
 //! against tokio-tungstenite: echo, the close handshake both ways,
 //! backpressure, a cancel-safe `recv`, and pings answered while the
-//! application is idle.
+//! application is idle; the same for the direct driver (`Direct`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pushcodec::tokio::{Acceptor, Options, Receiver, Sender};
+use pushcodec::tokio::{Acceptor, Direct, Options, Receiver, Sender};
 use pushcodec::ws::{CloseCode, Config, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message as Peer;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as PeerCode;
 
@@ -442,4 +442,188 @@ async fn the_frame_codec_speaks_frames_with_tokio_tungstenite() {
         within(server).await.unwrap(),
         [OpCode::Ping, OpCode::Text, OpCode::Close]
     );
+}
+
+// --- the direct driver: the same drive loop in the caller's task ---------
+
+/// As `serve_one`, handing over a `Direct` instead of the halves.
+async fn serve_one_direct(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::task::JoinHandle<Direct<TcpStream>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (ws, _request) = acceptor.accept(stream).await.unwrap();
+        ws.direct()
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn direct_echo_and_peer_initiated_close() {
+    let (addr, server) = serve_one_direct(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let mut ws = server.await.unwrap();
+    let echo = tokio::spawn(async move {
+        while let Some(item) = ws.recv().await {
+            match item.expect("no error") {
+                Event::Text(t) => ws.send_text(t).await.unwrap(),
+                Event::Binary(b) => ws.send_binary(b).await.unwrap(),
+                close @ Event::Close(_) => {
+                    assert!(ws.recv().await.is_none(), "nothing after the Close");
+                    return Some(close);
+                }
+                _ => {}
+            }
+        }
+        None
+    });
+    for i in 0..50 {
+        peer.send(Peer::text(format!("héllo {i}"))).await.unwrap();
+        let got = within(peer.next()).await.unwrap().unwrap();
+        assert_eq!(got, Peer::text(format!("héllo {i}")));
+    }
+    let big = vec![7u8; 300_000];
+    peer.send(Peer::binary(big.clone())).await.unwrap();
+    assert_eq!(
+        within(peer.next()).await.unwrap().unwrap(),
+        Peer::binary(big)
+    );
+    // RFC 6455 §5.5.1: the peer closes, we answer, the transport closes.
+    peer.close(None).await.unwrap();
+    let Some(Event::Close(_)) = within(echo).await.unwrap() else {
+        panic!("no Close")
+    };
+    while let Some(frame) = within(peer.next()).await {
+        if frame.is_err() {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn direct_close_completes_the_handshake() {
+    let (addr, server) = serve_one_direct(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let mut ws = server.await.unwrap();
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+    assert_eq!(
+        ws.send_text("late").await,
+        Err(pushcodec::ws::SendError::Closed)
+    );
+    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
+        panic!("no Close")
+    };
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (PeerCode::Normal, "bye")
+    );
+    let _ = within(peer.flush()).await;
+    let Some(Ok(Event::Close(Some(answer)))) = within(ws.recv()).await else {
+        panic!("no Close answer")
+    };
+    assert_eq!(answer.code, CloseCode::NORMAL);
+    assert!(within(ws.recv()).await.is_none());
+    assert!(within(peer.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn direct_answers_pings_while_recv_waits_and_recv_is_cancel_safe() {
+    let (addr, server) = serve_one_direct(Acceptor::new(Config::default())).await;
+    let mut peer = peer_client(addr).await;
+    let mut ws = server.await.unwrap();
+    // The application waits in `recv`, with a timeout that keeps dropping
+    // it: pings are answered from inside it, and no message is lost.
+    let app = tokio::spawn(async move {
+        let (mut got, mut lost_races) = (0, 0);
+        while got < 200 {
+            tokio::select! {
+                item = ws.recv() => {
+                    let Some(Ok(Event::Text(t))) = item else { panic!("{item:?}") };
+                    assert_eq!(t, got.to_string().as_str(), "in order, none lost");
+                    got += 1;
+                }
+                () = tokio::time::sleep(Duration::from_micros(200)) => lost_races += 1,
+            }
+        }
+        lost_races
+    });
+    for i in 0..200u8 {
+        peer.send(Peer::Ping(vec![i; 4].into())).await.unwrap();
+        let pong = within(peer.next()).await.unwrap().unwrap();
+        assert_eq!(pong, Peer::Pong(vec![i; 4].into()));
+        peer.send(Peer::text(i.to_string())).await.unwrap();
+        if i % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let lost_races = within(app).await.unwrap();
+    assert!(
+        lost_races > 0,
+        "the timeout never won: the test proved nothing"
+    );
+}
+
+#[tokio::test]
+async fn direct_keepalive_finds_a_silent_peer_and_a_vanished_one_is_an_error() {
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_millis(50));
+    config.pong_timeout = Some(Duration::from_millis(100));
+    let (addr, server) = serve_one_direct(Acceptor::new(config)).await;
+    let (mut raw, _) = handshake(addr).await;
+    let mut ws = server.await.unwrap();
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(ws.recv()).await else {
+        panic!("no timeout")
+    };
+    assert!(
+        matches!(e.violation(), pushcodec::ws::Violation::PongTimeout { .. }),
+        "{e}"
+    );
+    assert!(within(ws.recv()).await.is_none());
+    let mut got = Vec::new();
+    within(raw.read_to_end(&mut got)).await.unwrap();
+    assert!(
+        got.starts_with(b"\x89\x00"),
+        "the keepalive ping first: {got:?}"
+    );
+
+    // RFC 6455 §7.1.5: a peer gone without a Close is 1006.
+    let (addr, server) = serve_one_direct(Acceptor::new(Config::default())).await;
+    let (raw, _) = handshake(addr).await;
+    let mut ws = server.await.unwrap();
+    drop(raw);
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(ws.recv()).await else {
+        panic!("no error")
+    };
+    assert_eq!(e.violation(), &pushcodec::ws::Violation::AbnormalClosure);
+    assert!(within(ws.recv()).await.is_none());
+}
+
+#[tokio::test]
+async fn direct_send_waits_for_a_peer_that_does_not_read() {
+    let mut config = Config::default();
+    config.max_outbound_buffer = 256 * 1024;
+    let (addr, server) = serve_one_direct(Acceptor::new(config)).await;
+    let (mut stalled, _) = handshake(addr).await;
+    let mut ws = server.await.unwrap();
+    let chunk = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+    let mut accepted = 0usize;
+    let wait = Duration::from_millis(300);
+    while let Ok(sent) = tokio::time::timeout(wait, ws.send_binary(chunk.clone())).await {
+        sent.unwrap();
+        accepted += 1;
+        assert!(accepted < 2048, "128 MiB accepted: nothing pushes back");
+    }
+    assert!(
+        ws.connection().buffered_amount() <= 256 * 1024 + 64 * 1024 + 14,
+        "the outbound buffer stays near its limit"
+    );
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        while stalled.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    });
+    within(ws.send_binary(chunk)).await.unwrap();
+    reader.abort();
 }

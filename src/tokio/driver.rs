@@ -15,8 +15,9 @@ use ::tokio::sync::mpsc;
 use ::tokio::time::Sleep;
 use tokio_util::sync::PollSender;
 
+use super::direct::Direct;
 use super::handle::{Demand, Error, Message, Receiver, Sender};
-use crate::ws::{CloseCode, Connection, Event, Role, State};
+use crate::ws::{CloseCode, Connection, Event, Role, SendError, State};
 
 /// The stack buffer an idle connection's read waits on: most messages fit
 /// in one, and a larger one's first bytes are copied once more.
@@ -172,31 +173,49 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> WebSocket<T> {
         let (ev_tx, ev_rx) = mpsc::channel(cap);
         let closed = Arc::new(AtomicBool::new(false));
         let demand = self.options.lockstep.then(|| Arc::new(Demand::default()));
-        let mut conn = self.conn;
-        // Starts the clocks: keepalive pings, pong and close deadlines.
-        conn.handle_timeout(Instant::now());
-        let driver = Driver {
-            io: self.io,
-            conn,
-            control_events: self.options.control_events,
-            linger: self.options.linger,
-            commands: Some(cmd_rx),
-            events: Some(PollSender::new(ev_tx)),
-            pending: None,
-            sleep: Box::pin(::tokio::time::sleep(Duration::ZERO)),
-            armed: None,
-            closed: Arc::clone(&closed),
-            flush: false,
-            read_eof: false,
-            phase: Phase::Running,
-            error: None,
-            demand: demand.clone(),
-        };
+        let mut driver = self.into_driver(false);
+        driver.commands = Some(cmd_rx);
+        driver.events = Some(PollSender::new(ev_tx));
+        driver.closed = Arc::clone(&closed);
+        driver.demand.clone_from(&demand);
         (
             Sender::new(cmd_tx, closed),
             Receiver::new(ev_rx, demand),
             driver,
         )
+    }
+
+    /// The connection driven from the caller's own task instead: no
+    /// channels and no second task (see [`Direct`]). `channel_capacity`
+    /// and `lockstep` do not apply: an event is decoded when asked for.
+    pub fn direct(mut self) -> Direct<T> {
+        let protocol = self.protocol.take();
+        Direct::new(self.into_driver(true), protocol)
+    }
+
+    /// The driver with no halves attached yet.
+    fn into_driver(self, direct: bool) -> Driver<T> {
+        let mut conn = self.conn;
+        // Starts the clocks: keepalive pings, pong and close deadlines.
+        conn.handle_timeout(Instant::now());
+        Driver {
+            io: self.io,
+            conn,
+            control_events: self.options.control_events,
+            linger: self.options.linger,
+            commands: None,
+            events: None,
+            direct,
+            pending: None,
+            sleep: Box::pin(::tokio::time::sleep(Duration::ZERO)),
+            armed: None,
+            closed: Arc::new(AtomicBool::new(false)),
+            flush: false,
+            read_eof: false,
+            phase: Phase::Running,
+            error: None,
+            demand: None,
+        }
     }
 
     /// Spawns the driver on the current tokio runtime and returns the
@@ -208,6 +227,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> WebSocket<T> {
         let (tx, rx, driver) = self.split();
         ::tokio::spawn(driver);
         (tx, rx)
+    }
+}
+
+/// Hands `message` to the connection (one place for the split and the
+/// direct driver).
+pub(super) fn queue(conn: &mut Connection, message: Message) -> Result<(), SendError> {
+    match message {
+        Message::Text(text) => conn.send_text(text),
+        Message::Binary(data) => conn.send_binary(data),
+        Message::Prepared(m) => conn.send_prepared(&m),
+        Message::Ping(p) => conn.send_ping(&p),
+        Message::Pong(p) => conn.send_pong(&p),
+        Message::Close(frame) => conn.send_close(frame.code, &frame.reason),
     }
 }
 
@@ -231,22 +263,30 @@ enum Phase {
 /// completes once the transport is closed; spawn it (or use
 /// [`WebSocket::spawn`]).
 #[must_use = "the driver does nothing unless polled or spawned"]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of the drive loop, each read on its own path"
+)]
 pub struct Driver<T> {
     io: T,
-    conn: Connection,
+    pub(super) conn: Connection,
     control_events: bool,
     linger: Duration,
     /// `None` once every `Sender` is gone.
     commands: Option<mpsc::Receiver<Message>>,
     /// `None` once the `Receiver` is gone (events are then dropped).
     events: Option<PollSender<Result<Event, Error>>>,
-    /// An event taken from the connection, waiting for room in the channel.
-    pending: Option<Result<Event, Error>>,
+    /// Driven by a [`Direct`]: an event waits in `pending` for its `recv`
+    /// (there is no channel, and nobody is missing).
+    direct: bool,
+    /// An event taken from the connection, waiting for room in the channel
+    /// (or for `Direct::recv`).
+    pub(super) pending: Option<Result<Event, Error>>,
     sleep: Pin<Box<Sleep>>,
     armed: Option<Instant>,
     closed: Arc<AtomicBool>,
     /// Bytes were written and not yet flushed.
-    flush: bool,
+    pub(super) flush: bool,
     read_eof: bool,
     phase: Phase,
     /// The transport's failure, delivered after the events before it.
@@ -283,7 +323,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// One round of the drive loop. `Ready(true)`: something moved, go
     /// round again; `Ready(false)`: done; `Pending`: every source is
     /// waiting and has registered the waker.
-    fn step(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+    pub(super) fn step(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         if let Some(demand) = &self.demand {
             // Before `deliver` reads the flag, so no request is missed.
             demand.register(cx.waker());
@@ -309,10 +349,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if self.close_transport(cx) {
             return Poll::Ready(false);
         }
-        if self.phase == Phase::Linger && self.pending.is_none() && self.events.is_some() {
-            // The close is over for the application: lingering is the
-            // transport's business.
-            self.release();
+        if self.phase == Phase::Linger && self.pending.is_none() {
+            if self.direct {
+                // The close is over, and a `Direct` has nobody to linger
+                // for it: dropping it closes the transport (our FIN went
+                // out at shutdown; the peer has sent its Close).
+                self.finish();
+                return Poll::Ready(false);
+            }
+            if self.events.is_some() {
+                // The close is over for the application: lingering is the
+                // transport's business.
+                self.release();
+            }
         }
         match self.read(cx) {
             Ok(moved) => progress |= moved,
@@ -323,6 +372,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         } else {
             Poll::Pending
         }
+    }
+
+    /// The transport failed (the error waits for `deliver`).
+    pub(super) fn is_failed(&self) -> bool {
+        self.phase == Phase::Failed
     }
 
     /// Wakes at the connection's next deadline and passes the time.
@@ -378,6 +432,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 progress = true;
             }
             let Some(events) = self.events.as_mut() else {
+                if self.direct {
+                    // Taken by `Direct::recv`; nothing more is decoded
+                    // (nor read) until it is.
+                    break;
+                }
                 // Nobody listens: drop it (the connection still answers).
                 self.pending = None;
                 continue;
@@ -416,10 +475,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// The `Receiver` is gone (dropped, or released by the driver).
     fn unheard(&self) -> bool {
-        self.events
-            .as_ref()
-            .and_then(PollSender::get_ref)
-            .is_none_or(mpsc::Sender::is_closed)
+        !self.direct
+            && self
+                .events
+                .as_ref()
+                .and_then(PollSender::get_ref)
+                .is_none_or(mpsc::Sender::is_closed)
     }
 
     /// Takes the senders' messages while the outbound buffer has room.
@@ -435,14 +496,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     // Errors here are the races the Sender cannot see (the
                     // peer's Close arrived first): RFC 6455 §5.5.1 leaves
                     // nothing to do but drop the message.
-                    let _ = match message {
-                        Message::Text(text) => self.conn.send_text(text),
-                        Message::Binary(data) => self.conn.send_binary(data),
-                        Message::Prepared(m) => self.conn.send_prepared(&m),
-                        Message::Ping(p) => self.conn.send_ping(&p),
-                        Message::Pong(p) => self.conn.send_pong(&p),
-                        Message::Close(frame) => self.conn.send_close(frame.code, &frame.reason),
-                    };
+                    let _ = queue(&mut self.conn, message);
                 }
                 Poll::Ready(None) => {
                     self.commands = None;
@@ -462,7 +516,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     /// Writes what the connection queued, then flushes.
-    fn write(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+    pub(super) fn write(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         let mut progress = false;
         while self.conn.buffered_amount() > 0 {
             let io = Pin::new(&mut self.io);
@@ -590,7 +644,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// The transport failed: what was already decoded goes to the
     /// `Receiver`, then the error (see `deliver`).
-    fn fail(&mut self, e: io::Error) -> bool {
+    pub(super) fn fail(&mut self, e: io::Error) -> bool {
         self.phase = Phase::Failed;
         self.error = Some(e);
         true

@@ -5,7 +5,9 @@
 //! - [`WebSocket`]: runs a [`ws::Connection`](crate::ws::Connection) over any
 //!   `AsyncRead + AsyncWrite` with its timers on `tokio::time`, split into a
 //!   cloneable [`Sender`] and a cancel-safe [`Receiver`] that talk to one
-//!   driver task through bounded channels (backpressure both ways).
+//!   driver task through bounded channels (backpressure both ways); or,
+//!   with [`WebSocket::direct`], a [`Direct`] that runs the same drive loop
+//!   inside its own `recv` and `send`, in the caller's task.
 //! - [`Acceptor`]: the server's HTTP/1.1 Upgrade on a raw stream (subprotocol
 //!   and permessage-deflate negotiation) in one call, giving a `WebSocket`;
 //!   with feature `hyper`, [`Acceptor::upgrade`] does the same inside a
@@ -47,6 +49,7 @@
 
 mod accept;
 mod codec;
+mod direct;
 mod driver;
 mod handle;
 mod sse;
@@ -55,6 +58,7 @@ mod upgrade;
 
 pub use accept::{AcceptError, Acceptor};
 pub use codec::{CodecError, Frame, FrameCodec, SseCodec};
+pub use direct::Direct;
 pub use driver::{Driver, Options, WebSocket};
 pub use handle::{Error, Message, Receiver, Sender};
 pub use sse::{EventStream, Feed, Resumed};
