@@ -2,8 +2,10 @@
 //! machine:
 //!
 //! 1. echo round trips per second and p99 latency through the tokio driver
-//!    (`pushcodec::tokio`) beside tokio-tungstenite, fastwebsockets and
-//!    tokio-websockets servers, 16 B and 64 KiB, 1, 100 and 1,000 clients;
+//!    (`pushcodec::tokio`, spawned with its two channels, and `direct` in
+//!    the connection's own task) beside tokio-tungstenite, fastwebsockets
+//!    and tokio-websockets servers, 16 B and 64 KiB, 1, 100 and 1,000
+//!    clients;
 //! 2. the server's resident memory per idle connection at 10,000
 //!    connections;
 //! 3. SSE fan-out to 1,000 subscribers: pushcodec's `Feed` body beside
@@ -178,6 +180,8 @@ fn main() {
 #[derive(Clone, Copy)]
 enum Server {
     Pushcodec,
+    /// `WebSocket::direct`: the echo in the connection's own task.
+    PushcodecDirect,
     Tungstenite,
     Fastwebsockets,
     TokioWebsockets,
@@ -187,14 +191,16 @@ enum Server {
 }
 
 impl Server {
-    const ECHO: [Server; 4] = [
+    const ECHO: [Server; 5] = [
         Server::Pushcodec,
+        Server::PushcodecDirect,
         Server::Tungstenite,
         Server::Fastwebsockets,
         Server::TokioWebsockets,
     ];
-    const RSS: [Server; 5] = [
+    const RSS: [Server; 6] = [
         Server::Pushcodec,
+        Server::PushcodecDirect,
         Server::Tungstenite,
         Server::Fastwebsockets,
         Server::TokioWebsockets,
@@ -204,6 +210,7 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Pushcodec => "pushcodec (tokio driver)",
+            Server::PushcodecDirect => "pushcodec (direct)",
             Server::Tungstenite => "tokio-tungstenite 0.30",
             Server::Fastwebsockets => "fastwebsockets 0.10",
             Server::TokioWebsockets => "tokio-websockets 0.13",
@@ -216,6 +223,7 @@ impl Server {
     fn thread(self) -> &'static str {
         match self {
             Server::Pushcodec => "srv-pushcodec",
+            Server::PushcodecDirect => "srv-pc-direct",
             Server::Tungstenite => "srv-tungstenite",
             Server::Fastwebsockets => "srv-fastws",
             Server::TokioWebsockets => "srv-tokio-ws",
@@ -272,6 +280,9 @@ fn start(kind: Server, ready: Arc<AtomicUsize>) -> Running {
                     Server::Pushcodec => {
                         tokio::spawn(pushcodec_echo(acceptor.clone(), stream, ready))
                     }
+                    Server::PushcodecDirect => {
+                        tokio::spawn(pushcodec_direct_echo(acceptor.clone(), stream, ready))
+                    }
                     Server::Tungstenite => tokio::spawn(tungstenite_echo(stream, ready)),
                     Server::Fastwebsockets => tokio::spawn(fastwebsockets_echo(stream, ready)),
                     Server::TokioWebsockets => tokio::spawn(tokio_websockets_echo(stream, ready)),
@@ -297,6 +308,21 @@ async fn pushcodec_echo(acceptor: Acceptor, stream: TcpStream, ready: Arc<Atomic
         let _ = match event {
             Event::Text(text) => tx.send_text(text).await,
             Event::Binary(data) => tx.send_binary(data).await,
+            _ => Ok(()),
+        };
+    }
+}
+
+async fn pushcodec_direct_echo(acceptor: Acceptor, stream: TcpStream, ready: Arc<AtomicUsize>) {
+    let Ok((ws, _)) = acceptor.accept(stream).await else {
+        return;
+    };
+    let mut ws = ws.direct();
+    ready.fetch_add(1, Ordering::SeqCst);
+    while let Some(Ok(event)) = ws.recv().await {
+        let _ = match event {
+            Event::Text(text) => ws.send_text(text).await,
+            Event::Binary(data) => ws.send_binary(data).await,
             _ => Ok(()),
         };
     }
