@@ -18,7 +18,7 @@
 
 use std::io;
 
-use pushcodec::tokio::{Acceptor, Options};
+use pushcodec::tokio::{Acceptor, Error, Message, Options};
 #[cfg(feature = "deflate")]
 use pushcodec::ws::deflate::DeflateConfig;
 use pushcodec::ws::{Config, Event};
@@ -92,16 +92,9 @@ async fn serve_direct(acceptor: Acceptor, stream: TcpStream) {
         Err(e) => return eprintln!("ws_echo_tokio: handshake refused: {e}"),
     };
     while let Some(item) = ws.recv().await {
-        let echoed = match item {
-            Ok(Event::Text(text)) => ws.send_text(text).await,
-            Ok(Event::Binary(data)) => ws.send_binary(data).await,
-            Ok(_) => Ok(()),
-            Err(e) => {
-                eprintln!("ws_echo_tokio: {e}");
-                Ok(())
-            }
-        };
-        if let Err(e) = echoed {
+        if let Some(message) = echo_of(item)
+            && let Err(e) = ws.send(message).await
+        {
             eprintln!("ws_echo_tokio: not echoed: {e}");
         }
     }
@@ -117,17 +110,24 @@ async fn serve(acceptor: Acceptor, stream: TcpStream) {
     // protocol error's Close is sent by it too. `None`: the driver closed
     // the transport (RFC 6455 §7.1.1: the server first).
     while let Some(item) = rx.recv().await {
-        let echoed = match item {
-            Ok(Event::Text(text)) => tx.send_text(text).await,
-            Ok(Event::Binary(data)) => tx.send_binary(data).await,
-            Ok(_) => Ok(()),
-            Err(e) => {
-                eprintln!("ws_echo_tokio: {e}");
-                Ok(())
-            }
-        };
-        if let Err(e) = echoed {
+        if let Some(message) = echo_of(item)
+            && let Err(e) = tx.send(message).await
+        {
             eprintln!("ws_echo_tokio: not echoed: {e}");
+        }
+    }
+}
+
+/// What goes back for `item`: data messages as they came; an error (the
+/// connection already sent its Close) is logged.
+fn echo_of(item: Result<Event, Error>) -> Option<Message> {
+    match item {
+        Ok(Event::Text(text)) => Some(Message::Text(text)),
+        Ok(Event::Binary(data)) => Some(Message::Binary(data)),
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("ws_echo_tokio: {e}");
+            None
         }
     }
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pushcodec::tokio::{Acceptor, Direct, Options, Receiver, Sender};
+use pushcodec::tokio::{Acceptor, Direct, Options, Receiver, Sender, WebSocket};
 use pushcodec::ws::{CloseCode, Config, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,19 +26,27 @@ async fn within<F: Future>(f: F) -> F::Output {
 }
 
 /// A server on a loopback port that accepts one client with `acceptor`
-/// and hands its halves over.
-async fn serve_one(
+/// and hands over what `start` makes of the connection.
+async fn serve_with<H: Send + 'static>(
     acceptor: Acceptor,
-) -> (SocketAddr, tokio::task::JoinHandle<(Sender, Receiver)>) {
+    start: fn(WebSocket<TcpStream>) -> H,
+) -> (SocketAddr, tokio::task::JoinHandle<H>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         stream.set_nodelay(true).unwrap();
         let (ws, _request) = acceptor.accept(stream).await.unwrap();
-        ws.spawn()
+        start(ws)
     });
     (addr, task)
+}
+
+/// `serve_with`, the driver spawned: its halves.
+async fn serve_one(
+    acceptor: Acceptor,
+) -> (SocketAddr, tokio::task::JoinHandle<(Sender, Receiver)>) {
+    serve_with(acceptor, WebSocket::spawn).await
 }
 
 /// Echoes text and binary until the peer's Close; returns that Close.
@@ -88,6 +96,18 @@ async fn echo_and_peer_initiated_close() {
     assert!(within(peer.next()).await.is_none());
 }
 
+/// tungstenite reads our Close (1000, "bye") and answers it.
+async fn answers_bye(peer: &mut tokio_tungstenite::WebSocketStream<TcpStream>) {
+    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
+        panic!("no Close")
+    };
+    assert_eq!(
+        (frame.code, frame.reason.as_str()),
+        (PeerCode::Normal, "bye")
+    );
+    let _ = within(peer.flush()).await;
+}
+
 #[tokio::test]
 async fn driver_initiated_close() {
     let (addr, server) = serve_one(Acceptor::new(Config::default())).await;
@@ -100,15 +120,7 @@ async fn driver_initiated_close() {
         tx.send_text("late").await,
         Err(pushcodec::ws::SendError::Closed)
     );
-    // tungstenite reads our Close and answers it.
-    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
-        panic!("no Close")
-    };
-    assert_eq!(
-        (frame.code, frame.reason.as_str()),
-        (PeerCode::Normal, "bye")
-    );
-    let _ = within(peer.flush()).await;
+    answers_bye(&mut peer).await;
     // The answer arrives, the handshake completes, the transport closes.
     let Some(Ok(Event::Close(Some(answer)))) = within(rx.recv()).await else {
         panic!("no Close answer")
@@ -446,19 +458,11 @@ async fn the_frame_codec_speaks_frames_with_tokio_tungstenite() {
 
 // --- the direct driver: the same drive loop in the caller's task ---------
 
-/// As `serve_one`, handing over a `Direct` instead of the halves.
+/// `serve_with`, driven from the caller's task: a `Direct`.
 async fn serve_one_direct(
     acceptor: Acceptor,
 ) -> (SocketAddr, tokio::task::JoinHandle<Direct<TcpStream>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        let (ws, _request) = acceptor.accept(stream).await.unwrap();
-        ws.direct()
-    });
-    (addr, task)
+    serve_with(acceptor, WebSocket::direct).await
 }
 
 #[tokio::test]
@@ -513,14 +517,7 @@ async fn direct_close_completes_the_handshake() {
         ws.send_text("late").await,
         Err(pushcodec::ws::SendError::Closed)
     );
-    let Peer::Close(Some(frame)) = within(peer.next()).await.unwrap().unwrap() else {
-        panic!("no Close")
-    };
-    assert_eq!(
-        (frame.code, frame.reason.as_str()),
-        (PeerCode::Normal, "bye")
-    );
-    let _ = within(peer.flush()).await;
+    answers_bye(&mut peer).await;
     let Some(Ok(Event::Close(Some(answer)))) = within(ws.recv()).await else {
         panic!("no Close answer")
     };
