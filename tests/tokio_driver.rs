@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pushcodec::tokio::{Acceptor, Direct, Options, Receiver, Sender, WebSocket};
+use pushcodec::tokio::{Acceptor, Direct, Message, Options, Receiver, Sender, WebSocket};
 use pushcodec::ws::{CloseCode, Config, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -356,9 +356,7 @@ async fn the_halves_are_a_futures_stream_and_sink() {
     let (mut tx, mut rx) = server.await.unwrap();
     let echoer = tokio::spawn(async move {
         while let Some(Ok(Event::Text(text))) = StreamExt::next(&mut rx).await {
-            SinkExt::send(&mut tx, pushcodec::tokio::Message::Text(text))
-                .await
-                .unwrap();
+            SinkExt::send(&mut tx, Message::Text(text)).await.unwrap();
         }
     });
     for i in 0..20 {
@@ -471,9 +469,10 @@ async fn direct_echo_and_peer_initiated_close() {
     let mut peer = peer_client(addr).await;
     let mut ws = server.await.unwrap();
     let echo = tokio::spawn(async move {
-        while let Some(item) = ws.recv().await {
+        // Through the `futures` traits (the other direct tests use `recv`).
+        while let Some(item) = StreamExt::next(&mut ws).await {
             match item.expect("no error") {
-                Event::Text(t) => ws.send_text(t).await.unwrap(),
+                Event::Text(t) => SinkExt::send(&mut ws, Message::Text(t)).await.unwrap(),
                 Event::Binary(b) => ws.send_binary(b).await.unwrap(),
                 close @ Event::Close(_) => {
                     assert!(ws.recv().await.is_none(), "nothing after the Close");

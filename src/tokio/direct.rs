@@ -4,6 +4,7 @@
 
 use crate::prelude::*;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
@@ -26,7 +27,8 @@ use crate::ws::{CloseCode, CloseFrame, Connection, Event, SendError};
 /// `recv` whenever the application is not sending: that is when pings
 /// are answered, keepalives sent and deadlines noticed), and one task owns
 /// both directions (use `tokio::select!` to wait on `recv` and something
-/// else; `recv` is cancel-safe). A failure of the transport while sending
+/// else; `recv` is cancel-safe). It is also a `futures` `Stream` of events
+/// and `Sink` of messages. A failure of the transport while sending
 /// is reported by the next `recv`, after the events before it. A server's
 /// `recv` ends (`None`) once the close handshake is over and its side of
 /// the transport shut down, without lingering for the client's FIN as the
@@ -207,5 +209,37 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Direct<T> {
                 Ok(false) => return Poll::Pending,
             }
         }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for Direct<T> {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+/// The `futures` form of [`Direct::send`]: `poll_ready` waits for room in
+/// the outbound buffer, `start_send` queues, `poll_flush` writes and
+/// flushes; `poll_close` flushes and starts nothing (use
+/// [`Direct::close`] for the close handshake).
+impl<T: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for Direct<T> {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.get_mut().poll_room(cx).map(Ok)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
+        queue(&mut self.get_mut().driver.conn, message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.get_mut().poll_flush(cx).map(Ok)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.get_mut().poll_flush(cx).map(Ok)
     }
 }
