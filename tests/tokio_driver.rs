@@ -623,3 +623,61 @@ async fn direct_send_waits_for_a_peer_that_does_not_read() {
     within(ws.send_binary(chunk)).await.unwrap();
     reader.abort();
 }
+
+/// A transport whose reads wait forever and whose writes fail.
+struct BrokenPipe;
+
+impl tokio::io::AsyncRead for BrokenPipe {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
+    }
+}
+
+impl tokio::io::AsyncWrite for BrokenPipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn direct_sends_stop_once_the_transport_failed() {
+    let conn = pushcodec::ws::Connection::server(Config::default());
+    let mut ws = WebSocket::new(BrokenPipe, conn).direct();
+    // The first send finds the transport broken; its error waits for recv.
+    within(ws.send_text("lost")).await.unwrap();
+    // Nothing would write them: later sends are refused, not piled up.
+    for _ in 0..3 {
+        assert_eq!(
+            within(ws.send_binary(vec![0u8; 1 << 16])).await,
+            Err(pushcodec::ws::SendError::Closed)
+        );
+    }
+    assert!(ws.connection().buffered_amount() < 1 << 16);
+    let Some(Err(pushcodec::tokio::Error::Io(e))) = within(ws.recv()).await else {
+        panic!("no transport error")
+    };
+    assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+    assert!(within(ws.recv()).await.is_none());
+}

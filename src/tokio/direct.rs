@@ -139,12 +139,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Direct<T> {
     ///
     /// # Errors
     /// What [`Connection`] refuses to send (after our Close, a control
-    /// payload over 125 bytes, ...); nothing is queued then.
+    /// payload over 125 bytes, ...), and [`SendError::Closed`] once the
+    /// transport has failed (its error comes from `recv`); nothing is
+    /// queued then.
     pub async fn send(&mut self, message: Message) -> Result<(), SendError> {
         poll_fn(|cx| self.poll_room(cx)).await;
-        queue(&mut self.driver.conn, message)?;
+        self.queue(message)?;
         self.flush().await;
         Ok(())
+    }
+
+    /// Hands `message` to the connection, unless the transport is gone:
+    /// nothing would ever write it, so it must not pile up.
+    fn queue(&mut self, message: Message) -> Result<(), SendError> {
+        if self.driver.is_failed() {
+            return Err(SendError::Closed);
+        }
+        queue(&mut self.driver.conn, message)
     }
 
     /// Sends a text message (see [`send`](Self::send)).
@@ -232,7 +243,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for Direct<T
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
-        queue(&mut self.get_mut().driver.conn, message)
+        self.get_mut().queue(message)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
