@@ -16,12 +16,6 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 crate=tests/h3
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-  fi
-fi
 have_libclang() {
   [ -n "${LIBCLANG_PATH:-}" ] && return 0
   compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null ||
@@ -33,15 +27,10 @@ command -v c++ >/dev/null || missing+=(g++)
 command -v cc >/dev/null || missing+=(gcc)
 have_libclang || missing+=(libclang-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
-    echo "check-h3: missing ${missing[*]} and apt needs root: run" \
-      "'sudo apt-get install -y ${missing[*]}'" >&2
-    exit 1
-  fi
   echo "check-h3: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # shellcheck source=.ci/apt.sh
+  source .ci/apt.sh
+  apt_install check-h3 "run 'sudo apt-get install -y ${missing[*]}'" "${missing[@]}"
 else
   echo "check-h3: cmake, a C/C++ compiler and libclang already installed"
 fi

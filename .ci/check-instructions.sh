@@ -12,12 +12,9 @@ cd "$(dirname "$0")/.."
 
 if ! command -v valgrind >/dev/null; then
   echo "installing valgrind (Debian) for callgrind"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq valgrind >/dev/null
-  else
-    echo "valgrind is missing: apt-get install valgrind (as root)" >&2
-    exit 1
-  fi
+  # shellcheck source=.ci/apt.sh
+  source .ci/apt.sh
+  apt_install check-instructions "run 'sudo apt-get install -y valgrind'" valgrind >/dev/null
 fi
 
 bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null |

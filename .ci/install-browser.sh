@@ -11,17 +11,9 @@ if [ -x /usr/bin/chromium ]; then
   echo "install-browser: chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo unknown version)"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-  else
-    echo "install-browser: Debian's chromium is missing and apt needs root: run" \
-      "'sudo apt-get install -y chromium', or set PUSHCODEC_CHROMIUM=/path/to/chromium" >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji
+# shellcheck source=.ci/apt.sh
+source "$(dirname "$0")/apt.sh"
+apt_install install-browser \
+  "run 'sudo apt-get install -y chromium', or set PUSHCODEC_CHROMIUM=/path/to/chromium" \
+  chromium fonts-dejavu-core fonts-noto-color-emoji
 echo "install-browser: installed $(/usr/bin/chromium --version)"
