@@ -16,10 +16,10 @@
 //!   ordered, bounded log of entries encoded once, and per subscriber a
 //!   cursor, so a reconnecting client gets exactly what it missed, then
 //!   live entries, each once.
-//! - `tokio` (feature `tokio`): the same state machines on tokio, for
-//!   servers in a few lines: a WebSocket driver with split `Sender` and
-//!   `Receiver`, the HTTP/1.1 Upgrade (also inside hyper and axum, feature
-//!   `hyper`), and an SSE response body with heartbeats and resume.
+//! - the runtime adapter (opt-in, in its own module): the same state
+//!   machines driven on an async runtime, for servers in a few lines; its
+//!   module documentation lists what it holds and the two features that
+//!   build it.
 //! - [`http1`] (with either protocol): the one HTTP/1.1 head reader both
 //!   use, its [`HeadLimits`](http1::HeadLimits) (16 KiB, 64 fields by
 //!   default) and [`HeadError`](http1::HeadError).
@@ -34,13 +34,12 @@
 //! | `ws` | yes | [`ws`] | sha1, base64 |
 //! | `deflate` | no | `ws::deflate`, permessage-deflate | flate2 (pure-Rust zlib-rs) |
 //! | `http` | no | conversions from and to the `http` crate's types | http |
-//! | `tokio` | no | `tokio`: the WebSocket driver, `Acceptor`, the SSE body for hyper | tokio, tokio-util, futures-core, http-body, http |
-//! | `hyper` | no | `tokio::Acceptor::upgrade` for hyper 1.x and axum handlers | hyper, hyper-util |
 //!
 //! Both protocols share bytes, httparse, memchr, simdutf8 and thiserror. An SSE-only
 //! build (`default-features = false, features = ["std", "sse"]`) compiles none of the
-//! WebSocket dependencies. Only the `tokio` module uses a runtime; everything
-//! else stays sans-IO with it on.
+//! WebSocket dependencies. The runtime adapter's two features (its module's
+//! documentation and the README list them) add the only code that uses a runtime;
+//! everything else stays sans-IO with them on.
 //!
 //! # Without std
 //!
@@ -65,7 +64,7 @@
 //!   An SSE [`Client`](sse::Client) without a source takes the middle of its
 //!   jitter range.
 //!
-//! `deflate`, `http`, `tokio` and `hyper` need `std`. CI builds the library
+//! `deflate`, `http` and the runtime adapter's features need `std`. CI builds the library
 //! without it, runs the pure tests through the `_at` methods and a seeded
 //! source, and links a `#![no_std]` static library over it (which fails if
 //! anything pulls in std). The same loop as above, on a fake clock:
@@ -122,8 +121,8 @@
 //!
 //! The repository's examples run exactly this loop: on a blocking socket
 //! in `examples/common/blocking.rs` (used by `ws_echo`
-//! and `ws_client`), with a channel for its input in the demo, over a hyper
-//! upgrade in `ws_h2` and on tokio in `ws_echo_tokio`.
+//! and `ws_client`), with a channel for its input in the demo, over an HTTP/2
+//! server's upgrade in `ws_h2` and through the runtime adapter in `ws_echo_tokio`.
 //!
 //! ```
 //! # #[cfg(feature = "ws")] {

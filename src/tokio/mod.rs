@@ -2,6 +2,11 @@
 //! default): everything in the crate that touches a socket, a task or a
 //! clock lives in this folder, and nothing outside it uses tokio.
 //!
+//! | feature | default | what it adds | dependencies |
+//! |---|---|---|---|
+//! | `tokio` | no | this module: the WebSocket drivers, `Acceptor`, the SSE body for hyper, the codecs | tokio, tokio-util, futures-core, futures-sink, http-body, http |
+//! | `hyper` | no | [`Acceptor::upgrade`] for hyper 1.x and axum handlers (implies `tokio`) | hyper, hyper-util |
+//!
 //! - [`WebSocket`]: runs a [`ws::Connection`](crate::ws::Connection) over any
 //!   `AsyncRead + AsyncWrite` with its timers on `tokio::time`, split into a
 //!   cloneable [`Sender`] and a cancel-safe [`Receiver`] that talk to one
