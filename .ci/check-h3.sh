@@ -23,16 +23,23 @@ have_libclang() {
 }
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
+# cmake's default generator; Debian's cmake only recommends it.
+command -v make >/dev/null || missing+=(make)
 command -v c++ >/dev/null || missing+=(g++)
 command -v cc >/dev/null || missing+=(gcc)
 have_libclang || missing+=(libclang-dev)
+if [ -z "${H3_INTEROP_PYTHON:-}" ]; then
+  # The interop peer's venv (below): minimal Debian lacks python3-venv.
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "check-h3: installing ${missing[*]}"
   # shellcheck source=.ci/apt.sh
   source .ci/apt.sh
   apt_install check-h3 "run 'sudo apt-get install -y ${missing[*]}'" "${missing[@]}"
 else
-  echo "check-h3: cmake, a C/C++ compiler and libclang already installed"
+  echo "check-h3: cmake, make, a C/C++ compiler, libclang and python3-venv already installed"
 fi
 
 # The interop peer: aioquic + wsproto at the versions in requirements.txt.

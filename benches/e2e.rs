@@ -557,10 +557,16 @@ fn rss_child(name: &str) {
 }
 
 /// Waits (at most 30 s) until `count` connections are ready, then lets the
-/// server's tasks take their first poll.
+/// server's tasks take their first poll. Fewer would make the row's figure
+/// per connection wrong: that is a failure, not a figure.
 fn wait_for(ready: &AtomicUsize, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while ready.load(Ordering::SeqCst) < count && Instant::now() < deadline {
+    while ready.load(Ordering::SeqCst) < count {
+        let got = ready.load(Ordering::SeqCst);
+        assert!(
+            Instant::now() < deadline,
+            "only {got} of {count} connections came up in 30 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));

@@ -496,14 +496,12 @@ async fn direct_echo_and_peer_initiated_close() {
     );
     // RFC 6455 §5.5.1: the peer closes, we answer, the transport closes.
     peer.close(None).await.unwrap();
-    let Some(Event::Close(_)) = within(echo).await.unwrap() else {
-        panic!("no Close")
-    };
-    while let Some(frame) = within(peer.next()).await {
-        if frame.is_err() {
-            break;
-        }
-    }
+    let answer = within(peer.next()).await.unwrap().unwrap();
+    assert!(matches!(answer, Peer::Close(_)), "{answer:?}");
+    let close = within(echo).await.unwrap();
+    assert!(matches!(close, Some(Event::Close(None))), "{close:?}");
+    // The server closed TCP first (RFC 6455 §7.1.1): the stream ends.
+    assert!(within(peer.next()).await.is_none());
 }
 
 #[tokio::test]
@@ -680,4 +678,44 @@ async fn direct_sends_stop_once_the_transport_failed() {
     };
     assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
     assert!(within(ws.recv()).await.is_none());
+}
+
+#[tokio::test]
+async fn direct_send_gives_up_on_a_peer_that_stopped_reading() {
+    // The pong timeout runs while a send waits: a peer that reads nothing
+    // (not even our keepalive ping) is given up on, the send returns, and
+    // recv reports why and ends.
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_millis(50));
+    config.pong_timeout = Some(Duration::from_millis(100));
+    let (addr, server) = serve_one_direct(Acceptor::new(config)).await;
+    let (_stalled, _) = handshake(addr).await;
+    let mut ws = server.await.unwrap();
+    let chunk = bytes::Bytes::from(vec![1u8; 1 << 20]);
+    let gave_up = within(async {
+        for _ in 0..64 {
+            if ws.send_binary(chunk.clone()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    gave_up.await;
+    // Soon after the deadlines (150 ms), not when something else wakes it.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let Some(Err(pushcodec::tokio::Error::Protocol(e))) = within(ws.recv()).await else {
+        panic!("no timeout")
+    };
+    assert!(
+        matches!(e.violation(), pushcodec::ws::Violation::PongTimeout { .. }),
+        "{e}"
+    );
+    assert!(
+        within(ws.recv()).await.is_none(),
+        "the transport closes though bytes were left"
+    );
 }

@@ -110,7 +110,8 @@ pub enum Item {
 /// data and id borrowed from the chunk and the decoder until the next
 /// call, so that handing it out takes no reference count and no
 /// allocation. The same values as the [`Event`] that
-/// [`Decoder::feed`](super::Decoder::feed) would give.
+/// [`Decoder::feed`](super::Decoder::feed) would give, whichever way the
+/// chunks before were fed.
 ///
 /// # Example
 /// ```
@@ -182,7 +183,13 @@ impl<'a> LentEvent<'a> {
     /// A copy of the event that outlives the loan.
     pub fn to_event(&self) -> Event {
         let copy = |text: &[u8]| Utf8Bytes::from_validated(Bytes::copy_from_slice(text));
-        Event::new(copy(self.event_type), copy(self.data), copy(self.id))
+        // The default type is the static text, not a copy of it.
+        let event_type = if self.event_type == DEFAULT_EVENT_TYPE.as_bytes() {
+            Utf8Bytes::new()
+        } else {
+            copy(self.event_type)
+        };
+        Event::new(event_type, copy(self.data), copy(self.id))
     }
 }
 

@@ -19,21 +19,22 @@ use crate::ws::{CloseCode, CloseFrame, Connection, Event, SendError};
 /// [`recv`](Self::recv) reads the transport, runs the timers and answers
 /// pings until an event is ready; [`send`](Self::send) queues a message
 /// and writes it out. No second task and no channels, so a message costs
-/// no task wake-up or channel hop, and an idle connection holds only the
-/// connection and the transport.
+/// no task wake-up or channel hop, and an idle connection holds the
+/// connection, the transport and its timer.
 ///
 /// The trade-offs against [`spawn`](super::WebSocket::spawn): the
 /// connection moves only while `recv` or `send` is being awaited (call
-/// `recv` whenever the application is not sending: that is when pings
-/// are answered, keepalives sent and deadlines noticed), and one task owns
+/// `recv` whenever the application is not sending: that is when pings are
+/// answered and keepalives sent; deadlines run in both), and one task owns
 /// both directions (use `tokio::select!` to wait on `recv` and something
 /// else; `recv` is cancel-safe). It is also a `futures` `Stream` of events
-/// and `Sink` of messages. A failure of the transport while sending
-/// is reported by the next `recv`, after the events before it. A server's
-/// `recv` ends (`None`) once the close handshake is over and its side of
-/// the transport shut down, without lingering for the client's FIN as the
-/// spawned driver does ([`Options::linger`](super::Options::linger)):
-/// drop it then.
+/// and `Sink` of messages, to be polled from that one task: the transport
+/// keeps one waker. A failure of the transport while sending is reported
+/// by the next `recv`, after the events before it. A server's `recv` ends
+/// (`None`) once the close handshake is over and its side of the transport
+/// shut down, without lingering for the client's FIN
+/// ([`Options::linger`](super::Options::linger) does not apply): drop it
+/// then.
 ///
 /// # Example
 /// ```
@@ -132,10 +133,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Direct<T> {
         }
     }
 
-    /// Sends a message: waits while the connection's outbound buffer is
-    /// over [`Config::max_outbound_buffer`](crate::ws::Config::max_outbound_buffer)
-    /// (a peer that does not read slows the sender down), queues it, and
-    /// writes and flushes what is queued.
+    /// Sends a message: queues it and waits until it and everything queued
+    /// before it is written and flushed (a peer that does not read slows
+    /// the sender down; the pong timeout gives up on one that stopped). A
+    /// `send` cancelled while it waits has already queued its message,
+    /// which still goes out: do not send it again.
     ///
     /// # Errors
     /// What [`Connection`] refuses to send (after our Close, a control
@@ -199,26 +201,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Direct<T> {
         self.poll_flush(cx)
     }
 
-    /// Ready once everything queued is written and flushed (or the
-    /// transport failed).
+    /// Ready once everything queued is written and flushed, or once it
+    /// never will be: the transport failed, or the connection gave up (a
+    /// peer that stopped reading is found by the pong timeout, whose timer
+    /// runs here too).
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.driver.is_failed() {
+        // Until the timer waits: one that fired is armed for the next
+        // deadline, which registers the waker.
+        while self.driver.run_timer(cx) {}
+        if self.driver.is_failed() || self.driver.conn.should_close_transport() {
             return Poll::Ready(());
         }
-        loop {
-            match self.driver.write(cx) {
-                Err(e) => {
-                    self.driver.fail(e);
-                    return Poll::Ready(());
-                }
-                Ok(_) if self.driver.conn.buffered_amount() == 0 && !self.driver.flush => {
-                    return Poll::Ready(());
-                }
-                // Still written to: write may have more to do.
-                Ok(true) => {}
-                // The transport registered the waker.
-                Ok(false) => return Poll::Pending,
+        match self.driver.write(cx) {
+            Err(e) => {
+                self.driver.fail(e);
+                Poll::Ready(())
             }
+            Ok(_) if self.driver.conn.buffered_amount() == 0 && !self.driver.flush => {
+                Poll::Ready(())
+            }
+            // `write` stops only once the transport has registered the waker.
+            Ok(_) => Poll::Pending,
         }
     }
 }

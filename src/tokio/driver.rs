@@ -190,6 +190,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> WebSocket<T> {
     /// and `lockstep` do not apply: an event is decoded when asked for.
     pub fn direct(mut self) -> Direct<T> {
         let protocol = self.protocol.take();
+        // Nobody would drive a linger once `recv` has ended.
+        self.options.linger = Duration::ZERO;
         Direct::new(self.into_driver(true), protocol)
     }
 
@@ -349,19 +351,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if self.close_transport(cx) {
             return Poll::Ready(false);
         }
-        if self.phase == Phase::Linger && self.pending.is_none() {
-            if self.direct {
-                // The close is over, and a `Direct` has nobody to linger
-                // for it: dropping it closes the transport (our FIN went
-                // out at shutdown; the peer has sent its Close).
-                self.finish();
-                return Poll::Ready(false);
-            }
-            if self.events.is_some() {
-                // The close is over for the application: lingering is the
-                // transport's business.
-                self.release();
-            }
+        if self.phase == Phase::Linger && self.pending.is_none() && self.events.is_some() {
+            // The close is over for the application: lingering is the
+            // transport's business.
+            self.release();
         }
         match self.read(cx) {
             Ok(moved) => progress |= moved,
@@ -380,7 +373,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     /// Wakes at the connection's next deadline and passes the time.
-    fn run_timer(&mut self, cx: &mut Context<'_>) -> bool {
+    pub(super) fn run_timer(&mut self, cx: &mut Context<'_>) -> bool {
         let deadline = match self.phase {
             Phase::Running => self.conn.poll_timeout(),
             // The linger deadline was armed by `close_transport`.
@@ -552,8 +545,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// `true`: the driver is done.
     fn close_transport(&mut self, cx: &mut Context<'_>) -> bool {
         if self.phase == Phase::Running {
-            if !self.conn.should_close_transport() || self.conn.buffered_amount() > 0 || self.flush
-            {
+            // It waits for the queue to drain, except when the peer is gone
+            // or given up on: then what is left would never be read (the
+            // shutdown flushes what was written).
+            if !self.conn.should_close_transport() {
                 return false;
             }
             self.phase = Phase::Shutdown;

@@ -27,6 +27,9 @@ impl Decoder {
     /// stream offset.
     #[inline]
     pub(super) fn begin(&mut self, chunk: &[u8]) -> (usize, u64) {
+        if self.lent.active {
+            self.forget_lent();
+        }
         let start = self.offset;
         let mut pos = 0;
         if let Some(matched) = self.bom {
@@ -90,14 +93,7 @@ impl Decoder {
                 }
                 self.carry = line;
                 self.carry.clear();
-                pos += i + 1;
-                if rest[i] == b'\r' {
-                    match chunk.get(pos) {
-                        Some(b'\n') => pos += 1,
-                        Some(_) => {}
-                        None => self.pending_cr = true,
-                    }
-                }
+                pos = self.past_line_end(chunk, pos + i);
             }
             None if rest.len() <= room => {
                 self.carry.extend_from_slice(rest);

@@ -331,6 +331,7 @@ impl Decoder {
             Field::Event => Effect::SetType,
             // §9.2.6: an id containing U+0000 NULL is ignored.
             Field::Id if has_nul(value) => Effect::Nothing,
+            // A lent id buffer is not `id_buffer`: no comparison then.
             Field::Id
                 if compare_id
                     && self.lent.id.is_none()

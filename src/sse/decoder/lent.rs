@@ -27,6 +27,10 @@ pub(super) struct LentValues {
     /// The data buffer holds the data of the event lent last: cleared at
     /// the next call rather than split off.
     pub(super) data_out: bool,
+    /// A `LentFeed` is reading: set by `feed_lent`, cleared when its chunk
+    /// is used up. Still set at the next chunk's start, the feed was leaked
+    /// (`mem::forget`) and its ranges point into a chunk that is gone.
+    pub(super) active: bool,
 }
 
 /// Where the parts of a lent event are, beyond the decoder's id.
@@ -84,6 +88,27 @@ impl Decoder {
         }
     }
 
+    /// After a leaked `LentFeed`: what it still lent is lost (the event it
+    /// was reading, the id it set), so that nothing reads a range of a
+    /// chunk that is gone.
+    #[cold]
+    pub(super) fn forget_lent(&mut self) {
+        let lent = core::mem::take(&mut self.lent);
+        if lent.data_out {
+            self.data.clear();
+        }
+        if lent.data.is_some() {
+            self.reset_event();
+        }
+        if lent.id.is_some() {
+            self.id_buffer = Utf8Bytes::new();
+            self.id_in_block = false;
+        }
+        if lent.committed_id.is_some() {
+            self.last_event_id = Utf8Bytes::new();
+        }
+    }
+
     /// The data buffer of the event lent last is free again.
     #[inline]
     fn take_back_data(&mut self) {
@@ -104,6 +129,9 @@ impl Decoder {
         self.after_idle = false;
         let data = self.lent.data.take();
         if data.is_none() {
+            // A first data line shared by an earlier `feed_bytes` chunk
+            // joins the data buffer, which is lent.
+            self.unshare_data();
             let valid =
                 core::mem::replace(&mut self.data_valid, true) && self.data_utf8.pending() == 0;
             self.data_utf8.reset();
@@ -154,15 +182,22 @@ impl Decoder {
     /// Feeds the next chunk and lends its items one at a time: the same
     /// items as [`feed`](Self::feed), but an event's type, data and id are
     /// borrowed from `chunk` and the decoder until the next call instead of
-    /// handed over, so decoding an event takes no allocation and no
-    /// reference count. Take a copy ([`LentEvent::to_event`]) of what must
+    /// handed over. Take a copy ([`LentEvent::to_event`]) of what must
     /// outlive the call.
     ///
     /// Use it where each event is handled at once (parsed, forwarded,
-    /// re-encoded). A single-line `data` value, valid UTF-8 and wholly
-    /// inside the chunk, is lent from the chunk itself; other data is
-    /// gathered in the decoder's buffer and lent from there. Values still
-    /// lent when the chunk is used up are copied into the decoder first.
+    /// re-encoded). A single-line `data` value wholly inside the chunk,
+    /// within `max_event_data` and known to be UTF-8 (in a chunk of 64
+    /// bytes or more, as the chunk's valid prefix; in a shorter one, only
+    /// ASCII) is lent from the chunk itself, and so is such an `id`; other
+    /// data is gathered in the decoder's buffer and lent from there. An
+    /// event of that kind costs no allocation and no reference count; per
+    /// chunk, the id still lent when it is used up is copied into the
+    /// decoder (one allocation), and comments and a new event type are
+    /// copied as `feed` copies them.
+    ///
+    /// Leaking the returned feed (`mem::forget`) loses what it had lent:
+    /// the event it was reading and the id it had set.
     ///
     /// # Example
     /// ```
@@ -187,6 +222,7 @@ impl Decoder {
     #[inline]
     pub fn feed_lent<'d, 'c>(&'d mut self, chunk: &'c [u8]) -> LentFeed<'d, 'c> {
         let (pos, start) = self.begin(chunk);
+        self.lent.active = true;
         LentFeed {
             dec: self,
             chunk,
@@ -245,11 +281,10 @@ impl LentFeed<'_, '_> {
             }
             break None;
         };
-        Some(Ok(match (parts, &self.held) {
-            (Some(parts), _) => LentItem::Event(self.view(parts)),
-            (None, Some(item)) => LentItem::of(item),
-            (None, None) => return None,
-        }))
+        match parts {
+            Some(parts) => Some(Ok(LentItem::Event(self.view(parts)))),
+            None => self.held.as_ref().map(|item| Ok(LentItem::of(item))),
+        }
     }
 
     /// The lent event `parts` describe.
@@ -293,6 +328,7 @@ impl LentFeed<'_, '_> {
     fn used_up(&mut self) {
         if !self.done {
             self.done = true;
+            self.dec.lent.active = false;
             self.dec.unlend(self.chunk);
             self.dec.offset = self.start + self.chunk.len() as u64;
             self.dec.settle();

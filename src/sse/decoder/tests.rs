@@ -370,3 +370,70 @@ fn valid_prefix_stops_before_a_cut_code_point() {
     bad[70] = 0xFF;
     assert_eq!(scan::valid_prefix(&bad), 70);
 }
+
+/// The items of `chunks`, each fed the way its tag says: `b` shared
+/// (`feed_bytes`), `l` lent (`feed_lent`), anything else `feed`.
+fn decode_mixed(chunks: &[(&[u8], char)]) -> (Vec<Result<Item, LimitError>>, String) {
+    let mut dec = Decoder::new(Limits::default());
+    let mut out = Vec::new();
+    for &(chunk, how) in chunks {
+        match how {
+            'b' => out.extend(dec.feed_bytes(&bytes::Bytes::copy_from_slice(chunk))),
+            'l' => {
+                let mut feed = dec.feed_lent(chunk);
+                while let Some(item) = feed.next_item() {
+                    out.push(item.map(|item| item.to_item()));
+                }
+            }
+            _ => out.extend(dec.feed(chunk)),
+        }
+    }
+    (out, dec.last_event_id().to_string())
+}
+
+#[test]
+fn an_event_started_by_one_way_of_feeding_ends_the_same_by_another() {
+    // §9.2.6 does not care how the bytes came: a first data line shared by
+    // feed_bytes, then lent chunks, give what feed alone gives.
+    let chunks: [&[u8]; 3] = [b"id: 4\ndata: hello\n", b"\n", b"data: x\ndata: y\n\n"];
+    let expected = decode_mixed(&chunks.map(|c| (c, 'f')));
+    for ways in ["bll", "blf", "lbl", "flb", "lfb", "bbl"] {
+        let tagged: Vec<_> = chunks
+            .iter()
+            .zip(ways.chars())
+            .map(|(c, w)| (*c, w))
+            .collect();
+        assert_eq!(decode_mixed(&tagged), expected, "{ways}");
+    }
+}
+
+#[test]
+fn a_leaked_lent_feed_loses_what_it_lent_and_nothing_else() {
+    let mut dec = Decoder::new(Limits::default());
+    let mut feed = dec.feed_lent(b"id: abc\nretry: 1\ndata: x\n\n");
+    assert_eq!(feed.next_item(), Some(Ok(crate::sse::LentItem::Retry(1))));
+    core::mem::forget(feed);
+    // The next chunk reads no range of the one that is gone.
+    let mut next = Vec::new();
+    let mut feed = dec.feed_lent("data: ééé\n\n".as_bytes());
+    while let Some(item) = feed.next_item() {
+        next.push(item.map(|item| item.to_item()));
+    }
+    drop(feed);
+    let [Ok(Item::Event(ev))] = &next[..] else {
+        panic!("{next:?}")
+    };
+    assert_eq!(ev.data(), "ééé");
+    assert_eq!(ev.id(), "", "the leaked id is lost, not garbage");
+    let _ = dec.last_event_id().as_str();
+    // And through feed afterwards, too.
+    // Leaked with its first data line lent (the retry came out first).
+    let mut feed = dec.feed_lent(b"data: a\nretry: 5\n\n");
+    assert_eq!(feed.next_item(), Some(Ok(crate::sse::LentItem::Retry(5))));
+    core::mem::forget(feed);
+    let items: Vec<_> = dec.feed(b"data: b\n\n").collect();
+    let [Ok(Item::Event(ev))] = &items[..] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(ev.data(), "b", "the leaked event is dropped, not joined");
+}

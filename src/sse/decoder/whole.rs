@@ -54,6 +54,9 @@ impl Decoder {
                         }
                         let _ = self.start_data_line(at + line.len() as u64);
                     } else {
+                        // Borrowed even in a lent chunk: `field_effect`
+                        // knows the id buffer may be lent (passing `src`
+                        // here cost the lent rows 60 instructions an event).
                         self.field_value(field, b"", true, Borrowed, 0..0);
                     }
                     return None;

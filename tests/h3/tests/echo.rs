@@ -2,37 +2,18 @@
 //! loopback UDP, pushcodec's extended CONNECT on the request stream and a
 //! `ws::Connection` on each end of it.
 
-use std::sync::mpsc;
-use std::time::Duration;
-
 use bytes::Bytes;
 use pushcodec::ws::handshake::{BuildError, ConnectHandshake, ResponseError};
-use pushcodec::ws::{CloseCode, CloseFrame, Config, Event, Violation};
+use pushcodec::ws::{CloseCode, Config, Event, Violation};
 use pushcodec_h3::client::Client;
-use pushcodec_h3::server::{self, Options, Report};
+use pushcodec_h3::server::{self, Options};
 use pushcodec_h3::{Error, H3_MESSAGE_ERROR};
 
-/// Bounds every test: a bug fails it instead of hanging it.
-const LIMIT: Duration = Duration::from_secs(30);
-
-fn start(options: Options) -> (server::Handle, mpsc::Receiver<Report>) {
-    let (tx, rx) = mpsc::channel();
-    let handle = server::spawn(options, LIMIT, move |r| {
-        let _ = tx.send(r);
-    })
-    .expect("the server starts");
-    (handle, rx)
-}
+mod common;
+use common::{LIMIT, close, start};
 
 fn connect(handle: &server::Handle) -> Client {
     Client::connect(handle.addr(), "localhost", LIMIT).expect("QUIC + HTTP/3 connection")
-}
-
-fn close(code: u16, reason: &str) -> Event {
-    Event::Close(Some(CloseFrame {
-        code: CloseCode(code),
-        reason: reason.into(),
-    }))
 }
 
 /// RFC 9220 §3 (RFC 8441 §4, §5): SETTINGS_ENABLE_CONNECT_PROTOCOL, the

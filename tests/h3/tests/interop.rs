@@ -11,16 +11,17 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use pushcodec::ws::handshake::ConnectHandshake;
-use pushcodec::ws::{CloseCode, CloseFrame, Config, Event};
+use pushcodec::ws::{CloseCode, Config, Event};
 use pushcodec_h3::client::Client;
-use pushcodec_h3::server::{self, Options};
+use pushcodec_h3::server::Options;
 use pushcodec_h3::{CERT, KEY};
 
-const LIMIT: Duration = Duration::from_secs(30);
+mod common;
+use common::{LIMIT, close, start};
+
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/aioquic_peer.py");
 
 /// The Python with aioquic and wsproto, or `None` (and why) to skip.
@@ -49,24 +50,13 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-fn close(code: u16, reason: &str) -> Event {
-    Event::Close(Some(CloseFrame {
-        code: CloseCode(code),
-        reason: reason.into(),
-    }))
-}
-
 /// aioquic's client to our server: it waits for our SETTINGS_ENABLE_CONNECT_PROTOCOL
 /// (RFC 9220 §3), sends the extended CONNECT, and checks our echoes, pong,
 /// answering Close and FIN; we check what the server role saw.
 #[test]
 fn rfc9220_aioquic_client_to_our_server() {
     let Some(python) = python() else { return };
-    let (tx, reports) = mpsc::channel();
-    let handle = server::spawn(Options::default(), LIMIT, move |r| {
-        let _ = tx.send(r);
-    })
-    .unwrap();
+    let (handle, reports) = start(Options::default());
     let out = Command::new(python)
         .arg(SCRIPT)
         .args([
